@@ -1,0 +1,248 @@
+//! Metric probes: what a run measures, after the warm-up, and the per-run results.
+
+use hdrhistogram::Histogram;
+
+use crate::time::{SimDuration, SimTime};
+use fulcrum_strategies::{Resource, Resources, N_RESOURCES};
+
+/// One completed (or, at the end, unfinished) task, for `tasks.csv`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TaskRecord {
+    /// Task id (arrival order within the run).
+    pub id: u64,
+    /// Class index.
+    pub class: u32,
+    /// Arrival time.
+    pub arrival: SimTime,
+    /// Work at speed 1.
+    pub work: SimDuration,
+    /// Node it was dispatched to, if any.
+    pub node: Option<u32>,
+    /// When it started running, if it did.
+    pub start: Option<SimTime>,
+    /// When it completed, if it did.
+    pub end: Option<SimTime>,
+}
+
+/// One time-series sample, covering the interval that ends at `t`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SeriesPoint {
+    /// End of the interval.
+    pub t: SimTime,
+    /// Completions in the interval per second.
+    pub throughput_per_s: f64,
+    /// Coefficient of variation across nodes of tasks at the node per CPU core, at `t`.
+    pub load_cv: f64,
+    /// Mean across nodes of instantaneous CPU utilisation, at `t`.
+    pub utilization_mean: f64,
+    /// Tasks in the system (dispatched or queued or running), at `t`.
+    pub in_system: f64,
+}
+
+impl SeriesPoint {
+    /// Metric names in output order.
+    pub const NAMES: [&'static str; 4] = ["throughput_per_s", "load_cv", "utilization_mean", "in_system"];
+
+    /// Values in [`NAMES`](Self::NAMES) order.
+    pub fn values(&self) -> [f64; 4] {
+        [self.throughput_per_s, self.load_cv, self.utilization_mean, self.in_system]
+    }
+}
+
+/// What one replication of one strategy measured.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunOutput {
+    /// Named scalar metrics, in a fixed order.
+    pub metrics: Vec<(&'static str, f64)>,
+    /// Time series.
+    pub series: Vec<SeriesPoint>,
+    /// Per-task records, sorted by id, when asked for.
+    pub tasks: Option<Vec<TaskRecord>>,
+}
+
+impl RunOutput {
+    /// The value of a metric.
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        self.metrics.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
+    }
+}
+
+/// Summary statistics of a set of non-negative values: (cv, Jain's index, max/mean).
+/// An all-zero set is perfectly balanced: (0, 1, 1).
+pub fn balance_stats(values: &[f64]) -> (f64, f64, f64) {
+    let n = values.len() as f64;
+    let sum: f64 = values.iter().sum();
+    let mean = sum / n;
+    if values.is_empty() || mean <= 0.0 {
+        return (0.0, 1.0, 1.0);
+    }
+    let sum_sq: f64 = values.iter().map(|v| v * v).sum();
+    let var = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+    let max = values.iter().copied().fold(f64::MIN, f64::max);
+    (var.sqrt() / mean, sum * sum / (n * sum_sq), max / mean)
+}
+
+/// Collects measurements during a run.
+#[derive(Debug)]
+pub(crate) struct Collector {
+    warmup: SimTime,
+    submitted: u64,
+    completed: u64,
+    response_sum: u128,
+    wait_sum: u128,
+    responses: Histogram<u64>,
+    completions_in_window: u64,
+    /// Per node and resource: milli-unit-nanoseconds in use after the warm-up.
+    busy: Vec<[u128; N_RESOURCES]>,
+    completions_since_sample: u64,
+    pub(crate) series: Vec<SeriesPoint>,
+    pub(crate) task_log: Option<Vec<TaskRecord>>,
+}
+
+impl Collector {
+    pub(crate) fn new(n_nodes: usize, warmup: SimTime, task_log: bool) -> Collector {
+        Collector {
+            warmup,
+            submitted: 0,
+            completed: 0,
+            response_sum: 0,
+            wait_sum: 0,
+            // 1 ns to ~146 years, 3 significant digits: quantiles within 0.1%.
+            responses: Histogram::new_with_bounds(1, 1 << 62, 3).expect("valid histogram bounds"),
+            completions_in_window: 0,
+            busy: vec![[0; N_RESOURCES]; n_nodes],
+            completions_since_sample: 0,
+            series: Vec::new(),
+            task_log: task_log.then(Vec::new),
+        }
+    }
+
+    /// True if a task arriving at `arrival` is measured.
+    #[inline]
+    pub(crate) fn counts(&self, arrival: SimTime) -> bool {
+        arrival >= self.warmup
+    }
+
+    #[inline]
+    pub(crate) fn on_arrival(&mut self, arrival: SimTime) {
+        if self.counts(arrival) {
+            self.submitted += 1;
+        }
+    }
+
+    /// Adds the part of `[start, end]` after the warm-up, weighted by `demand`, to a node's usage.
+    #[inline]
+    pub(crate) fn add_busy(&mut self, node: usize, demand: &Resources, start: SimTime, end: SimTime) {
+        let from = start.max(self.warmup);
+        if end > from {
+            let dt = u128::from((end - from).0);
+            for (b, &d) in self.busy[node].iter_mut().zip(&demand.0) {
+                *b += u128::from(d) * dt;
+            }
+        }
+    }
+
+    #[inline]
+    pub(crate) fn on_completion(&mut self, arrival: SimTime, start: SimTime, end: SimTime) {
+        if end >= self.warmup {
+            self.completions_in_window += 1;
+            self.completions_since_sample += 1;
+        }
+        if self.counts(arrival) {
+            self.completed += 1;
+            let response = (end - arrival).0;
+            self.response_sum += u128::from(response);
+            self.wait_sum += u128::from((start - arrival).0);
+            self.responses.saturating_record(response.max(1));
+        }
+    }
+
+    pub(crate) fn take_sample(&mut self, mut point: SeriesPoint, interval: SimDuration) {
+        point.throughput_per_s = self.completions_since_sample as f64 / interval.as_secs_f64();
+        self.completions_since_sample = 0;
+        self.series.push(point);
+    }
+
+    /// Final metrics, given the nodes' capacities and the total events handled.
+    pub(crate) fn finish(
+        self,
+        capacities: impl Iterator<Item = Resources> + Clone,
+        end: SimTime,
+        events: u64,
+    ) -> RunOutput {
+        let window = (end - self.warmup).as_secs_f64();
+        let secs = |ns: f64| ns / 1e9;
+        let completed = self.completed as f64;
+        let mean_or_zero = |sum: u128| if self.completed == 0 { 0.0 } else { secs(sum as f64) / completed };
+        let quantile = |q: f64| {
+            if self.completed == 0 {
+                0.0
+            } else {
+                secs(self.responses.value_at_quantile(q) as f64)
+            }
+        };
+        let window_ns = (end - self.warmup).0 as f64;
+        let utilization = |r: Resource| -> Vec<f64> {
+            capacities
+                .clone()
+                .zip(&self.busy)
+                .filter(|(cap, _)| cap.get(r) > 0)
+                .map(|(cap, busy)| busy[r as usize] as f64 / (cap.get(r) as f64 * window_ns))
+                .collect()
+        };
+        let cpu = utilization(Resource::Cpu);
+        let (cv, jain, max_over_mean) = balance_stats(&cpu);
+        let mean_of = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        let mut metrics = vec![
+            ("mean_response_s", mean_or_zero(self.response_sum)),
+            ("p50_response_s", quantile(0.50)),
+            ("p95_response_s", quantile(0.95)),
+            ("p99_response_s", quantile(0.99)),
+            ("mean_wait_s", mean_or_zero(self.wait_sum)),
+            ("throughput_per_s", self.completions_in_window as f64 / window),
+            ("submitted", self.submitted as f64),
+            ("completed", self.completed as f64),
+            ("in_flight_at_end", (self.submitted - self.completed) as f64),
+            ("balance_cv", cv),
+            ("jain_index", jain),
+            ("max_over_mean", max_over_mean),
+            ("utilization_mean", mean_of(&cpu)),
+        ];
+        const OTHER: [(Resource, &str); 5] = [
+            (Resource::Memory, "utilization_memory"),
+            (Resource::Disk, "utilization_disk"),
+            (Resource::Network, "utilization_net"),
+            (Resource::Gpu, "utilization_gpu"),
+            (Resource::Fpga, "utilization_fpga"),
+        ];
+        for (r, name) in OTHER {
+            let u = utilization(r);
+            if !u.is_empty() {
+                metrics.push((name, mean_of(&u)));
+            }
+        }
+        metrics.push(("events", events as f64));
+        let tasks = self.task_log.map(|mut log| {
+            log.sort_by_key(|r| r.id);
+            log
+        });
+        RunOutput { metrics, series: self.series, tasks }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn balance_statistics_of_known_sets() {
+        let (cv, jain, mm) = balance_stats(&[0.5, 0.5, 0.5, 0.5]);
+        assert_eq!((cv, jain, mm), (0.0, 1.0, 1.0));
+        // One node does everything: cv = sqrt(n - 1), Jain = 1/n, max/mean = n.
+        let (cv, jain, mm) = balance_stats(&[0.8, 0.0, 0.0, 0.0]);
+        assert!((cv - 3f64.sqrt()).abs() < 1e-12);
+        assert!((jain - 0.25).abs() < 1e-12);
+        assert!((mm - 4.0).abs() < 1e-12);
+        assert_eq!(balance_stats(&[0.0, 0.0]), (0.0, 1.0, 1.0));
+    }
+}

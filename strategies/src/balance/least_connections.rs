@@ -1,0 +1,70 @@
+//! `least-connections`: the candidate with the fewest tasks (running + queued + in flight), ties
+//! broken uniformly at random.
+//!
+//! Reads [`NodeLoad::tasks`](crate::NodeLoad::tasks). Cost: O(candidates). Optimal-ish with fresh
+//! information (join-the-shortest-queue); with stale information every dispatcher sends to the
+//! same "least loaded" node and herds (Mitzenmacher, "How useful is old information?", 2000).
+
+use rand_core::RngCore;
+
+use super::{uniform_index, Balancer};
+use crate::{ClusterView, NodeId, TaskInfo, Time};
+
+/// Joins the shortest queue as the view sees it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LeastConnections;
+
+impl Balancer for LeastConnections {
+    fn pick(
+        &mut self,
+        _task: &TaskInfo,
+        candidates: &[NodeId],
+        view: &ClusterView<'_>,
+        _now: Time,
+        rng: &mut dyn RngCore,
+    ) -> Option<NodeId> {
+        let (&first, rest) = candidates.split_first()?;
+        let mut best = first;
+        let mut best_tasks = view.load(first).tasks();
+        let mut ties = 1usize;
+        for &node in rest {
+            let tasks = view.load(node).tasks();
+            if tasks < best_tasks {
+                best = node;
+                best_tasks = tasks;
+                ties = 1;
+            } else if tasks == best_tasks {
+                // Reservoir sampling: each of the tied nodes ends up chosen with probability 1/ties.
+                ties += 1;
+                if uniform_index(rng, ties) == 0 {
+                    best = node;
+                }
+            }
+        }
+        Some(best)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::balance::testkit::{task, Fixture};
+    use rand_core::SeedableRng;
+
+    #[test]
+    fn picks_the_least_loaded_and_splits_ties_evenly() {
+        let fx = Fixture::with_tasks(&[3, 1, 2, 1, 5]);
+        let all: Vec<NodeId> = (0..5).map(NodeId).collect();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let mut counts = [0u32; 5];
+        for _ in 0..20_000 {
+            let n = LeastConnections.pick(&task(), &all, &fx.view(), Time::ZERO, &mut rng).unwrap();
+            counts[n.index()] += 1;
+        }
+        assert_eq!(counts[0] + counts[2] + counts[4], 0, "{counts:?}");
+        assert!((9_600..10_400).contains(&counts[1]), "{counts:?}");
+        // Restricted candidates: node 2 is the least loaded among {0, 2, 4}.
+        let some = [NodeId(0), NodeId(2), NodeId(4)];
+        assert_eq!(LeastConnections.pick(&task(), &some, &fx.view(), Time::ZERO, &mut rng), Some(NodeId(2)));
+    }
+}

@@ -1,0 +1,178 @@
+//! Balancers: given a task and the feasible candidate nodes, choose one.
+//!
+//! One algorithm per file. Each is a pure decision over a read-only [`ClusterView`]: it reads no
+//! clock (time comes in as `now`) and draws randomness only from the `rng` it is handed, so the
+//! simulator can give every strategy its own seeded stream and a production scheduler can pass
+//! any generator it likes.
+
+mod least_connections;
+mod power_of_d;
+mod random;
+mod round_robin;
+
+pub use least_connections::LeastConnections;
+pub use power_of_d::PowerOfD;
+pub use random::Random;
+pub use round_robin::RoundRobin;
+
+use rand_core::RngCore;
+use serde::{Deserialize, Serialize};
+
+use crate::{ClusterView, NodeId, TaskInfo, Time};
+
+/// Chooses the node a task goes to.
+///
+/// `candidates` holds the nodes that could ever hold the task (its demand fits their total
+/// capacity) and that the scheduler considers alive; it is never empty when the simulator calls
+/// `pick`, but implementations return `None` rather than panic when it is.
+///
+/// # Example
+/// ```
+/// use fulcrum_strategies::balance::{Balancer, BalancerConfig};
+/// use fulcrum_strategies::{ClusterView, NodeId, NodeLoad, NodeSpec, Resources, TaskId, TaskInfo, Time};
+///
+/// let specs = vec![NodeSpec { capacity: Resources([4000, 8000, 0, 0, 0, 0]), speed: 1.0 }; 3];
+/// let mut loads = vec![NodeLoad::default(); 3];
+/// loads[0].running = 4;
+/// loads[1].queued = 1;
+/// let used = vec![Resources::ZERO; 3];
+/// let view = ClusterView::new(&specs, &loads, &used);
+///
+/// let config: BalancerConfig = serde_json::from_str(r#"{"kind": "least-connections"}"#).unwrap();
+/// let mut balancer = config.build();
+/// let task = TaskInfo { id: TaskId(0), class: 0, priority: 0, demand: Resources([1000, 0, 0, 0, 0, 0]) };
+/// let candidates = [NodeId(0), NodeId(1), NodeId(2)];
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+/// # use rand_core::SeedableRng;
+/// assert_eq!(balancer.pick(&task, &candidates, &view, Time::ZERO, &mut rng), Some(NodeId(2)));
+/// ```
+pub trait Balancer: Send {
+    /// Chooses a node among `candidates` for `task`, or `None` if there is no candidate.
+    fn pick(
+        &mut self,
+        task: &TaskInfo,
+        candidates: &[NodeId],
+        view: &ClusterView<'_>,
+        now: Time,
+        rng: &mut dyn RngCore,
+    ) -> Option<NodeId>;
+}
+
+/// A balancer's configuration, as scenario files and production programs write it: a JSON object
+/// whose `kind` names the algorithm, with its parameters beside it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum BalancerConfig {
+    /// Uniformly random candidate.
+    Random {},
+    /// Candidates in turn.
+    RoundRobin {},
+    /// Fewest tasks (running + queued + in flight); ties broken at random.
+    LeastConnections {},
+    /// Fewest tasks among `d` distinct candidates sampled at random.
+    PowerOfD {
+        /// How many candidates to sample.
+        #[serde(default = "PowerOfD::default_d")]
+        d: u32,
+    },
+}
+
+impl BalancerConfig {
+    /// The `kind` string of this configuration.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            BalancerConfig::Random {} => "random",
+            BalancerConfig::RoundRobin {} => "round-robin",
+            BalancerConfig::LeastConnections {} => "least-connections",
+            BalancerConfig::PowerOfD { .. } => "power-of-d",
+        }
+    }
+
+    /// Checks parameter ranges. Returns `(parameter, problem)` pairs.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if let BalancerConfig::PowerOfD { d } = self {
+            if *d == 0 {
+                out.push(("d", "must be at least 1, got 0".to_string()));
+            } else if *d > PowerOfD::MAX_D {
+                out.push(("d", format!("must be at most {}, got {d}", PowerOfD::MAX_D)));
+            }
+        }
+        out
+    }
+
+    /// A fresh balancer with this configuration.
+    pub fn build(&self) -> Box<dyn Balancer> {
+        match self {
+            BalancerConfig::Random {} => Box::new(Random),
+            BalancerConfig::RoundRobin {} => Box::new(RoundRobin::default()),
+            BalancerConfig::LeastConnections {} => Box::new(LeastConnections),
+            BalancerConfig::PowerOfD { d } => Box::new(PowerOfD::new(*d)),
+        }
+    }
+}
+
+/// A uniform index in `0..n` (Lemire's multiply-shift; the bias is below 2^-40 for any `n` a
+/// cluster can have). `n` must be positive.
+#[inline]
+pub fn uniform_index(rng: &mut dyn RngCore, n: usize) -> usize {
+    debug_assert!(n > 0);
+    ((rng.next_u64() as u128 * n as u128) >> 64) as usize
+}
+
+#[cfg(test)]
+pub(crate) mod testkit {
+    use crate::{ClusterView, NodeLoad, NodeSpec, Resources, TaskId, TaskInfo};
+
+    /// Owned storage for a hand-made view.
+    pub struct Fixture {
+        pub specs: Vec<NodeSpec>,
+        pub loads: Vec<NodeLoad>,
+        pub used: Vec<Resources>,
+    }
+
+    impl Fixture {
+        /// `n` single-core nodes whose task counts are `tasks[i]` (all queued).
+        pub fn with_tasks(tasks: &[u32]) -> Fixture {
+            let n = tasks.len();
+            Fixture {
+                specs: vec![NodeSpec { capacity: Resources([1000, 4000, 0, 0, 0, 0]), speed: 1.0 }; n],
+                loads: tasks.iter().map(|&q| NodeLoad { queued: q, ..Default::default() }).collect(),
+                used: vec![Resources::ZERO; n],
+            }
+        }
+
+        pub fn view(&self) -> ClusterView<'_> {
+            ClusterView::new(&self.specs, &self.loads, &self.used)
+        }
+    }
+
+    pub fn task() -> TaskInfo {
+        TaskInfo { id: TaskId(0), class: 0, priority: 0, demand: Resources([1000, 0, 0, 0, 0, 0]) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configs_parse_with_defaults_and_reject_unknown_fields() {
+        let c: BalancerConfig = serde_json::from_str(r#"{"kind":"power-of-d"}"#).unwrap();
+        assert_eq!(c, BalancerConfig::PowerOfD { d: 2 });
+        let c: BalancerConfig = serde_json::from_str(r#"{"kind":"random"}"#).unwrap();
+        assert_eq!(c.kind(), "random");
+        let err = serde_json::from_str::<BalancerConfig>(r#"{"kind":"power-of-d","e":3}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown field `e`"), "{err}");
+        let err = serde_json::from_str::<BalancerConfig>(r#"{"kind":"random","d":3}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown field `d`"), "{err}");
+        let err = serde_json::from_str::<BalancerConfig>(r#"{"kind":"nope"}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown variant `nope`"), "{err}");
+    }
+
+    #[test]
+    fn power_of_d_range_is_checked() {
+        assert!(BalancerConfig::PowerOfD { d: 0 }.problems()[0].1.contains("at least 1"));
+        assert!(BalancerConfig::PowerOfD { d: 2 }.problems().is_empty());
+    }
+}

@@ -1,0 +1,127 @@
+//! `power-of-d`: sample `d` distinct candidates uniformly at random, send the task to the one with
+//! the fewest tasks (ties go to the first sampled).
+//!
+//! Reads [`NodeLoad::tasks`](crate::NodeLoad::tasks) of `d` nodes. Cost: O(d). With `d = 2` and
+//! fresh information, the mean response time at load λ tends, as the number of nodes grows, to
+//! Σ_{i≥1} λ^{(d^i − d)/(d − 1)} (the "supermarket model": Mitzenmacher, "The power of two choices in
+//! randomized load balancing", 2001; Vvedenskaya, Dobrushin and Karpelevich, 1996), exponentially
+//! better than random's 1/(1 − λ). With stale information it herds far less than least-connections.
+
+use rand_core::RngCore;
+
+use super::{uniform_index, Balancer};
+use crate::{ClusterView, NodeId, TaskInfo, Time};
+
+/// Power-of-d-choices.
+#[derive(Clone, Copy, Debug)]
+pub struct PowerOfD {
+    d: u32,
+}
+
+impl PowerOfD {
+    /// The largest `d` accepted (the sample is kept on the stack).
+    pub const MAX_D: u32 = 64;
+
+    /// The default number of choices.
+    pub fn default_d() -> u32 {
+        2
+    }
+
+    /// Power-of-`d` choices; `d` is clamped to `1..=MAX_D`.
+    pub fn new(d: u32) -> PowerOfD {
+        PowerOfD { d: d.clamp(1, Self::MAX_D) }
+    }
+}
+
+impl Balancer for PowerOfD {
+    fn pick(
+        &mut self,
+        _task: &TaskInfo,
+        candidates: &[NodeId],
+        view: &ClusterView<'_>,
+        _now: Time,
+        rng: &mut dyn RngCore,
+    ) -> Option<NodeId> {
+        let n = candidates.len();
+        if n == 0 {
+            return None;
+        }
+        let d = self.d as usize;
+        if d >= n {
+            // Every candidate is sampled: the first of the least loaded, in candidate order.
+            return candidates.iter().copied().min_by_key(|&c| view.load(c).tasks());
+        }
+        if d == 2 {
+            let i = uniform_index(rng, n);
+            let mut j = uniform_index(rng, n - 1);
+            if j >= i {
+                j += 1;
+            }
+            let (a, b) = (candidates[i], candidates[j]);
+            return Some(if view.load(b).tasks() < view.load(a).tasks() { b } else { a });
+        }
+        // Distinct sample by partial Fisher-Yates over the index space, kept sparse: the few
+        // swapped positions are remembered in a small array instead of copying the candidates.
+        let mut swapped: [(usize, usize); Self::MAX_D as usize] = [(0, 0); Self::MAX_D as usize];
+        let mut n_swapped = 0usize;
+        let lookup = |swapped: &[(usize, usize)], k: usize| {
+            swapped.iter().rev().find(|(pos, _)| *pos == k).map_or(k, |&(_, v)| v)
+        };
+        let mut best: Option<(NodeId, u32)> = None;
+        for s in 0..d {
+            let r = s + uniform_index(rng, n - s);
+            let chosen = lookup(&swapped[..n_swapped], r);
+            let displaced = lookup(&swapped[..n_swapped], s);
+            swapped[n_swapped] = (r, displaced);
+            n_swapped += 1;
+            let node = candidates[chosen];
+            let tasks = view.load(node).tasks();
+            if best.is_none_or(|(_, t)| tasks < t) {
+                best = Some((node, tasks));
+            }
+        }
+        best.map(|(node, _)| node)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::balance::testkit::{task, Fixture};
+    use rand_core::SeedableRng;
+
+    fn pick_counts(d: u32, tasks: &[u32], rounds: usize) -> Vec<u32> {
+        let fx = Fixture::with_tasks(tasks);
+        let all: Vec<NodeId> = (0..tasks.len() as u32).map(NodeId).collect();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let mut p = PowerOfD::new(d);
+        let mut counts = vec![0u32; tasks.len()];
+        for _ in 0..rounds {
+            let n = p.pick(&task(), &all, &fx.view(), Time::ZERO, &mut rng).unwrap();
+            counts[n.index()] += 1;
+        }
+        counts
+    }
+
+    #[test]
+    fn two_choices_pick_the_lighter_of_a_distinct_pair() {
+        // Loads 0 < 1 < 2 < 3: node k wins exactly the pairs where it is the lighter one, so
+        // P(k) = (n - 1 - k) / C(n, 2) = 3/6, 2/6, 1/6, 0.
+        let counts = pick_counts(2, &[0, 1, 2, 3], 60_000);
+        assert_eq!(counts[3], 0, "the heaviest node can never win a distinct pair");
+        for (k, expected) in [(0, 30_000.0), (1, 20_000.0), (2, 10_000.0)] {
+            let c = counts[k] as f64;
+            assert!((c - expected).abs() < 600.0, "node {k}: {c} vs {expected}; {counts:?}");
+        }
+    }
+
+    #[test]
+    fn larger_d_samples_distinct_nodes() {
+        // d = 4 of 5 nodes: the heaviest never wins; the lightest wins unless it is the one left out.
+        let counts = pick_counts(4, &[0, 1, 2, 3, 4], 50_000);
+        assert_eq!(counts[4], 0, "{counts:?}");
+        assert!((counts[0] as f64 - 40_000.0).abs() < 600.0, "{counts:?}");
+        // d >= n is least-connections with first-index ties.
+        assert_eq!(pick_counts(9, &[2, 1, 1], 10), vec![0, 10, 0]);
+    }
+}

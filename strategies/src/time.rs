@@ -1,0 +1,104 @@
+//! Integer time, passed in by the caller: simulated time in the simulator, a monotonic clock in
+//! production. Nothing in this crate reads a clock.
+
+use std::fmt;
+use std::ops::{Add, AddAssign, Sub};
+
+/// A point in time, in nanoseconds since an epoch the caller chooses (the start of a simulation,
+/// or the moment a production scheduler started).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Time(pub u64);
+
+/// A length of time in nanoseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Span(pub u64);
+
+const NANOS_PER_SEC: f64 = 1e9;
+
+impl Time {
+    /// The epoch.
+    pub const ZERO: Time = Time(0);
+    /// The latest representable time.
+    pub const MAX: Time = Time(u64::MAX);
+
+    /// `secs` seconds after the epoch, rounded to the nearest nanosecond (negative and NaN give 0).
+    pub fn from_secs_f64(secs: f64) -> Time {
+        Time(Span::from_secs_f64(secs).0)
+    }
+
+    /// Seconds since the epoch.
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / NANOS_PER_SEC
+    }
+
+    /// Time elapsed since `earlier`, or zero if `earlier` is later.
+    pub fn saturating_since(self, earlier: Time) -> Span {
+        Span(self.0.saturating_sub(earlier.0))
+    }
+}
+
+impl Span {
+    /// No time at all.
+    pub const ZERO: Span = Span(0);
+
+    /// `secs` seconds, rounded to the nearest nanosecond; negative and NaN give zero, and values
+    /// past the representable range saturate.
+    pub fn from_secs_f64(secs: f64) -> Span {
+        let ns = (secs * NANOS_PER_SEC).round();
+        if ns.is_nan() || ns <= 0.0 {
+            Span(0)
+        } else if ns >= u64::MAX as f64 {
+            Span(u64::MAX)
+        } else {
+            Span(ns as u64)
+        }
+    }
+
+    /// Length in seconds.
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / NANOS_PER_SEC
+    }
+}
+
+impl Add<Span> for Time {
+    type Output = Time;
+    fn add(self, rhs: Span) -> Time {
+        Time(self.0.saturating_add(rhs.0))
+    }
+}
+
+impl AddAssign<Span> for Time {
+    fn add_assign(&mut self, rhs: Span) {
+        *self = *self + rhs;
+    }
+}
+
+impl Sub<Time> for Time {
+    type Output = Span;
+    fn sub(self, rhs: Time) -> Span {
+        debug_assert!(self >= rhs, "time went backwards: {self:?} - {rhs:?}");
+        Span(self.0 - rhs.0)
+    }
+}
+
+impl fmt::Display for Time {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:.9}s", self.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_round_to_nanoseconds() {
+        assert_eq!(Span::from_secs_f64(1.5), Span(1_500_000_000));
+        assert_eq!(Span::from_secs_f64(1e-9 * 0.4), Span(0));
+        assert_eq!(Span::from_secs_f64(-3.0), Span(0));
+        assert_eq!(Span::from_secs_f64(f64::NAN), Span(0));
+        assert_eq!(Span::from_secs_f64(1e300), Span(u64::MAX));
+        assert_eq!(Time::from_secs_f64(2.0) + Span(5), Time(2_000_000_005));
+        assert_eq!(Time(10).saturating_since(Time(20)), Span(0));
+    }
+}
