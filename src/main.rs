@@ -1,1 +1,241 @@
-fn main(){}
+//! `fulcrum`: the command-line front end. It parses arguments, loads and validates a scenario,
+//! runs every (strategy, replication) pair in parallel, and writes the results. All the logic
+//! lives in the library crates; this file only wires them together and maps errors to exit codes:
+//! 0 success, 2 bad input (scenario or arguments), 3 any other failure (e.g. an unwritable output
+//! directory). Exit code 1 is reserved for "regression found" (`fulcrum compare`).
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use fulcrum_reports::{comparison_table, write_study, LabelInfo, Study, Summary};
+use fulcrum_scenarios::{Scenario, ScenarioError};
+use fulcrum_sim_core::metrics::RunOutput;
+use fulcrum_strategies::catalogue;
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[derive(Parser)]
+#[command(name = "fulcrum", version, about = "Deterministic testbed for load balancing and failover in task schedulers")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario (the built-in quickstart if no file is given) and write its results.
+    Run(RunArgs),
+    /// Check a scenario file without running it.
+    Validate {
+        /// The scenario file.
+        file: PathBuf,
+    },
+    /// List every strategy with its parameters and defaults.
+    Strategies,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Scenario file (JSON). Without it, the built-in `quickstart` scenario runs.
+    file: Option<PathBuf>,
+    /// Output directory [default: fulcrum-results/<scenario name>].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Replications per strategy (overrides the scenario's `replications`).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    replications: Option<u32>,
+    /// Worker threads [default: all cores]. Results do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    threads: Option<u32>,
+    /// Also write tasks.csv: one row per task.
+    #[arg(long)]
+    task_log: bool,
+    /// Print nothing on success (no progress bar, no table).
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// An error with its exit code.
+struct Failure {
+    code: u8,
+    error: anyhow::Error,
+}
+
+impl From<ScenarioError> for Failure {
+    fn from(e: ScenarioError) -> Self {
+        let code = match e {
+            ScenarioError::Read { .. } | ScenarioError::Invalid { .. } => 2,
+        };
+        Failure { code, error: e.into() }
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Self {
+        Failure { code: 3, error }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run(args),
+        Command::Validate { file } => validate(&file),
+        Command::Strategies => {
+            print!("{}", strategies_text());
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("error: {:#}", f.error);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn load(file: Option<&Path>) -> Result<Scenario, Failure> {
+    Ok(match file {
+        Some(path) => fulcrum_scenarios::load(path)?,
+        None => {
+            let (name, json) = fulcrum_scenarios::default_scenario();
+            fulcrum_scenarios::parse_str(json, &format!("<built-in {name}>"))?
+        }
+    })
+}
+
+fn validate(file: &Path) -> Result<(), Failure> {
+    let s = load(Some(file))?;
+    println!(
+        "{}: ok: scenario {:?}, {} nodes in {} groups, {} task classes, {} balancers, {} replications",
+        file.display(),
+        s.name,
+        s.sim.nodes.len(),
+        s.sim.groups.len(),
+        s.sim.workload.classes.len(),
+        s.balancers.len(),
+        s.replications
+    );
+    Ok(())
+}
+
+fn strategies_text() -> String {
+    let mut out = String::new();
+    let mut role = None;
+    for info in catalogue() {
+        if role != Some(info.role) {
+            role = Some(info.role);
+            out.push_str(&format!("{} (scenario key \"{}\"):\n", format!("{:?}s", info.role).to_lowercase(), info.role.scenario_key()));
+        }
+        out.push_str(&format!("  {:<20} {}\n", info.kind, info.summary));
+        for p in info.params {
+            out.push_str(&format!("      {:<16} {:<16} default {:<8} {}\n", p.name, p.ty, p.default, p.doc));
+        }
+    }
+    out.push_str("Every entry also takes an optional \"label\" (default: its kind).\n");
+    out
+}
+
+/// A directory-safe version of a scenario name.
+fn dir_name(name: &str) -> String {
+    let s: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' }).collect();
+    if s.trim_matches('.').is_empty() {
+        "scenario".to_string()
+    } else {
+        s
+    }
+}
+
+fn run(args: RunArgs) -> Result<(), Failure> {
+    let mut scenario = load(args.file.as_deref())?;
+    if let Some(r) = args.replications {
+        scenario.replications = r;
+    }
+    let out_dir = args.out.clone().unwrap_or_else(|| Path::new("fulcrum-results").join(dir_name(&scenario.name)));
+    if out_dir.exists() && !out_dir.is_dir() {
+        return Err(Failure {
+            code: 2,
+            error: anyhow::anyhow!("--out {}: exists and is not a directory", out_dir.display()),
+        });
+    }
+
+    let reps = scenario.replications;
+    let jobs: Vec<(usize, u32)> =
+        (0..scenario.balancers.len()).flat_map(|b| (0..reps).map(move |r| (b, r))).collect();
+    let threads = args.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |t| t as usize);
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("cannot start worker threads")?;
+
+    let show_progress = !args.quiet && std::io::stderr().is_terminal();
+    let progress = if show_progress {
+        let bar = ProgressBar::new(jobs.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} runs, {elapsed} elapsed, eta {eta}")
+                .expect("valid progress template")
+                .progress_chars("=> "),
+        );
+        bar.set_message(scenario.name.clone());
+        bar.enable_steady_tick(Duration::from_millis(200));
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+
+    let outputs: Vec<RunOutput> = pool.install(|| {
+        jobs.par_iter()
+            .map(|&(b, rep)| {
+                let lb = &scenario.balancers[b];
+                let out = fulcrum_sim_core::run_replication(&scenario.sim, &lb.config, &lb.label, rep, args.task_log);
+                progress.inc(1);
+                out
+            })
+            .collect()
+    });
+    progress.finish_and_clear();
+
+    let mut outputs = outputs.into_iter();
+    let runs: Vec<Vec<RunOutput>> =
+        scenario.balancers.iter().map(|_| outputs.by_ref().take(reps as usize).collect()).collect();
+    let study = Study {
+        scenario_name: scenario.name.clone(),
+        scenario_sha256: scenario.sha256.clone(),
+        seed: scenario.sim.seed,
+        replications: reps,
+        class_names: scenario.sim.workload.classes.iter().map(|c| c.name.clone()).collect(),
+        labels: scenario
+            .balancers
+            .iter()
+            .map(|b| LabelInfo { label: b.label.clone(), balancer: b.label.clone() })
+            .collect(),
+        runs,
+    };
+    let summary = Summary::of(&study, VERSION);
+    std::fs::create_dir_all(&out_dir).with_context(|| format!("cannot create output directory {}", out_dir.display()))?;
+    let files = write_study(&out_dir, &study, &summary)
+        .with_context(|| format!("cannot write results to {}", out_dir.display()))?;
+
+    if !args.quiet {
+        println!(
+            "{}: {} nodes, {} strategies x {} replications, seed {}",
+            scenario.name,
+            scenario.sim.nodes.len(),
+            scenario.balancers.len(),
+            reps,
+            scenario.sim.seed
+        );
+        println!("mean ± 95% CI half-width over replications, after a {} s warm-up\n", scenario.sim.warmup.as_secs_f64());
+        print!("{}", comparison_table(&summary));
+        println!();
+        for f in &files.written {
+            println!("wrote {}", f.display());
+        }
+    }
+    Ok(())
+}

@@ -1,1 +1,126 @@
-//! placeholder
+//! Fulcrum's results: aggregation across replications, the files a study writes, and the
+//! terminal comparison table.
+//!
+//! Everything here is a pure function of the runs' outputs, taken in (label, replication) order
+//! — never in the order runs finished — so a study's files are byte-identical whatever the thread
+//! count. Floats are written in Rust's shortest round-trip form and times as exact decimal
+//! seconds from integer nanoseconds. Files are written to a temporary name and renamed into
+//! place, so an interrupted run never leaves a half-written file behind.
+#![deny(missing_docs)]
+
+pub mod stats;
+mod table;
+mod write;
+
+pub use table::comparison_table;
+pub use write::{write_atomic, write_study, OutputFiles};
+
+use fulcrum_sim_core::metrics::RunOutput;
+use indexmap::IndexMap;
+use serde::Serialize;
+
+/// Everything one `fulcrum run` produced, in a fixed order.
+#[derive(Debug)]
+pub struct Study {
+    /// Scenario name.
+    pub scenario_name: String,
+    /// SHA-256 of the scenario file.
+    pub scenario_sha256: String,
+    /// Master seed.
+    pub seed: u64,
+    /// Replications per label.
+    pub replications: u32,
+    /// Task class names, by class index.
+    pub class_names: Vec<String>,
+    /// One entry per strategy combination, in scenario order.
+    pub labels: Vec<LabelInfo>,
+    /// `runs[label_index][replication]`.
+    pub runs: Vec<Vec<RunOutput>>,
+}
+
+/// A strategy combination's names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LabelInfo {
+    /// The result's label.
+    pub label: String,
+    /// The balancer's label.
+    pub balancer: String,
+}
+
+/// A metric across replications.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MetricSummary {
+    /// Mean over replications.
+    pub mean: f64,
+    /// 95% Student-t interval of the mean; `null` with a single replication.
+    pub ci95: Option<[f64; 2]>,
+    /// The value of each replication, in replication order.
+    pub per_replication: Vec<f64>,
+}
+
+/// One label's results.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LabelSummary {
+    /// The result's label.
+    pub label: String,
+    /// The balancer's label.
+    pub balancer: String,
+    /// Metrics by name, in the simulator's order.
+    pub metrics: IndexMap<String, MetricSummary>,
+}
+
+/// Scenario identity in `summary.json`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ScenarioRef {
+    /// Name.
+    pub name: String,
+    /// SHA-256 of the file's bytes.
+    pub sha256: String,
+}
+
+/// The contents of `summary.json`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Summary {
+    /// Version of Fulcrum that wrote it.
+    pub fulcrum_version: String,
+    /// The scenario.
+    pub scenario: ScenarioRef,
+    /// Master seed.
+    pub seed: u64,
+    /// Replications per label.
+    pub replications: u32,
+    /// Per label, in scenario order.
+    pub results: Vec<LabelSummary>,
+}
+
+impl Summary {
+    /// Aggregates a study.
+    pub fn of(study: &Study, fulcrum_version: &str) -> Summary {
+        let results = study
+            .labels
+            .iter()
+            .zip(&study.runs)
+            .map(|(info, runs)| {
+                let mut metrics = IndexMap::new();
+                if let Some(first) = runs.first() {
+                    for (i, &(name, _)) in first.metrics.iter().enumerate() {
+                        let per_replication: Vec<f64> = runs.iter().map(|r| r.metrics[i].1).collect();
+                        let (mean, ci) = stats::mean_ci95(&per_replication);
+                        metrics.insert(
+                            name.to_string(),
+                            MetricSummary { mean, ci95: ci.map(|(lo, hi)| [lo, hi]), per_replication },
+                        );
+                    }
+                }
+                LabelSummary { label: info.label.clone(), balancer: info.balancer.clone(), metrics }
+            })
+            .collect();
+        Summary {
+            fulcrum_version: fulcrum_version.to_string(),
+            scenario: ScenarioRef { name: study.scenario_name.clone(), sha256: study.scenario_sha256.clone() },
+            seed: study.seed,
+            replications: study.replications,
+            results,
+        }
+    }
+}

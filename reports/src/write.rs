@@ -1,0 +1,170 @@
+//! The files of a study, each written to a temporary name and renamed into place.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use fulcrum_sim_core::metrics::SeriesPoint;
+use fulcrum_sim_core::SimTime;
+
+use crate::{Study, Summary};
+
+/// Which files a study wrote.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OutputFiles {
+    /// Paths written, in order.
+    pub written: Vec<PathBuf>,
+}
+
+/// Writes `path` atomically: the content goes to a temporary file beside it, which is renamed
+/// over `path` only once complete. On error the temporary file is removed and `path` is untouched.
+pub fn write_atomic(path: &Path, fill: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("output");
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    let result = (|| {
+        let mut w = BufWriter::new(File::create(&tmp)?);
+        fill(&mut w)?;
+        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Seconds with nine decimals, exactly, from integer nanoseconds.
+fn secs(t: SimTime) -> String {
+    format!("{}.{:09}", t.0 / 1_000_000_000, t.0 % 1_000_000_000)
+}
+
+fn csv_err(e: csv::Error) -> io::Error {
+    io::Error::other(e)
+}
+
+/// Writes `summary.json`, `runs.csv`, `timeseries.csv` and, if the runs logged tasks, `tasks.csv`
+/// into `dir` (which must exist).
+pub fn write_study(dir: &Path, study: &Study, summary: &Summary) -> io::Result<OutputFiles> {
+    let mut out = OutputFiles::default();
+
+    let path = dir.join("summary.json");
+    write_atomic(&path, |w| {
+        serde_json::to_writer_pretty(&mut *w, summary).map_err(io::Error::other)?;
+        w.write_all(b"\n")
+    })?;
+    out.written.push(path);
+
+    let path = dir.join("runs.csv");
+    write_atomic(&path, |w| {
+        let mut csv = csv::Writer::from_writer(w);
+        let names: Vec<&str> = study
+            .runs
+            .iter()
+            .flatten()
+            .next()
+            .map(|r| r.metrics.iter().map(|&(n, _)| n).collect())
+            .unwrap_or_default();
+        let mut header = vec!["label", "balancer", "replication"];
+        header.extend(&names);
+        csv.write_record(&header).map_err(csv_err)?;
+        for (info, runs) in study.labels.iter().zip(&study.runs) {
+            for (rep, run) in runs.iter().enumerate() {
+                let mut row = vec![info.label.clone(), info.balancer.clone(), rep.to_string()];
+                row.extend(run.metrics.iter().map(|&(_, v)| v.to_string()));
+                csv.write_record(&row).map_err(csv_err)?;
+            }
+        }
+        csv.flush()
+    })?;
+    out.written.push(path);
+
+    let path = dir.join("timeseries.csv");
+    write_atomic(&path, |w| {
+        let mut csv = csv::Writer::from_writer(w);
+        csv.write_record(["label", "replication", "t_s", "metric", "value"]).map_err(csv_err)?;
+        for (info, runs) in study.labels.iter().zip(&study.runs) {
+            for (rep, run) in runs.iter().enumerate() {
+                let rep = rep.to_string();
+                for p in &run.series {
+                    let t = secs(p.t);
+                    for (name, value) in SeriesPoint::NAMES.iter().zip(p.values()) {
+                        csv.write_record([info.label.as_str(), &rep, &t, name, &value.to_string()])
+                            .map_err(csv_err)?;
+                    }
+                }
+            }
+        }
+        csv.flush()
+    })?;
+    out.written.push(path);
+
+    if study.runs.iter().flatten().any(|r| r.tasks.is_some()) {
+        let path = dir.join("tasks.csv");
+        write_atomic(&path, |w| {
+            let mut csv = csv::Writer::from_writer(w);
+            csv.write_record([
+                "label",
+                "replication",
+                "task_id",
+                "class",
+                "arrival_s",
+                "work_s",
+                "node",
+                "start_s",
+                "end_s",
+            ])
+            .map_err(csv_err)?;
+            let opt = |v: Option<String>| v.unwrap_or_default();
+            for (info, runs) in study.labels.iter().zip(&study.runs) {
+                for (rep, run) in runs.iter().enumerate() {
+                    let rep = rep.to_string();
+                    for t in run.tasks.iter().flatten() {
+                        let class = study.class_names.get(t.class as usize).map_or("?", String::as_str);
+                        csv.write_record([
+                            info.label.as_str(),
+                            &rep,
+                            &t.id.to_string(),
+                            class,
+                            &secs(t.arrival),
+                            &secs(SimTime(t.work.0)),
+                            &opt(t.node.map(|n| n.to_string())),
+                            &opt(t.start.map(secs)),
+                            &opt(t.end.map(secs)),
+                        ])
+                        .map_err(csv_err)?;
+                    }
+                }
+            }
+            csv.flush()
+        })?;
+        out.written.push(path);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_are_exact() {
+        assert_eq!(secs(SimTime(1_500_000_001)), "1.500000001");
+        assert_eq!(secs(SimTime(0)), "0.000000000");
+    }
+
+    #[test]
+    fn atomic_write_leaves_nothing_behind_on_error() {
+        let dir = std::env::temp_dir().join(format!("fulcrum-reports-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("x.csv");
+        write_atomic(&path, |w| w.write_all(b"old")).unwrap();
+        let err = write_atomic(&path, |w| {
+            w.write_all(b"half")?;
+            Err(io::Error::other("interrupted"))
+        });
+        assert!(err.is_err());
+        assert_eq!(std::fs::read(&path).unwrap(), b"old");
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "temporary file left behind");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

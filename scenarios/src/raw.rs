@@ -1,0 +1,183 @@
+//! The scenario file as written: serde structs that mirror the JSON one to one, with
+//! `deny_unknown_fields` everywhere. Nothing here is checked beyond types; [`crate::validate`]
+//! turns a [`RawScenario`] into a validated [`crate::Scenario`].
+
+use fulcrum_strategies::ResourceUnits;
+use serde::Deserialize;
+
+/// A whole scenario file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub duration_s: f64,
+    #[serde(default)]
+    pub warmup_s: f64,
+    #[serde(default = "default_replications")]
+    pub replications: u64,
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    pub cluster: RawCluster,
+    #[serde(default)]
+    pub heartbeat: RawHeartbeat,
+    #[serde(default)]
+    pub network: Option<RawNetwork>,
+    /// `"heartbeat"`, `"oracle"` or `{"kind": "heartbeat", "track_dispatches": false}`.
+    #[serde(default)]
+    pub view: Option<serde_json::Value>,
+    pub workload: RawWorkload,
+    /// Each a kind string or a `{"kind": …, "label": …, params…}` object.
+    pub balancers: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub metrics: RawMetrics,
+}
+
+fn default_replications() -> u64 {
+    5
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCluster {
+    pub node_groups: Vec<RawNodeGroup>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNodeGroup {
+    pub name: String,
+    pub count: u64,
+    pub cpu_cores: f64,
+    #[serde(default)]
+    pub memory_gb: f64,
+    #[serde(default)]
+    pub disk_gb: f64,
+    #[serde(default)]
+    pub net_gbps: f64,
+    #[serde(default)]
+    pub gpus: f64,
+    #[serde(default)]
+    pub fpgas: f64,
+    #[serde(default = "one")]
+    pub speed: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHeartbeat {
+    #[serde(default = "one")]
+    pub interval_s: f64,
+    #[serde(default)]
+    pub jitter: f64,
+    #[serde(default)]
+    pub loss: f64,
+    #[serde(default = "default_delay")]
+    pub delay_s: RawDist,
+}
+
+impl Default for RawHeartbeat {
+    fn default() -> Self {
+        RawHeartbeat { interval_s: 1.0, jitter: 0.0, loss: 0.0, delay_s: default_delay() }
+    }
+}
+
+fn default_delay() -> RawDist {
+    RawDist::Const { value: 0.001 }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNetwork {
+    /// One-way delay of a dispatch message; defaults to the heartbeat delay.
+    #[serde(default)]
+    pub dispatch_delay_s: Option<RawDist>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum RawView {
+    Heartbeat {
+        #[serde(default = "yes")]
+        track_dispatches: bool,
+    },
+    Oracle {},
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A distribution, parameterised by its mean where it has one.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(tag = "dist", rename_all = "lowercase", deny_unknown_fields)]
+pub enum RawDist {
+    Const { value: f64 },
+    Exp { mean: f64 },
+    Uniform { low: f64, high: f64 },
+    Lognormal { mean: f64, cv: f64 },
+    Pareto { mean: f64, alpha: f64 },
+    Hyperexp { mean: f64, cv: f64 },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWorkload {
+    pub arrival: RawArrival,
+    pub classes: Vec<RawClass>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "process", rename_all = "lowercase", deny_unknown_fields)]
+pub enum RawArrival {
+    Poisson {
+        rate_per_s: f64,
+    },
+    Constant {
+        rate_per_s: f64,
+    },
+    Mmpp {
+        rates_per_s: [f64; 2],
+        mean_sojourn_s: [f64; 2],
+    },
+    Diurnal {
+        rate_per_s: f64,
+        amplitude: f64,
+        #[serde(default = "default_period")]
+        period_s: f64,
+        #[serde(default)]
+        phase_s: f64,
+    },
+}
+
+fn default_period() -> f64 {
+    86_400.0
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClass {
+    pub name: String,
+    pub share: f64,
+    pub work_s: RawDist,
+    pub demand: ResourceUnits,
+    #[serde(default)]
+    pub priority: i32,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetrics {
+    /// Time-series sampling interval; default: the measured window / 200.
+    #[serde(default)]
+    pub sample_interval_s: Option<f64>,
+}

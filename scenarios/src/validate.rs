@@ -1,0 +1,396 @@
+//! From a [`RawScenario`] to a validated [`Scenario`]: every field checked, every problem
+//! collected with its path, nothing run until all is well.
+
+use fulcrum_sim_core::config::{HeartbeatConfig, NodeGroup, SimConfig, ViewMode};
+use fulcrum_sim_core::dist::Dist;
+use fulcrum_sim_core::workload::{ArrivalProcess, TaskClass, Workload};
+use fulcrum_sim_core::{SimDuration, SimTime};
+use fulcrum_strategies::balance::BalancerConfig;
+use fulcrum_strategies::{NodeSpec, Resource, ResourceUnits, Resources};
+
+use crate::error::Problem;
+use crate::raw::{RawArrival, RawDist, RawScenario, RawView};
+use crate::{LabelledBalancer, Scenario};
+
+/// Most nodes a scenario may declare.
+pub const MAX_NODES: u64 = 10_000_000;
+/// Longest simulated duration, seconds (about 31 years; time is integer nanoseconds).
+pub const MAX_DURATION_S: f64 = 1e9;
+/// Most replications.
+pub const MAX_REPLICATIONS: u64 = 100_000;
+/// Largest rate, per second.
+pub const MAX_RATE: f64 = 1e9;
+/// Largest mean of any distribution of seconds.
+pub const MAX_MEAN_S: f64 = 1e8;
+/// Largest capacity or demand of one resource on one node, in units.
+pub const MAX_UNITS: f64 = 1e12;
+/// Most time-series samples per run.
+pub const MAX_SAMPLES: f64 = 1e6;
+
+struct Checker {
+    problems: Vec<Problem>,
+}
+
+impl Checker {
+    fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem::new(path, message));
+    }
+
+    /// A finite number in `[lo, hi]` (bounds inclusive unless stated by `lo_open`).
+    fn range(&mut self, path: &str, v: f64, lo: f64, lo_open: bool, hi: f64) -> bool {
+        let ok = v.is_finite() && (if lo_open { v > lo } else { v >= lo }) && v <= hi;
+        if !ok {
+            let lower = if lo_open { format!("greater than {lo}") } else { format!("at least {lo}") };
+            self.push(path, format!("must be {lower} and at most {hi}, got {v}"));
+        }
+        ok
+    }
+
+    fn positive(&mut self, path: &str, v: f64, hi: f64) -> bool {
+        let ok = v.is_finite() && v > 0.0 && v <= hi;
+        if !ok {
+            if v.is_finite() && v <= 0.0 {
+                self.push(path, format!("must be positive, got {v}"));
+            } else {
+                self.push(path, format!("must be positive and at most {hi}, got {v}"));
+            }
+        }
+        ok
+    }
+
+    fn probability(&mut self, path: &str, v: f64) -> bool {
+        let ok = (0.0..=1.0).contains(&v);
+        if !ok {
+            self.push(path, format!("must be a probability in [0, 1], got {v}"));
+        }
+        ok
+    }
+
+    /// A distribution of seconds. `positive_mean`: the mean must be > 0 (work); otherwise ≥ 0
+    /// (delays).
+    fn dist(&mut self, path: &str, d: &RawDist, positive_mean: bool) -> Dist {
+        let mut ok = true;
+        let mut mean = |c: &mut Checker, field: &str, v: f64| {
+            let p = format!("{path}.{field}");
+            ok &= if positive_mean { c.positive(&p, v, MAX_MEAN_S) } else { c.range(&p, v, 0.0, false, MAX_MEAN_S) };
+        };
+        let out = match *d {
+            RawDist::Const { value } => {
+                mean(self, "value", value);
+                Dist::Const { value }
+            }
+            RawDist::Exp { mean: m } => {
+                mean(self, "mean", m);
+                Dist::Exp { mean: m }
+            }
+            RawDist::Uniform { low, high } => {
+                let low_ok = self.range(&format!("{path}.low"), low, 0.0, false, MAX_MEAN_S);
+                let high_ok = self.range(&format!("{path}.high"), high, 0.0, false, MAX_MEAN_S);
+                if low_ok && high_ok && high < low {
+                    self.push(format!("{path}.high"), format!("must be at least low ({low}), got {high}"));
+                } else if positive_mean && low_ok && high_ok && high <= 0.0 {
+                    self.push(format!("{path}.high"), "must be positive (the mean must be positive)");
+                }
+                Dist::Uniform { low, high }
+            }
+            RawDist::Lognormal { mean: m, cv } => {
+                mean(self, "mean", m);
+                self.positive(&format!("{path}.cv"), cv, 100.0);
+                Dist::LogNormal { mean: m, cv }
+            }
+            RawDist::Pareto { mean: m, alpha } => {
+                mean(self, "mean", m);
+                if !(alpha.is_finite() && alpha > 1.0 && alpha <= 1e6) {
+                    self.push(
+                        format!("{path}.alpha"),
+                        format!("must be greater than 1 (the mean is infinite otherwise), got {alpha}"),
+                    );
+                }
+                Dist::Pareto { mean: m, alpha }
+            }
+            RawDist::Hyperexp { mean: m, cv } => {
+                mean(self, "mean", m);
+                self.range(&format!("{path}.cv"), cv, 1.0, false, 100.0);
+                Dist::HyperExp { mean: m, cv }
+            }
+        };
+        if !positive_mean && !ok {
+            return Dist::Const { value: 0.0 };
+        }
+        out
+    }
+}
+
+/// Validates `raw`. `sha256` is the hash of the file's bytes.
+pub fn validate(raw: RawScenario, sha256: String) -> Result<Scenario, Vec<Problem>> {
+    let mut c = Checker { problems: Vec::new() };
+
+    if raw.name.trim().is_empty() {
+        c.push("name", "must not be empty");
+    }
+    let duration_ok = c.positive("duration_s", raw.duration_s, MAX_DURATION_S);
+    let warmup_ok = c.range("warmup_s", raw.warmup_s, 0.0, false, MAX_DURATION_S);
+    if duration_ok && warmup_ok && raw.warmup_s >= raw.duration_s {
+        c.push("warmup_s", format!("must be less than duration_s ({}), got {}", raw.duration_s, raw.warmup_s));
+    }
+    if raw.replications == 0 || raw.replications > MAX_REPLICATIONS {
+        c.push("replications", format!("must be between 1 and {MAX_REPLICATIONS}, got {}", raw.replications));
+    }
+
+    // Cluster.
+    let mut nodes = Vec::new();
+    let mut groups = Vec::new();
+    if raw.cluster.node_groups.is_empty() {
+        c.push("cluster.node_groups", "must declare at least one node group");
+    }
+    let mut total: u64 = 0;
+    for (i, g) in raw.cluster.node_groups.iter().enumerate() {
+        let p = format!("cluster.node_groups[{i}]");
+        if g.name.trim().is_empty() {
+            c.push(format!("{p}.name"), "must not be empty");
+        } else if raw.cluster.node_groups[..i].iter().any(|o| o.name == g.name) {
+            c.push(format!("{p}.name"), format!("duplicate group name {:?}", g.name));
+        }
+        if g.count == 0 {
+            c.push(format!("{p}.count"), "must be at least 1, got 0");
+        }
+        total = total.saturating_add(g.count);
+        let units = ResourceUnits {
+            cpu_cores: g.cpu_cores,
+            memory_gb: g.memory_gb,
+            disk_gb: g.disk_gb,
+            net_gbps: g.net_gbps,
+            gpus: g.gpus,
+            fpgas: g.fpgas,
+        };
+        let mut ok = c.positive(&format!("{p}.cpu_cores"), g.cpu_cores, MAX_UNITS);
+        for (r, v) in Resource::ALL.iter().zip(units.to_array()).skip(1) {
+            ok &= c.range(&format!("{p}.{}", r.name()), v, 0.0, false, MAX_UNITS);
+        }
+        ok &= c.positive(&format!("{p}.speed"), g.speed, 1e6);
+        if ok && g.count > 0 && total <= MAX_NODES {
+            let capacity = units.to_resources();
+            if capacity.get(Resource::Cpu) == 0 {
+                c.push(format!("{p}.cpu_cores"), format!("must be at least 0.001, got {}", g.cpu_cores));
+            }
+            groups.push(NodeGroup { name: g.name.clone(), first: nodes.len() as u32, count: g.count as u32 });
+            nodes.extend(std::iter::repeat_n(NodeSpec { capacity, speed: g.speed }, g.count as usize));
+        }
+    }
+    if total > MAX_NODES {
+        c.push("cluster.node_groups", format!("declare {total} nodes in all; at most {MAX_NODES} are supported"));
+    }
+
+    // Heartbeats, network, view.
+    let hb = &raw.heartbeat;
+    c.positive("heartbeat.interval_s", hb.interval_s, 1e6);
+    if !(hb.jitter.is_finite() && (0.0..1.0).contains(&hb.jitter)) {
+        c.push("heartbeat.jitter", format!("must be a fraction in [0, 1), got {}", hb.jitter));
+    }
+    c.probability("heartbeat.loss", hb.loss);
+    let hb_delay = c.dist("heartbeat.delay_s", &hb.delay_s, false);
+    let dispatch_delay = match raw.network.as_ref().and_then(|n| n.dispatch_delay_s.as_ref()) {
+        Some(d) => c.dist("network.dispatch_delay_s", d, false),
+        None => hb_delay,
+    };
+    let view = match &raw.view {
+        None => ViewMode::Heartbeat { track_dispatches: true },
+        Some(serde_json::Value::String(s)) => match s.as_str() {
+            "heartbeat" => ViewMode::Heartbeat { track_dispatches: true },
+            "oracle" => ViewMode::Oracle,
+            other => {
+                c.push("view", format!("unknown view {other:?}, expected \"heartbeat\" or \"oracle\""));
+                ViewMode::Oracle
+            }
+        },
+        Some(v @ serde_json::Value::Object(_)) => match serde_path_to_error::deserialize::<_, RawView>(v) {
+            Ok(RawView::Heartbeat { track_dispatches }) => ViewMode::Heartbeat { track_dispatches },
+            Ok(RawView::Oracle {}) => ViewMode::Oracle,
+            Err(e) => {
+                c.push(join_path("view", &e.path().to_string()), e.inner().to_string());
+                ViewMode::Oracle
+            }
+        },
+        Some(other) => {
+            c.push("view", format!("must be \"heartbeat\", \"oracle\" or an object with \"kind\", got {other}"));
+            ViewMode::Oracle
+        }
+    };
+
+    // Workload.
+    let arrival = match raw.workload.arrival {
+        RawArrival::Poisson { rate_per_s } => {
+            c.positive("workload.arrival.rate_per_s", rate_per_s, MAX_RATE);
+            ArrivalProcess::Poisson { rate: rate_per_s }
+        }
+        RawArrival::Constant { rate_per_s } => {
+            c.positive("workload.arrival.rate_per_s", rate_per_s, MAX_RATE);
+            ArrivalProcess::Constant { rate: rate_per_s }
+        }
+        RawArrival::Mmpp { rates_per_s, mean_sojourn_s } => {
+            for (i, r) in rates_per_s.iter().enumerate() {
+                c.positive(&format!("workload.arrival.rates_per_s[{i}]"), *r, MAX_RATE);
+            }
+            for (i, s) in mean_sojourn_s.iter().enumerate() {
+                c.positive(&format!("workload.arrival.mean_sojourn_s[{i}]"), *s, MAX_DURATION_S);
+            }
+            ArrivalProcess::Mmpp { rates: rates_per_s, mean_sojourn_s }
+        }
+        RawArrival::Diurnal { rate_per_s, amplitude, period_s, phase_s } => {
+            c.positive("workload.arrival.rate_per_s", rate_per_s, MAX_RATE);
+            c.range("workload.arrival.amplitude", amplitude, 0.0, false, 1.0);
+            c.positive("workload.arrival.period_s", period_s, MAX_DURATION_S);
+            c.range("workload.arrival.phase_s", phase_s, -MAX_DURATION_S, false, MAX_DURATION_S);
+            ArrivalProcess::Diurnal { rate: rate_per_s, amplitude, period_s, phase_s }
+        }
+    };
+    let mut classes = Vec::new();
+    if raw.workload.classes.is_empty() {
+        c.push("workload.classes", "must declare at least one task class");
+    }
+    let mut share_sum = 0.0;
+    let mut shares_ok = true;
+    for (i, rc) in raw.workload.classes.iter().enumerate() {
+        let p = format!("workload.classes[{i}]");
+        if rc.name.trim().is_empty() {
+            c.push(format!("{p}.name"), "must not be empty");
+        } else if raw.workload.classes[..i].iter().any(|o| o.name == rc.name) {
+            c.push(format!("{p}.name"), format!("duplicate class name {:?}", rc.name));
+        }
+        shares_ok &= c.probability(&format!("{p}.share"), rc.share);
+        share_sum += rc.share;
+        let work = c.dist(&format!("{p}.work_s"), &rc.work_s, true);
+        let mut demand_ok = true;
+        for (r, v) in Resource::ALL.iter().zip(rc.demand.to_array()) {
+            demand_ok &= c.range(&format!("{p}.demand.{}", r.name()), v, 0.0, false, MAX_UNITS);
+        }
+        let demand = rc.demand.to_resources();
+        if demand_ok && demand.is_zero() {
+            c.push(format!("{p}.demand"), "must ask for some resource (e.g. \"cpu_cores\": 1)");
+        } else if demand_ok && !nodes.is_empty() && !nodes.iter().any(|n| demand.fits_in(&n.capacity)) {
+            c.push(format!("{p}.demand"), format!("no node can ever hold this class: {}", shortfall(&demand, &nodes)));
+        }
+        classes.push(TaskClass { name: rc.name.clone(), share: rc.share, work, demand, priority: rc.priority });
+    }
+    if shares_ok && !classes.is_empty() && (share_sum - 1.0).abs() > 1e-6 {
+        c.push("workload.classes", format!("shares must sum to 1, got {share_sum}"));
+    }
+
+    // Balancers.
+    let mut balancers: Vec<LabelledBalancer> = Vec::new();
+    if raw.balancers.is_empty() {
+        c.push("balancers", "must list at least one balancer");
+    }
+    for (i, v) in raw.balancers.iter().enumerate() {
+        let p = format!("balancers[{i}]");
+        if let Some(b) = parse_balancer(&mut c, &p, v) {
+            if balancers.iter().any(|o| o.label == b.label) {
+                c.push(format!("{p}.label"), format!("duplicate label {:?}: give each entry its own \"label\"", b.label));
+            }
+            balancers.push(b);
+        }
+    }
+
+    // Metrics.
+    let window = raw.duration_s - raw.warmup_s;
+    let sample_interval_s = match raw.metrics.sample_interval_s {
+        Some(v) => {
+            if c.positive("metrics.sample_interval_s", v, MAX_DURATION_S) && window > 0.0 && window / v > MAX_SAMPLES {
+                c.push(
+                    "metrics.sample_interval_s",
+                    format!("gives {:.0} samples per run; at most {MAX_SAMPLES} are supported", window / v),
+                );
+            }
+            v
+        }
+        None => window / 200.0,
+    };
+
+    if !c.problems.is_empty() {
+        return Err(c.problems);
+    }
+    let sim = SimConfig {
+        nodes,
+        groups,
+        workload: Workload { arrival, classes },
+        heartbeat: HeartbeatConfig {
+            interval: SimDuration::from_secs_f64(hb.interval_s),
+            jitter: hb.jitter,
+            loss: hb.loss,
+            delay: hb_delay,
+        },
+        dispatch_delay,
+        view,
+        end: SimTime::from_secs_f64(raw.duration_s),
+        warmup: SimTime::from_secs_f64(raw.warmup_s),
+        sample_interval: SimDuration::from_secs_f64(sample_interval_s).max(SimDuration(1)),
+        seed: raw.seed,
+    };
+    Ok(Scenario {
+        name: raw.name,
+        description: raw.description,
+        sha256,
+        replications: raw.replications as u32,
+        sim,
+        balancers,
+    })
+}
+
+fn join_path(prefix: &str, rest: &str) -> String {
+    if rest.is_empty() || rest == "." {
+        prefix.to_string()
+    } else if rest.starts_with('[') {
+        format!("{prefix}{rest}")
+    } else {
+        format!("{prefix}.{rest}")
+    }
+}
+
+/// A balancer entry: a kind string, or an object with `kind`, optional `label`, and parameters.
+fn parse_balancer(c: &mut Checker, path: &str, v: &serde_json::Value) -> Option<LabelledBalancer> {
+    let mut object = match v {
+        serde_json::Value::String(kind) => {
+            let mut m = serde_json::Map::new();
+            m.insert("kind".into(), serde_json::Value::String(kind.clone()));
+            m
+        }
+        serde_json::Value::Object(m) => m.clone(),
+        other => {
+            c.push(path, format!("must be a strategy kind string or an object with \"kind\", got {other}"));
+            return None;
+        }
+    };
+    let label = match object.remove("label") {
+        None => None,
+        Some(serde_json::Value::String(s)) if !s.trim().is_empty() => Some(s),
+        Some(other) => {
+            c.push(format!("{path}.label"), format!("must be a non-empty string, got {other}"));
+            return None;
+        }
+    };
+    let config: BalancerConfig = match serde_path_to_error::deserialize(serde_json::Value::Object(object)) {
+        Ok(config) => config,
+        Err(e) => {
+            c.push(join_path(path, &e.path().to_string()), e.inner().to_string());
+            return None;
+        }
+    };
+    for (param, problem) in config.problems() {
+        c.push(format!("{path}.{param}"), problem);
+    }
+    let label = label.unwrap_or_else(|| config.kind().to_string());
+    Some(LabelledBalancer { label, config })
+}
+
+/// Says why `demand` fits no node: the first resource that exceeds every node's capacity, or that
+/// no single node has all of it.
+fn shortfall(demand: &Resources, nodes: &[NodeSpec]) -> String {
+    for r in Resource::ALL {
+        let need = demand.get(r);
+        let most = nodes.iter().map(|n| n.capacity.get(r)).max().unwrap_or(0);
+        if need > most {
+            return format!("it needs {} {} and the largest node has {}", demand.units(r), r.name(), most as f64 / 1000.0);
+        }
+    }
+    "no single node has all of its demand at once".to_string()
+}
