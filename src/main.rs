@@ -21,7 +21,11 @@ use rayon::prelude::*;
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 #[derive(Parser)]
-#[command(name = "fulcrum", version, about = "Deterministic testbed for load balancing and failover in task schedulers")]
+#[command(
+    name = "fulcrum",
+    version,
+    about = "Deterministic testbed for load balancing and failover in task schedulers"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -132,7 +136,11 @@ fn strategies_text() -> String {
     for info in catalogue() {
         if role != Some(info.role) {
             role = Some(info.role);
-            out.push_str(&format!("{} (scenario key \"{}\"):\n", format!("{:?}s", info.role).to_lowercase(), info.role.scenario_key()));
+            out.push_str(&format!(
+                "{} (scenario key \"{}\"):\n",
+                format!("{:?}s", info.role).to_lowercase(),
+                info.role.scenario_key()
+            ));
         }
         out.push_str(&format!("  {:<20} {}\n", info.kind, info.summary));
         for p in info.params {
@@ -145,8 +153,10 @@ fn strategies_text() -> String {
 
 /// A directory-safe version of a scenario name.
 fn dir_name(name: &str) -> String {
-    let s: String =
-        name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' }).collect();
+    let s: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
+        .collect();
     if s.trim_matches('.').is_empty() {
         "scenario".to_string()
     } else {
@@ -168,9 +178,9 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     }
 
     let reps = scenario.replications;
-    let jobs: Vec<(usize, u32)> =
-        (0..scenario.balancers.len()).flat_map(|b| (0..reps).map(move |r| (b, r))).collect();
-    let threads = args.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |t| t as usize);
+    let jobs: Vec<(usize, u32)> = (0..scenario.balancers.len()).flat_map(|b| (0..reps).map(move |r| (b, r))).collect();
+    let threads =
+        args.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |t| t as usize);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("cannot start worker threads")?;
 
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
@@ -217,7 +227,8 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         runs,
     };
     let summary = Summary::of(&study, VERSION);
-    std::fs::create_dir_all(&out_dir).with_context(|| format!("cannot create output directory {}", out_dir.display()))?;
+    std::fs::create_dir_all(&out_dir)
+        .with_context(|| format!("cannot create output directory {}", out_dir.display()))?;
     let files = write_study(&out_dir, &study, &summary)
         .with_context(|| format!("cannot write results to {}", out_dir.display()))?;
 
@@ -230,7 +241,10 @@ fn run(args: RunArgs) -> Result<(), Failure> {
             reps,
             scenario.sim.seed
         );
-        println!("mean ± 95% CI half-width over replications, after a {} s warm-up\n", scenario.sim.warmup.as_secs_f64());
+        println!(
+            "mean ± 95% CI half-width over replications, after a {} s warm-up\n",
+            scenario.sim.warmup.as_secs_f64()
+        );
         print!("{}", comparison_table(&summary));
         println!();
         for f in &files.written {

@@ -57,13 +57,8 @@ pub fn write_study(dir: &Path, study: &Study, summary: &Summary) -> io::Result<O
     let path = dir.join("runs.csv");
     write_atomic(&path, |w| {
         let mut csv = csv::Writer::from_writer(w);
-        let names: Vec<&str> = study
-            .runs
-            .iter()
-            .flatten()
-            .next()
-            .map(|r| r.metrics.iter().map(|&(n, _)| n).collect())
-            .unwrap_or_default();
+        let names: Vec<&str> =
+            study.runs.iter().flatten().next().map(|r| r.metrics.iter().map(|&(n, _)| n).collect()).unwrap_or_default();
         let mut header = vec!["label", "balancer", "replication"];
         header.extend(&names);
         csv.write_record(&header).map_err(csv_err)?;
@@ -88,8 +83,7 @@ pub fn write_study(dir: &Path, study: &Study, summary: &Summary) -> io::Result<O
                 for p in &run.series {
                     let t = secs(p.t);
                     for (name, value) in SeriesPoint::NAMES.iter().zip(p.values()) {
-                        csv.write_record([info.label.as_str(), &rep, &t, name, &value.to_string()])
-                            .map_err(csv_err)?;
+                        csv.write_record([info.label.as_str(), &rep, &t, name, &value.to_string()]).map_err(csv_err)?;
                     }
                 }
             }

@@ -97,7 +97,10 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     let bytes = std::fs::read(path).map_err(|source| ScenarioError::Read { file: file.clone(), source })?;
     let json = String::from_utf8(bytes).map_err(|e| ScenarioError::Invalid {
         file: file.clone(),
-        problems: vec![Problem::new("", format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()))],
+        problems: vec![Problem::new(
+            "",
+            format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+        )],
     })?;
     parse_str(&json, &file)
 }

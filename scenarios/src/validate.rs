@@ -285,7 +285,10 @@ pub fn validate(raw: RawScenario, sha256: String) -> Result<Scenario, Vec<Proble
         let p = format!("balancers[{i}]");
         if let Some(b) = parse_balancer(&mut c, &p, v) {
             if balancers.iter().any(|o| o.label == b.label) {
-                c.push(format!("{p}.label"), format!("duplicate label {:?}: give each entry its own \"label\"", b.label));
+                c.push(
+                    format!("{p}.label"),
+                    format!("duplicate label {:?}: give each entry its own \"label\"", b.label),
+                );
             }
             balancers.push(b);
         }
@@ -389,7 +392,12 @@ fn shortfall(demand: &Resources, nodes: &[NodeSpec]) -> String {
         let need = demand.get(r);
         let most = nodes.iter().map(|n| n.capacity.get(r)).max().unwrap_or(0);
         if need > most {
-            return format!("it needs {} {} and the largest node has {}", demand.units(r), r.name(), most as f64 / 1000.0);
+            return format!(
+                "it needs {} {} and the largest node has {}",
+                demand.units(r),
+                r.name(),
+                most as f64 / 1000.0
+            );
         }
     }
     "no single node has all of its demand at once".to_string()

@@ -265,6 +265,13 @@ impl Cluster {
         self.tasks.slots.len() - self.tasks.free.len()
     }
 
+    /// A node's true state: resources in use, tasks running, tasks queued (for tools and tests
+    /// that step the simulation).
+    pub fn node_usage(&self, node: NodeId) -> (Resources, u32, u32) {
+        let n = &self.nodes[node.index()];
+        (n.used, n.running, n.queue.len() as u32)
+    }
+
     /// The dispatcher's current view of the nodes (for tools that step the simulation).
     pub fn view(&self) -> ClusterView<'_> {
         ClusterView::new(&self.specs, &self.dispatcher.loads, &self.dispatcher.used)

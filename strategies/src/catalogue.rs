@@ -93,8 +93,7 @@ mod tests {
     fn every_catalogued_balancer_parses_with_its_defaults() {
         for info in catalogue().iter().filter(|i| i.role == Role::Balancer) {
             let json = format!(r#"{{"kind": "{}"}}"#, info.kind);
-            let config: BalancerConfig = serde_json::from_str(&json)
-                .unwrap_or_else(|e| panic!("{}: {e}", info.kind));
+            let config: BalancerConfig = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{}: {e}", info.kind));
             assert_eq!(config.kind(), info.kind);
             assert!(config.problems().is_empty());
             for p in info.params {

@@ -28,14 +28,8 @@ pub enum Resource {
 
 impl Resource {
     /// Every dimension, in index order.
-    pub const ALL: [Resource; N_RESOURCES] = [
-        Resource::Cpu,
-        Resource::Memory,
-        Resource::Disk,
-        Resource::Network,
-        Resource::Gpu,
-        Resource::Fpga,
-    ];
+    pub const ALL: [Resource; N_RESOURCES] =
+        [Resource::Cpu, Resource::Memory, Resource::Disk, Resource::Network, Resource::Gpu, Resource::Fpga];
 
     /// The name used in scenario files and output columns.
     pub fn name(self) -> &'static str {

@@ -63,17 +63,16 @@ impl Balancer for PowerOfD {
         // Distinct sample by partial Fisher-Yates over the index space, kept sparse: the few
         // swapped positions are remembered in a small array instead of copying the candidates.
         let mut swapped: [(usize, usize); Self::MAX_D as usize] = [(0, 0); Self::MAX_D as usize];
-        let mut n_swapped = 0usize;
         let lookup = |swapped: &[(usize, usize)], k: usize| {
             swapped.iter().rev().find(|(pos, _)| *pos == k).map_or(k, |&(_, v)| v)
         };
         let mut best: Option<(NodeId, u32)> = None;
         for s in 0..d {
             let r = s + uniform_index(rng, n - s);
-            let chosen = lookup(&swapped[..n_swapped], r);
-            let displaced = lookup(&swapped[..n_swapped], s);
-            swapped[n_swapped] = (r, displaced);
-            n_swapped += 1;
+            // Positions 0..s are settled; swapped[..s] records what moved.
+            let chosen = lookup(&swapped[..s], r);
+            let displaced = lookup(&swapped[..s], s);
+            swapped[s] = (r, displaced);
             let node = candidates[chosen];
             let tasks = view.load(node).tasks();
             if best.is_none_or(|(_, t)| tasks < t) {

@@ -45,9 +45,8 @@ mod tests {
         let candidates = [NodeId(3), NodeId(0), NodeId(2)];
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
         let mut rr = RoundRobin::default();
-        let picks: Vec<u32> = (0..7)
-            .map(|_| rr.pick(&task(), &candidates, &fx.view(), Time::ZERO, &mut rng).unwrap().0)
-            .collect();
+        let picks: Vec<u32> =
+            (0..7).map(|_| rr.pick(&task(), &candidates, &fx.view(), Time::ZERO, &mut rng).unwrap().0).collect();
         assert_eq!(picks, [3, 0, 2, 3, 0, 2, 3]);
     }
 }

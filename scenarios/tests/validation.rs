@@ -1,0 +1,171 @@
+//! Scenario files: the contract scenario is accepted as it is, every library scenario validates,
+//! and each kind of bad input gets one clear message naming the field path.
+
+use fulcrum_scenarios::{parse_str, LIBRARY};
+use fulcrum_sim_core::config::ViewMode;
+use serde_json::{json, Value};
+
+/// The scenario of the core issue's contract, verbatim.
+const CONTRACT: &str = r#"{
+  "name": "mm1-check",
+  "duration_s": 200000, "warmup_s": 2000, "replications": 4, "seed": 1,
+  "cluster": {"node_groups": [{"name": "n", "count": 1, "cpu_cores": 1, "memory_gb": 4}]},
+  "heartbeat": {"interval_s": 1.0, "jitter": 0.1, "loss": 0.0, "delay_s": {"dist": "const", "value": 0.001}},
+  "view": "heartbeat",
+  "workload": {
+    "arrival": {"process": "poisson", "rate_per_s": 0.8},
+    "classes": [{"name": "t", "share": 1.0, "work_s": {"dist": "exp", "mean": 1.0},
+                 "demand": {"cpu_cores": 1, "memory_gb": 1}}]
+  },
+  "balancers": ["random", "round-robin", "least-connections", {"kind": "power-of-d", "d": 2, "label": "p2c"}]
+}"#;
+
+/// Applies `edit` to the contract scenario and returns the error text (panics if it validates).
+fn error_after(edit: impl FnOnce(&mut Value)) -> String {
+    let mut v: Value = serde_json::from_str(CONTRACT).unwrap();
+    edit(&mut v);
+    match parse_str(&v.to_string(), "s.json") {
+        Ok(_) => panic!("edited scenario was accepted: {v}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn check(edit: impl FnOnce(&mut Value), expected: &str) {
+    assert_eq!(error_after(edit), expected);
+}
+
+#[test]
+fn contract_scenario_is_accepted_as_it_is() {
+    let s = parse_str(CONTRACT, "mm1-check.json").unwrap();
+    assert_eq!(s.name, "mm1-check");
+    assert_eq!(s.replications, 4);
+    assert_eq!(s.sim.nodes.len(), 1);
+    assert_eq!(s.sim.view, ViewMode::Heartbeat { track_dispatches: true });
+    let labels: Vec<&str> = s.balancers.iter().map(|b| b.label.as_str()).collect();
+    assert_eq!(labels, ["random", "round-robin", "least-connections", "p2c"]);
+    assert_eq!(s.sha256.len(), 64);
+}
+
+#[test]
+fn library_scenarios_validate() {
+    for (name, json) in LIBRARY {
+        parse_str(json, name).unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+#[test]
+fn bulletin_board_view_and_defaults() {
+    let mut v: Value = serde_json::from_str(CONTRACT).unwrap();
+    v["view"] = json!({"kind": "heartbeat", "track_dispatches": false});
+    v.as_object_mut().unwrap().remove("heartbeat");
+    let s = parse_str(&v.to_string(), "s.json").unwrap();
+    assert_eq!(s.sim.view, ViewMode::Heartbeat { track_dispatches: false });
+    assert_eq!(s.sim.heartbeat.interval.as_secs_f64(), 1.0);
+}
+
+#[test]
+fn syntax_errors_name_line_and_column() {
+    let err = parse_str("{\n  \"name\": \"x\",\n  oops\n}", "s.json").unwrap_err().to_string();
+    assert!(err.starts_with("s.json: "), "{err}");
+    assert!(err.contains("line 3 column 3"), "{err}");
+}
+
+#[test]
+fn unknown_fields_are_rejected_with_their_path() {
+    let err = error_after(|v| v["cluster"]["node_groups"][0]["cpus"] = json!(2));
+    assert!(err.starts_with("s.json: cluster.node_groups[0].cpus: unknown field `cpus`"), "{err}");
+    let err = error_after(|v| v["workload"]["classes"][0]["demand"]["gpu"] = json!(1));
+    assert!(err.starts_with("s.json: workload.classes[0].demand.gpu: unknown field `gpu`"), "{err}");
+    let err = error_after(|v| v["colour"] = json!("red"));
+    assert!(err.starts_with("s.json: colour: unknown field `colour`"), "{err}");
+}
+
+#[test]
+fn out_of_range_values_name_the_field() {
+    check(
+        |v| v["cluster"]["node_groups"][0]["count"] = json!(0),
+        "s.json: cluster.node_groups[0].count: must be at least 1, got 0",
+    );
+    check(
+        |v| v["workload"]["arrival"]["rate_per_s"] = json!(-2.0),
+        "s.json: workload.arrival.rate_per_s: must be positive, got -2",
+    );
+    check(
+        |v| v["workload"]["arrival"]["rate_per_s"] = json!(0),
+        "s.json: workload.arrival.rate_per_s: must be positive, got 0",
+    );
+    check(|v| v["heartbeat"]["loss"] = json!(1.5), "s.json: heartbeat.loss: must be a probability in [0, 1], got 1.5");
+    check(|v| v["heartbeat"]["jitter"] = json!(1.0), "s.json: heartbeat.jitter: must be a fraction in [0, 1), got 1");
+    check(
+        |v| v["cluster"]["node_groups"] = json!([]),
+        "s.json: cluster.node_groups: must declare at least one node group",
+    );
+    check(|v| v["warmup_s"] = json!(300000), "s.json: warmup_s: must be less than duration_s (200000), got 300000");
+    check(|v| v["replications"] = json!(0), "s.json: replications: must be between 1 and 100000, got 0");
+    check(
+        |v| v["workload"]["classes"][0]["work_s"] = json!({"dist": "pareto", "mean": 1.0, "alpha": 0.9}),
+        "s.json: workload.classes[0].work_s.alpha: must be greater than 1 (the mean is infinite otherwise), got 0.9",
+    );
+    check(|v| v["balancers"][3]["d"] = json!(0), "s.json: balancers[3].d: must be at least 1, got 0");
+}
+
+#[test]
+fn absurd_sizes_are_refused() {
+    check(
+        |v| v["cluster"]["node_groups"][0]["count"] = json!(20_000_000_000u64),
+        "s.json: cluster.node_groups: declare 20000000000 nodes in all; at most 10000000 are supported",
+    );
+    check(
+        |v| v["duration_s"] = json!(1e15),
+        "s.json: duration_s: must be positive and at most 1000000000, got 1000000000000000",
+    );
+    let err = error_after(|v| v["cluster"]["node_groups"][0]["count"] = json!(-1));
+    assert!(err.starts_with("s.json: cluster.node_groups[0].count: invalid value: integer `-1`"), "{err}");
+}
+
+#[test]
+fn shares_must_sum_to_one() {
+    check(
+        |v| {
+            v["workload"]["classes"][0]["share"] = json!(0.5);
+        },
+        "s.json: workload.classes: shares must sum to 1, got 0.5",
+    );
+}
+
+#[test]
+fn a_class_no_node_can_hold_is_refused() {
+    check(
+        |v| v["workload"]["classes"][0]["demand"]["gpus"] = json!(1),
+        "s.json: workload.classes[0].demand: no node can ever hold this class: it needs 1 gpus and the largest node has 0",
+    );
+    check(
+        |v| v["workload"]["classes"][0]["demand"] = json!({}),
+        "s.json: workload.classes[0].demand: must ask for some resource (e.g. \"cpu_cores\": 1)",
+    );
+}
+
+#[test]
+fn balancer_entries_are_checked() {
+    let err = error_after(|v| v["balancers"][1] = json!("round-robbin"));
+    assert!(err.starts_with("s.json: balancers[1].kind: unknown variant `round-robbin`"), "{err}");
+    let err = error_after(|v| v["balancers"][3]["e"] = json!(1));
+    assert_eq!(err, "s.json: balancers[3]: unknown field `e`, expected `d`");
+    check(
+        |v| v["balancers"][1] = json!("random"),
+        "s.json: balancers[1].label: duplicate label \"random\": give each entry its own \"label\"",
+    );
+    check(|v| v["balancers"] = json!([]), "s.json: balancers: must list at least one balancer");
+    let err = error_after(|v| v["view"] = json!("gossip"));
+    assert_eq!(err, "s.json: view: unknown view \"gossip\", expected \"heartbeat\" or \"oracle\"");
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let err = error_after(|v| {
+        v["cluster"]["node_groups"][0]["count"] = json!(0);
+        v["heartbeat"]["loss"] = json!(-0.1);
+    });
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+}

@@ -1,0 +1,226 @@
+//! The `fulcrum` command as users run it: the default run, the contract scenario against theory,
+//! determinism across runs and thread counts, and bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn fulcrum(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fulcrum")).args(args).output().expect("fulcrum runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn library(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/library").join(name)
+}
+
+fn read(dir: &Path, file: &str) -> Vec<u8> {
+    std::fs::read(dir.join(file)).unwrap_or_else(|e| panic!("{}: {e}", dir.join(file).display()))
+}
+
+fn summary(dir: &Path) -> Value {
+    serde_json::from_slice(&read(dir, "summary.json")).unwrap()
+}
+
+/// Runs `scenario` into a fresh directory with extra `args`; returns the directory.
+fn run_into(tmp: &Path, name: &str, scenario: Option<&Path>, args: &[&str]) -> PathBuf {
+    let out = tmp.join(name);
+    let mut all = vec!["run".to_string()];
+    if let Some(s) = scenario {
+        all.push(s.display().to_string());
+    }
+    all.extend(["--out".to_string(), out.display().to_string(), "--quiet".to_string()]);
+    all.extend(args.iter().map(|a| a.to_string()));
+    let argv: Vec<&str> = all.iter().map(String::as_str).collect();
+    let o = fulcrum(&argv);
+    assert!(o.status.success(), "fulcrum {argv:?} failed: {}", stderr(&o));
+    out
+}
+
+const REQUIRED_METRICS: [&str; 13] = [
+    "mean_response_s",
+    "p50_response_s",
+    "p95_response_s",
+    "p99_response_s",
+    "mean_wait_s",
+    "throughput_per_s",
+    "submitted",
+    "completed",
+    "balance_cv",
+    "jain_index",
+    "max_over_mean",
+    "utilization_mean",
+    "events",
+];
+
+#[test]
+fn default_run_prints_a_table_and_writes_the_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("default");
+    let o = fulcrum(&["run", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stdout = String::from_utf8(o.stdout).unwrap();
+    for label in ["random", "round-robin", "least-connections", "p2c"] {
+        assert!(stdout.lines().any(|l| l.starts_with(label)), "no row for {label} in:\n{stdout}");
+    }
+    let s = summary(&out);
+    assert_eq!(s["scenario"]["name"], "quickstart");
+    assert_eq!(s["results"].as_array().unwrap().len(), 4);
+    // The quickstart is built so that load-aware strategies visibly win on a heterogeneous cluster.
+    let mean = |label: &str| {
+        s["results"].as_array().unwrap().iter().find(|r| r["label"] == label).unwrap()["metrics"]["mean_response_s"]
+            ["mean"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(mean("least-connections") * 2.0 < mean("round-robin"), "{stdout}");
+    assert!(mean("p2c") * 2.0 < mean("random"), "{stdout}");
+    for f in ["runs.csv", "timeseries.csv"] {
+        assert!(!read(&out, f).is_empty());
+    }
+    assert!(!out.join("tasks.csv").exists(), "tasks.csv is written only with --task-log");
+}
+
+#[test]
+fn contract_scenario_matches_mm1_and_has_every_field() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run_into(tmp.path(), "mm1", Some(&library("mm1-check.json")), &[]);
+    let s = summary(&out);
+    assert_eq!(s["fulcrum_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(s["scenario"]["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(s["seed"], 1);
+    assert_eq!(s["replications"], 4);
+    let results = s["results"].as_array().unwrap();
+    let labels: Vec<&str> = results.iter().map(|r| r["label"].as_str().unwrap()).collect();
+    assert_eq!(labels, ["random", "round-robin", "least-connections", "p2c"]);
+    for r in results {
+        assert_eq!(r["balancer"], r["label"]);
+        for m in REQUIRED_METRICS {
+            let metric = &r["metrics"][m];
+            assert!(metric["mean"].is_f64() || metric["mean"].is_u64(), "{}: {m} missing", r["label"]);
+            assert_eq!(metric["per_replication"].as_array().unwrap().len(), 4);
+            let ci = metric["ci95"].as_array().unwrap();
+            assert!(ci[0].as_f64().unwrap() <= ci[1].as_f64().unwrap());
+        }
+        // M/M/1 at ρ = 0.8: mean response 1/(μ − λ) = 5 s (+1 ms dispatch delay). One replication's
+        // mean has a relative standard error of about 2.2% here, the mean of four about 1.1%, so
+        // 5% is over four standard errors.
+        let mean = r["metrics"]["mean_response_s"]["mean"].as_f64().unwrap();
+        assert!((mean - 5.001).abs() < 0.05 * 5.0, "{}: mean response {mean}", r["label"]);
+        // Counts are per replication: about 0.8 × 198,000 s tasks each.
+        let submitted = r["metrics"]["submitted"]["mean"].as_f64().unwrap();
+        assert!((submitted - 158_400.0).abs() < 2_000.0, "{submitted}");
+    }
+    // runs.csv: one row per label × replication, every metric a column.
+    let runs = read(&out, "runs.csv");
+    let mut csv = csv::Reader::from_reader(&runs[..]);
+    let header = csv.headers().unwrap().clone();
+    for m in REQUIRED_METRICS {
+        assert!(header.iter().any(|h| h == m), "runs.csv lacks {m}");
+    }
+    assert_eq!(csv.records().count(), 16);
+    let series = read(&out, "timeseries.csv");
+    let mut ts = csv::Reader::from_reader(&series[..]);
+    assert_eq!(ts.headers().unwrap(), vec!["label", "replication", "t_s", "metric", "value"]);
+    assert!(ts.records().count() > 16 * 100);
+}
+
+#[test]
+fn results_are_byte_identical_across_runs_and_thread_counts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = library("quickstart.json");
+    let a = run_into(tmp.path(), "a", Some(&scenario), &["--threads", "1", "--task-log"]);
+    let b = run_into(tmp.path(), "b", Some(&scenario), &["--threads", "2", "--task-log"]);
+    let c = run_into(tmp.path(), "c", Some(&scenario), &["--threads", "2", "--task-log"]);
+    for f in ["summary.json", "runs.csv", "timeseries.csv", "tasks.csv"] {
+        assert!(read(&a, f) == read(&b, f), "{f} differs between --threads 1 and --threads 2");
+        assert!(read(&b, f) == read(&c, f), "{f} differs between two identical runs");
+    }
+    // Common random numbers: every balancer of a replication sees the same tasks.
+    let task_bytes = read(&a, "tasks.csv");
+    let mut tasks = csv::Reader::from_reader(&task_bytes[..]);
+    type TaskColumns = Vec<(String, String, String, String)>;
+    let mut per_label_rep: std::collections::BTreeMap<(String, String), TaskColumns> = Default::default();
+    for rec in tasks.records() {
+        let rec = rec.unwrap();
+        per_label_rep.entry((rec[0].to_string(), rec[1].to_string())).or_default().push((
+            rec[2].to_string(),
+            rec[3].to_string(),
+            rec[4].to_string(),
+            rec[5].to_string(),
+        ));
+    }
+    let reps: std::collections::BTreeSet<&String> = per_label_rep.keys().map(|(_, r)| r).collect();
+    assert_eq!(reps.len(), 5);
+    for rep in reps {
+        let columns: Vec<_> = per_label_rep.iter().filter(|((_, r), _)| r == rep).map(|(_, v)| v).collect();
+        assert_eq!(columns.len(), 4);
+        assert!(columns[0].len() > 40_000);
+        for other in &columns[1..] {
+            assert!(*other == columns[0], "replication {rep}: task id/class/arrival/work differ between balancers");
+        }
+    }
+}
+
+/// Writes `json` to a file, runs `fulcrum run` on it, and checks exit code 2, one message naming
+/// the file and `expected`, and that no output directory was created.
+fn rejects(json: &str, expected: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("bad.json");
+    std::fs::write(&file, json).unwrap();
+    let out = tmp.path().join("never");
+    let o = fulcrum(&["run", file.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains(&format!("{}: {expected}", file.display())), "expected {expected:?} in {err:?}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!out.exists(), "output directory created for a bad scenario");
+}
+
+#[test]
+fn bad_input_exits_2_with_the_field_path_and_writes_nothing() {
+    let good = std::fs::read_to_string(library("mm1-check.json")).unwrap();
+    rejects("{\"name\": ", "name: EOF while parsing a value at line 1 column 9");
+    rejects(&good.replace("\"seed\": 1", "\"seed\": 1, \"sede\": 2"), "sede: unknown field `sede`");
+    rejects(
+        &good.replace("\"rate_per_s\": 0.8", "\"rate_per_s\": -0.8"),
+        "workload.arrival.rate_per_s: must be positive",
+    );
+    rejects(&good.replace("\"count\": 1", "\"count\": 0"), "cluster.node_groups[0].count: must be at least 1, got 0");
+    rejects(
+        &good.replace("\"memory_gb\": 1}", "\"memory_gb\": 8}"),
+        "workload.classes[0].demand: no node can ever hold this class: it needs 8 memory_gb and the largest node has 4",
+    );
+    rejects(&good.replace("\"share\": 1.0", "\"share\": 0.7"), "workload.classes: shares must sum to 1, got 0.7");
+    rejects(&good.replace("\"loss\": 0.0", "\"loss\": 2"), "heartbeat.loss: must be a probability in [0, 1], got 2");
+    rejects(
+        &good.replace("\"count\": 1", "\"count\": 999999999999"),
+        "cluster.node_groups: declare 999999999999 nodes",
+    );
+    rejects(&good.replace("\"d\": 2", "\"d\": 1000"), "balancers[3].d: must be at most 64, got 1000");
+
+    let o = fulcrum(&["run", "/no/such/scenario.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("/no/such/scenario.json: cannot read the file"), "{}", stderr(&o));
+    let o = fulcrum(&["run", "--replications", "0"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+#[test]
+fn validate_and_strategies_commands() {
+    let o = fulcrum(&["validate", library("quickstart.json").to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("ok: scenario \"quickstart\", 16 nodes in 3 groups"));
+    let o = fulcrum(&["strategies"]);
+    let text = String::from_utf8(o.stdout).unwrap();
+    for info in fulcrum_strategies::catalogue() {
+        assert!(text.contains(info.kind), "`fulcrum strategies` does not list {}", info.kind);
+        for p in info.params {
+            assert!(text.contains(p.name) && text.contains(p.default), "{}.{} not listed", info.kind, p.name);
+        }
+    }
+}
