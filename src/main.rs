@@ -219,6 +219,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         seed: scenario.sim.seed,
         replications: reps,
         class_names: scenario.sim.workload.classes.iter().map(|c| c.name.clone()).collect(),
+        node_groups: scenario.sim.groups.iter().map(|g| (g.name.clone(), g.first, g.count)).collect(),
         labels: scenario
             .balancers
             .iter()

@@ -79,7 +79,7 @@ fn default_run_prints_a_table_and_writes_the_files() {
     };
     assert!(mean("least-connections") * 2.0 < mean("round-robin"), "{stdout}");
     assert!(mean("p2c") * 2.0 < mean("random"), "{stdout}");
-    for f in ["runs.csv", "timeseries.csv"] {
+    for f in ["runs.csv", "timeseries.csv", "nodes.csv"] {
         assert!(!read(&out, f).is_empty());
     }
     assert!(!out.join("tasks.csv").exists(), "tasks.csv is written only with --task-log");
@@ -136,7 +136,7 @@ fn results_are_byte_identical_across_runs_and_thread_counts() {
     let a = run_into(tmp.path(), "a", Some(&scenario), &["--threads", "1", "--task-log"]);
     let b = run_into(tmp.path(), "b", Some(&scenario), &["--threads", "2", "--task-log"]);
     let c = run_into(tmp.path(), "c", Some(&scenario), &["--threads", "2", "--task-log"]);
-    for f in ["summary.json", "runs.csv", "timeseries.csv", "tasks.csv"] {
+    for f in ["summary.json", "runs.csv", "timeseries.csv", "nodes.csv", "tasks.csv"] {
         assert!(read(&a, f) == read(&b, f), "{f} differs between --threads 1 and --threads 2");
         assert!(read(&b, f) == read(&c, f), "{f} differs between two identical runs");
     }

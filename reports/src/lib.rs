@@ -32,6 +32,8 @@ pub struct Study {
     pub replications: u32,
     /// Task class names, by class index.
     pub class_names: Vec<String>,
+    /// Node group names with their first node id and node count, in id order.
+    pub node_groups: Vec<(String, u32, u32)>,
     /// One entry per strategy combination, in scenario order.
     pub labels: Vec<LabelInfo>,
     /// `runs[label_index][replication]`.

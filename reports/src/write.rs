@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use fulcrum_sim_core::metrics::SeriesPoint;
 use fulcrum_sim_core::SimTime;
+use fulcrum_strategies::Resource;
 
 use crate::{Study, Summary};
 
@@ -42,7 +43,8 @@ fn csv_err(e: csv::Error) -> io::Error {
     io::Error::other(e)
 }
 
-/// Writes `summary.json`, `runs.csv`, `timeseries.csv` and, if the runs logged tasks, `tasks.csv`
+/// Writes `summary.json`, `runs.csv`, `timeseries.csv`, `nodes.csv` and, if the runs logged tasks,
+/// `tasks.csv`
 /// into `dir` (which must exist).
 pub fn write_study(dir: &Path, study: &Study, summary: &Summary) -> io::Result<OutputFiles> {
     let mut out = OutputFiles::default();
@@ -85,6 +87,31 @@ pub fn write_study(dir: &Path, study: &Study, summary: &Summary) -> io::Result<O
                     for (name, value) in SeriesPoint::NAMES.iter().zip(p.values()) {
                         csv.write_record([info.label.as_str(), &rep, &t, name, &value.to_string()]).map_err(csv_err)?;
                     }
+                }
+            }
+        }
+        csv.flush()
+    })?;
+    out.written.push(path);
+
+    let path = dir.join("nodes.csv");
+    write_atomic(&path, |w| {
+        let mut csv = csv::Writer::from_writer(w);
+        let mut header = vec!["label".to_string(), "replication".into(), "node".into(), "group".into()];
+        header.extend(Resource::ALL.iter().map(|r| format!("util_{}", r.name())));
+        csv.write_record(&header).map_err(csv_err)?;
+        let mut group_of = Vec::new();
+        for (name, _, count) in &study.node_groups {
+            group_of.extend(std::iter::repeat_n(name.as_str(), *count as usize));
+        }
+        for (info, runs) in study.labels.iter().zip(&study.runs) {
+            for (rep, run) in runs.iter().enumerate() {
+                let rep = rep.to_string();
+                for (node, u) in run.node_utilization.iter().enumerate() {
+                    let mut row = vec![info.label.clone(), rep.clone(), node.to_string()];
+                    row.push(group_of.get(node).copied().unwrap_or("?").to_string());
+                    row.extend(u.iter().map(|v| v.to_string()));
+                    csv.write_record(&row).map_err(csv_err)?;
                 }
             }
         }

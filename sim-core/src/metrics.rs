@@ -56,6 +56,9 @@ pub struct RunOutput {
     pub metrics: Vec<(&'static str, f64)>,
     /// Time series.
     pub series: Vec<SeriesPoint>,
+    /// Per node, time-averaged utilisation of each resource after the warm-up (0 where the node
+    /// has none of the resource), in [`Resource::ALL`] order.
+    pub node_utilization: Vec<[f64; N_RESOURCES]>,
     /// Per-task records, sorted by id, when asked for.
     pub tasks: Option<Vec<TaskRecord>>,
 }
@@ -182,12 +185,26 @@ impl Collector {
             }
         };
         let window_ns = (end - self.warmup).0 as f64;
+        let node_utilization: Vec<[f64; N_RESOURCES]> = capacities
+            .clone()
+            .zip(&self.busy)
+            .map(|(cap, busy)| {
+                let mut u = [0.0; N_RESOURCES];
+                for r in Resource::ALL {
+                    if cap.get(r) > 0 {
+                        u[r as usize] = busy[r as usize] as f64 / (cap.get(r) as f64 * window_ns);
+                    }
+                }
+                u
+            })
+            .collect();
+        // Per resource: the utilisations of the nodes that have it.
         let utilization = |r: Resource| -> Vec<f64> {
             capacities
                 .clone()
-                .zip(&self.busy)
+                .zip(&node_utilization)
                 .filter(|(cap, _)| cap.get(r) > 0)
-                .map(|(cap, busy)| busy[r as usize] as f64 / (cap.get(r) as f64 * window_ns))
+                .map(|(_, u)| u[r as usize])
                 .collect()
         };
         let cpu = utilization(Resource::Cpu);
@@ -226,7 +243,7 @@ impl Collector {
             log.sort_by_key(|r| r.id);
             log
         });
-        RunOutput { metrics, series: self.series, tasks }
+        RunOutput { metrics, series: self.series, node_utilization, tasks }
     }
 }
 
