@@ -1,12 +1,18 @@
 //! The list of every strategy with its parameters, for `fulcrum strategies` and for docs.
 
 use crate::balance::BalancerConfig;
+use crate::detect::DetectorConfig;
+use crate::failover::FailoverConfig;
 
 /// What part a strategy plays.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
     /// Chooses the node a task goes to.
     Balancer,
+    /// Decides from heartbeats which nodes have failed.
+    Detector,
+    /// Decides what happens to the tasks of a suspected node.
+    Failover,
 }
 
 impl Role {
@@ -14,6 +20,8 @@ impl Role {
     pub fn scenario_key(self) -> &'static str {
         match self {
             Role::Balancer => "balancers",
+            Role::Detector => "detectors",
+            Role::Failover => "failover",
         }
     }
 }
@@ -69,7 +77,104 @@ const CATALOGUE: &[StrategyInfo] = &[
         summary: "fewest tasks among d distinct random feasible nodes; O(d)",
         params: &[ParamInfo { name: "d", ty: "integer 1..=64", default: "2", doc: "nodes sampled per decision" }],
     },
+    StrategyInfo {
+        kind: "timeout",
+        role: Role::Detector,
+        summary: "suspect after timeout_s without a heartbeat",
+        params: &[
+            ParamInfo {
+                name: "timeout_s",
+                ty: "seconds > 0",
+                default: "(required)",
+                doc: "silence that triggers suspicion",
+            },
+            REJOIN,
+        ],
+    },
+    StrategyInfo {
+        kind: "missed-heartbeats",
+        role: Role::Detector,
+        summary: "suspect after k heartbeat intervals without a heartbeat",
+        params: &[
+            ParamInfo { name: "k", ty: "integer >= 1", default: "(required)", doc: "intervals of silence" },
+            REJOIN,
+        ],
+    },
+    StrategyInfo {
+        kind: "phi-accrual",
+        role: Role::Detector,
+        summary: "phi accrual (Hayashibara et al.) with Akka's semantics and defaults",
+        params: &[
+            ParamInfo { name: "threshold", ty: "number > 0", default: "8.0", doc: "suspect when phi reaches it" },
+            ParamInfo {
+                name: "max_sample_size",
+                ty: "integer 1..=100000",
+                default: "1000",
+                doc: "intervals kept per node",
+            },
+            ParamInfo { name: "min_std_s", ty: "seconds > 0", default: "0.1", doc: "floor on the std deviation" },
+            ParamInfo {
+                name: "acceptable_pause_s",
+                ty: "seconds >= 0",
+                default: "3.0",
+                doc: "pause tolerated on top of the mean",
+            },
+            ParamInfo {
+                name: "first_heartbeat_estimate_s",
+                ty: "seconds > 0",
+                default: "null",
+                doc: "bootstrap mean (null: the heartbeat interval)",
+            },
+            REJOIN,
+        ],
+    },
+    StrategyInfo {
+        kind: "chen",
+        role: Role::Detector,
+        summary: "Chen-Toueg-Aguilera: expected arrival from a sliding window + safety margin",
+        params: &[
+            ParamInfo { name: "window", ty: "integer 1..=100000", default: "100", doc: "heartbeats in the estimate" },
+            ParamInfo { name: "alpha_s", ty: "seconds >= 0", default: "0.5", doc: "safety margin" },
+            REJOIN,
+        ],
+    },
+    StrategyInfo {
+        kind: "reschedule",
+        role: Role::Failover,
+        summary: "tasks of a suspected node go straight back to the balancer, without limit",
+        params: &[],
+    },
+    StrategyInfo {
+        kind: "retry",
+        role: Role::Failover,
+        summary: "retry after backoff_s * 2^(attempt-1); fail after max_attempts",
+        params: &[
+            ParamInfo {
+                name: "max_attempts",
+                ty: "integer 1..=1000",
+                default: "3",
+                doc: "attempts including the first",
+            },
+            ParamInfo { name: "backoff_s", ty: "seconds >= 0", default: "1.0", doc: "delay before the first retry" },
+        ],
+    },
+    StrategyInfo {
+        kind: "checkpoint",
+        role: Role::Failover,
+        summary: "checkpoint every interval_s of work at cost_s each; restarts resume from the last checkpoint",
+        params: &[
+            ParamInfo { name: "interval_s", ty: "seconds > 0", default: "(required)", doc: "work between checkpoints" },
+            ParamInfo { name: "cost_s", ty: "seconds >= 0", default: "0.0", doc: "time one checkpoint takes" },
+        ],
+    },
 ];
+
+const REJOIN: ParamInfo = ParamInfo {
+    name: "rejoin_after",
+    ty: "integer >= 1",
+    default: "3",
+    doc: "consecutive heartbeats before a suspected node rejoins",
+};
 
 /// Every strategy Fulcrum knows, in a fixed order.
 pub fn catalogue() -> &'static [StrategyInfo] {
@@ -82,12 +187,67 @@ pub fn catalogue() -> &'static [StrategyInfo] {
             BalancerConfig::PowerOfD { .. } => "power-of-d",
         }
     }
+    fn _detectors(c: &DetectorConfig) -> &'static str {
+        match c {
+            DetectorConfig::Timeout { .. } => "timeout",
+            DetectorConfig::MissedHeartbeats { .. } => "missed-heartbeats",
+            DetectorConfig::PhiAccrual { .. } => "phi-accrual",
+            DetectorConfig::Chen { .. } => "chen",
+        }
+    }
+    fn _failover(c: &FailoverConfig) -> &'static str {
+        match c {
+            FailoverConfig::Reschedule {} => "reschedule",
+            FailoverConfig::Retry { .. } => "retry",
+            FailoverConfig::Checkpoint { .. } => "checkpoint",
+        }
+    }
     CATALOGUE
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A minimal JSON configuration: the kind plus every required parameter.
+    fn minimal(info: &StrategyInfo) -> String {
+        let mut json = format!(r#"{{"kind": "{}""#, info.kind);
+        for p in info.params.iter().filter(|p| p.default == "(required)") {
+            json.push_str(&format!(r#", "{}": 3"#, p.name));
+        }
+        json.push('}');
+        json
+    }
+
+    #[test]
+    fn every_catalogued_detector_and_policy_parses_with_its_defaults() {
+        for info in catalogue() {
+            let json = minimal(info);
+            match info.role {
+                Role::Balancer => continue,
+                Role::Detector => {
+                    let c: DetectorConfig = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{json}: {e}"));
+                    assert_eq!(c.kind(), info.kind);
+                    assert!(c.problems().is_empty(), "{json}");
+                    for p in info.params.iter().filter(|p| p.default != "(required)") {
+                        let with = format!(r#"{}, "{}": {}}}"#, &json[..json.len() - 1], p.name, p.default);
+                        let d: DetectorConfig = serde_json::from_str(&with).unwrap_or_else(|e| panic!("{with}: {e}"));
+                        assert_eq!(d, c, "{}.{}: stated default differs", info.kind, p.name);
+                    }
+                }
+                Role::Failover => {
+                    let c: FailoverConfig = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{json}: {e}"));
+                    assert_eq!(c.kind(), info.kind);
+                    assert!(c.problems().is_empty(), "{json}");
+                    for p in info.params.iter().filter(|p| p.default != "(required)") {
+                        let with = format!(r#"{}, "{}": {}}}"#, &json[..json.len() - 1], p.name, p.default);
+                        let d: FailoverConfig = serde_json::from_str(&with).unwrap_or_else(|e| panic!("{with}: {e}"));
+                        assert_eq!(d, c, "{}.{}: stated default differs", info.kind, p.name);
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn every_catalogued_balancer_parses_with_its_defaults() {

@@ -19,6 +19,8 @@
 
 pub mod balance;
 mod catalogue;
+pub mod detect;
+pub mod failover;
 mod resources;
 mod time;
 mod view;
