@@ -14,6 +14,7 @@ use clap::{Args, Parser, Subcommand};
 use fulcrum_reports::{comparison_table, write_study, LabelInfo, Study, Summary};
 use fulcrum_scenarios::{Scenario, ScenarioError};
 use fulcrum_sim_core::metrics::RunOutput;
+use fulcrum_sim_core::RunOptions;
 use fulcrum_strategies::catalogue;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -60,6 +61,9 @@ struct RunArgs {
     /// Also write tasks.csv: one row per task.
     #[arg(long)]
     task_log: bool,
+    /// Also write events.csv: faults, suspicions, re-admissions and migrations.
+    #[arg(long)]
+    event_log: bool,
     /// Print nothing on success (no progress bar, no table).
     #[arg(long)]
     quiet: bool,
@@ -118,13 +122,14 @@ fn load(file: Option<&Path>) -> Result<Scenario, Failure> {
 fn validate(file: &Path) -> Result<(), Failure> {
     let s = load(Some(file))?;
     println!(
-        "{}: ok: scenario {:?}, {} nodes in {} groups, {} task classes, {} balancers, {} replications",
+        "{}: ok: scenario {:?}, {} nodes in {} groups, {} task classes, {} faults, {} strategy combinations, {} replications",
         file.display(),
         s.name,
         s.sim.nodes.len(),
         s.sim.groups.len(),
         s.sim.workload.classes.len(),
-        s.balancers.len(),
+        s.sim.faults.len(),
+        s.combinations.len(),
         s.replications
     );
     Ok(())
@@ -178,11 +183,13 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     }
 
     let reps = scenario.replications;
-    let jobs: Vec<(usize, u32)> = (0..scenario.balancers.len()).flat_map(|b| (0..reps).map(move |r| (b, r))).collect();
+    let jobs: Vec<(usize, u32)> =
+        (0..scenario.combinations.len()).flat_map(|b| (0..reps).map(move |r| (b, r))).collect();
     let threads =
         args.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |t| t as usize);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("cannot start worker threads")?;
 
+    let options = RunOptions { task_log: args.task_log, event_log: args.event_log };
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
     let progress = if show_progress {
         let bar = ProgressBar::new(jobs.len() as u64);
@@ -201,8 +208,8 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     let outputs: Vec<RunOutput> = pool.install(|| {
         jobs.par_iter()
             .map(|&(b, rep)| {
-                let lb = &scenario.balancers[b];
-                let out = fulcrum_sim_core::run_replication(&scenario.sim, &lb.config, &lb.label, rep, args.task_log);
+                let strategy = &scenario.combinations[b].strategy;
+                let out = fulcrum_sim_core::run(&scenario.sim, strategy, rep, &options);
                 progress.inc(1);
                 out
             })
@@ -212,7 +219,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
 
     let mut outputs = outputs.into_iter();
     let runs: Vec<Vec<RunOutput>> =
-        scenario.balancers.iter().map(|_| outputs.by_ref().take(reps as usize).collect()).collect();
+        scenario.combinations.iter().map(|_| outputs.by_ref().take(reps as usize).collect()).collect();
     let study = Study {
         scenario_name: scenario.name.clone(),
         scenario_sha256: scenario.sha256.clone(),
@@ -221,9 +228,14 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         class_names: scenario.sim.workload.classes.iter().map(|c| c.name.clone()).collect(),
         node_groups: scenario.sim.groups.iter().map(|g| (g.name.clone(), g.first, g.count)).collect(),
         labels: scenario
-            .balancers
+            .combinations
             .iter()
-            .map(|b| LabelInfo { label: b.label.clone(), balancer: b.label.clone() })
+            .map(|c| LabelInfo {
+                label: c.strategy.label.clone(),
+                balancer: c.balancer.clone(),
+                detector: c.detector.clone(),
+                failover: c.failover.clone(),
+            })
             .collect(),
         runs,
     };
@@ -238,7 +250,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
             "{}: {} nodes, {} strategies x {} replications, seed {}",
             scenario.name,
             scenario.sim.nodes.len(),
-            scenario.balancers.len(),
+            scenario.combinations.len(),
             reps,
             scenario.sim.seed
         );

@@ -47,6 +47,10 @@ pub struct LabelInfo {
     pub label: String,
     /// The balancer's label.
     pub balancer: String,
+    /// The failure detector's label (`none` without failure detection).
+    pub detector: String,
+    /// The failover policy's label.
+    pub failover: String,
 }
 
 /// A metric across replications.
@@ -54,7 +58,9 @@ pub struct LabelInfo {
 pub struct MetricSummary {
     /// Mean over replications.
     pub mean: f64,
-    /// 95% Student-t interval of the mean; `null` with a single replication.
+    /// 95% Student-t interval of the mean; `null` with a single replication. A metric that is
+    /// undefined in a replication (e.g. a mean detection time with nothing detected) is `NaN` there
+    /// (`null` in JSON), and its mean is then undefined too.
     pub ci95: Option<[f64; 2]>,
     /// The value of each replication, in replication order.
     pub per_replication: Vec<f64>,
@@ -67,6 +73,10 @@ pub struct LabelSummary {
     pub label: String,
     /// The balancer's label.
     pub balancer: String,
+    /// The failure detector's label.
+    pub detector: String,
+    /// The failover policy's label.
+    pub failover: String,
     /// Metrics by name, in the simulator's order.
     pub metrics: IndexMap<String, MetricSummary>,
 }
@@ -114,7 +124,13 @@ impl Summary {
                         );
                     }
                 }
-                LabelSummary { label: info.label.clone(), balancer: info.balancer.clone(), metrics }
+                LabelSummary {
+                    label: info.label.clone(),
+                    balancer: info.balancer.clone(),
+                    detector: info.detector.clone(),
+                    failover: info.failover.clone(),
+                    metrics,
+                }
             })
             .collect();
         Summary {

@@ -61,12 +61,18 @@ pub fn write_study(dir: &Path, study: &Study, summary: &Summary) -> io::Result<O
         let mut csv = csv::Writer::from_writer(w);
         let names: Vec<&str> =
             study.runs.iter().flatten().next().map(|r| r.metrics.iter().map(|&(n, _)| n).collect()).unwrap_or_default();
-        let mut header = vec!["label", "balancer", "replication"];
+        let mut header = vec!["label", "balancer", "detector", "failover", "replication"];
         header.extend(&names);
         csv.write_record(&header).map_err(csv_err)?;
         for (info, runs) in study.labels.iter().zip(&study.runs) {
             for (rep, run) in runs.iter().enumerate() {
-                let mut row = vec![info.label.clone(), info.balancer.clone(), rep.to_string()];
+                let mut row = vec![
+                    info.label.clone(),
+                    info.balancer.clone(),
+                    info.detector.clone(),
+                    info.failover.clone(),
+                    rep.to_string(),
+                ];
                 row.extend(run.metrics.iter().map(|&(_, v)| v.to_string()));
                 csv.write_record(&row).map_err(csv_err)?;
             }
@@ -119,6 +125,32 @@ pub fn write_study(dir: &Path, study: &Study, summary: &Summary) -> io::Result<O
     })?;
     out.written.push(path);
 
+    if study.runs.iter().flatten().any(|r| r.events.is_some()) {
+        let path = dir.join("events.csv");
+        write_atomic(&path, |w| {
+            let mut csv = csv::Writer::from_writer(w);
+            csv.write_record(["label", "replication", "t_s", "event", "node", "task_id"]).map_err(csv_err)?;
+            for (info, runs) in study.labels.iter().zip(&study.runs) {
+                for (rep, run) in runs.iter().enumerate() {
+                    let rep = rep.to_string();
+                    for e in run.events.iter().flatten() {
+                        csv.write_record([
+                            info.label.as_str(),
+                            &rep,
+                            &secs(e.t),
+                            e.kind,
+                            &e.node.map(|n| n.to_string()).unwrap_or_default(),
+                            &e.task.map(|t| t.to_string()).unwrap_or_default(),
+                        ])
+                        .map_err(csv_err)?;
+                    }
+                }
+            }
+            csv.flush()
+        })?;
+        out.written.push(path);
+    }
+
     if study.runs.iter().flatten().any(|r| r.tasks.is_some()) {
         let path = dir.join("tasks.csv");
         write_atomic(&path, |w| {
@@ -133,6 +165,7 @@ pub fn write_study(dir: &Path, study: &Study, summary: &Summary) -> io::Result<O
                 "node",
                 "start_s",
                 "end_s",
+                "attempts",
             ])
             .map_err(csv_err)?;
             let opt = |v: Option<String>| v.unwrap_or_default();
@@ -151,6 +184,7 @@ pub fn write_study(dir: &Path, study: &Study, summary: &Summary) -> io::Result<O
                             &opt(t.node.map(|n| n.to_string())),
                             &opt(t.start.map(secs)),
                             &opt(t.end.map(secs)),
+                            &t.attempts.to_string(),
                         ])
                         .map_err(csv_err)?;
                     }

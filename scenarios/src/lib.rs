@@ -15,7 +15,7 @@
 //!   "balancers": ["random", {"kind": "power-of-d", "d": 2, "label": "p2c"}]
 //! }"#;
 //! let scenario = fulcrum_scenarios::parse_str(json, "tiny.json").unwrap();
-//! assert_eq!(scenario.balancers[1].label, "p2c");
+//! assert_eq!(scenario.combinations[1].strategy.label, "p2c");
 //!
 //! let bad = json.replace(r#""count": 2"#, r#""count": 0"#);
 //! let err = fulcrum_scenarios::parse_str(&bad, "tiny.json").unwrap_err();
@@ -31,17 +31,22 @@ pub mod validate;
 pub use error::{Problem, ScenarioError};
 
 use fulcrum_sim_core::config::SimConfig;
-use fulcrum_strategies::balance::BalancerConfig;
+use fulcrum_sim_core::Strategy;
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
-/// A balancer with the label results carry.
+/// One strategy combination of a scenario, with the labels its results carry.
 #[derive(Clone, Debug, PartialEq)]
-pub struct LabelledBalancer {
-    /// Unique within the scenario; defaults to the kind.
-    pub label: String,
-    /// The balancer's configuration.
-    pub config: BalancerConfig,
+pub struct Combination {
+    /// The balancer's label.
+    pub balancer: String,
+    /// The detector's label (`"none"` in a scenario without failure detection).
+    pub detector: String,
+    /// The failover policy's label.
+    pub failover: String,
+    /// What runs; `strategy.label` is the result's label (`balancer+detector+failover`, or the
+    /// balancer's label alone without failure detection).
+    pub strategy: Strategy,
 }
 
 /// A validated scenario.
@@ -57,14 +62,16 @@ pub struct Scenario {
     pub replications: u32,
     /// The world to simulate.
     pub sim: SimConfig,
-    /// The balancers to compare, in file order.
-    pub balancers: Vec<LabelledBalancer>,
+    /// The strategy combinations to compare, in order: balancers outermost, then detectors,
+    /// then failover policies (or the explicit `combinations` list).
+    pub combinations: Vec<Combination>,
 }
 
 /// The scenario library shipped in `scenarios/library/`, embedded: `(file name, contents)`.
 pub const LIBRARY: &[(&str, &str)] = &[
     ("quickstart.json", include_str!("../library/quickstart.json")),
     ("mm1-check.json", include_str!("../library/mm1-check.json")),
+    ("crash-storm.json", include_str!("../library/crash-storm.json")),
 ];
 
 /// The built-in default scenario (`quickstart.json`).

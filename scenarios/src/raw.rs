@@ -30,6 +30,18 @@ pub struct RawScenario {
     pub workload: RawWorkload,
     /// Each a kind string or a `{"kind": …, "label": …, params…}` object.
     pub balancers: Vec<serde_json::Value>,
+    /// Failure detectors, in the same form.
+    #[serde(default)]
+    pub detectors: Vec<serde_json::Value>,
+    /// Failover policies, in the same form.
+    #[serde(default)]
+    pub failover: Vec<serde_json::Value>,
+    /// Explicit strategy combinations (by label) instead of the cross product.
+    #[serde(default)]
+    pub combinations: Option<Vec<RawCombination>>,
+    /// Fault plan.
+    #[serde(default)]
+    pub faults: Vec<RawFault>,
     #[serde(default)]
     pub metrics: RawMetrics,
 }
@@ -66,6 +78,86 @@ pub struct RawNodeGroup {
     pub fpgas: f64,
     #[serde(default = "one")]
     pub speed: f64,
+    /// Racks the group is split into, for correlated (`"per": "rack"`) crashes.
+    #[serde(default = "one_u64")]
+    pub racks: u64,
+}
+
+fn one_u64() -> u64 {
+    1
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCombination {
+    pub balancer: String,
+    #[serde(default)]
+    pub detector: Option<String>,
+    #[serde(default)]
+    pub failover: Option<String>,
+}
+
+/// Which nodes a fault hits: a group (all of it, or `count` random nodes of it) or explicit ids.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNodes {
+    #[serde(default)]
+    pub group: Option<String>,
+    #[serde(default)]
+    pub count: Option<u64>,
+    #[serde(default)]
+    pub ids: Option<Vec<u64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum RawFault {
+    Crash {
+        #[serde(default)]
+        at_s: Option<f64>,
+        #[serde(default)]
+        nodes: Option<RawNodes>,
+        #[serde(default)]
+        recover_after_s: Option<f64>,
+        #[serde(default)]
+        mtbf_s: Option<f64>,
+        #[serde(default)]
+        mttr_s: Option<f64>,
+        /// Time-to-failure distribution: exp (default), weibull, lognormal, gamma.
+        #[serde(default)]
+        distribution: Option<String>,
+        #[serde(default)]
+        shape: Option<f64>,
+        /// Time-to-repair distribution.
+        #[serde(default)]
+        repair_distribution: Option<String>,
+        #[serde(default)]
+        repair_shape: Option<f64>,
+        /// "node" (default) or "rack".
+        #[serde(default)]
+        per: Option<String>,
+    },
+    Partition {
+        at_s: f64,
+        duration_s: f64,
+        nodes: RawNodes,
+    },
+    Slowdown {
+        at_s: f64,
+        duration_s: f64,
+        nodes: RawNodes,
+        factor: f64,
+    },
+    HeartbeatLoss {
+        at_s: f64,
+        duration_s: f64,
+        loss: f64,
+    },
+    DelaySpike {
+        at_s: f64,
+        duration_s: f64,
+        delay_s: f64,
+    },
 }
 
 fn one() -> f64 {

@@ -3,14 +3,18 @@
 
 use fulcrum_sim_core::config::{HeartbeatConfig, NodeGroup, SimConfig, ViewMode};
 use fulcrum_sim_core::dist::Dist;
+use fulcrum_sim_core::faults::{FaultSpec, Lifetime, NodeSelection};
 use fulcrum_sim_core::workload::{ArrivalProcess, TaskClass, Workload};
-use fulcrum_sim_core::{SimDuration, SimTime};
+use fulcrum_sim_core::{SimDuration, SimTime, Strategy};
 use fulcrum_strategies::balance::BalancerConfig;
+use fulcrum_strategies::detect::DetectorConfig;
+use fulcrum_strategies::failover::FailoverConfig;
 use fulcrum_strategies::{NodeSpec, Resource, ResourceUnits, Resources};
+use serde::de::DeserializeOwned;
 
 use crate::error::Problem;
-use crate::raw::{RawArrival, RawDist, RawScenario, RawView};
-use crate::{LabelledBalancer, Scenario};
+use crate::raw::{RawArrival, RawDist, RawFault, RawNodes, RawScenario, RawView};
+use crate::{Combination, Scenario};
 
 /// Most nodes a scenario may declare.
 pub const MAX_NODES: u64 = 10_000_000;
@@ -173,7 +177,15 @@ pub fn validate(raw: RawScenario, sha256: String) -> Result<Scenario, Vec<Proble
             if capacity.get(Resource::Cpu) == 0 {
                 c.push(format!("{p}.cpu_cores"), format!("must be at least 0.001, got {}", g.cpu_cores));
             }
-            groups.push(NodeGroup { name: g.name.clone(), first: nodes.len() as u32, count: g.count as u32 });
+            if g.racks == 0 || g.racks > g.count {
+                c.push(format!("{p}.racks"), format!("must be between 1 and count ({}), got {}", g.count, g.racks));
+            }
+            groups.push(NodeGroup {
+                name: g.name.clone(),
+                first: nodes.len() as u32,
+                count: g.count as u32,
+                racks: g.racks.clamp(1, g.count.max(1)) as u32,
+            });
             nodes.extend(std::iter::repeat_n(NodeSpec { capacity, speed: g.speed }, g.count as usize));
         }
     }
@@ -276,23 +288,33 @@ pub fn validate(raw: RawScenario, sha256: String) -> Result<Scenario, Vec<Proble
         c.push("workload.classes", format!("shares must sum to 1, got {share_sum}"));
     }
 
-    // Balancers.
-    let mut balancers: Vec<LabelledBalancer> = Vec::new();
-    if raw.balancers.is_empty() {
-        c.push("balancers", "must list at least one balancer");
+    // Strategies.
+    let balancers =
+        parse_list(&mut c, "balancers", &raw.balancers, true, BalancerConfig::kind, BalancerConfig::problems);
+    let mut detectors =
+        parse_list(&mut c, "detectors", &raw.detectors, false, DetectorConfig::kind, DetectorConfig::problems);
+    let mut failovers =
+        parse_list(&mut c, "failover", &raw.failover, false, FailoverConfig::kind, FailoverConfig::problems);
+    // Without detectors, a scenario with faults still needs one (a 3 s timeout); one without
+    // faults runs without failure detection at all, as a pure balancing study.
+    let detection = !detectors.is_empty() || !failovers.is_empty() || !raw.faults.is_empty();
+    if detection && detectors.is_empty() {
+        let d = DetectorConfig::default();
+        detectors.push((d.kind().to_string(), d));
     }
-    for (i, v) in raw.balancers.iter().enumerate() {
-        let p = format!("balancers[{i}]");
-        if let Some(b) = parse_balancer(&mut c, &p, v) {
-            if balancers.iter().any(|o| o.label == b.label) {
-                c.push(
-                    format!("{p}.label"),
-                    format!("duplicate label {:?}: give each entry its own \"label\"", b.label),
-                );
-            }
-            balancers.push(b);
-        }
+    if failovers.is_empty() {
+        let f = FailoverConfig::default();
+        failovers.push((f.kind().to_string(), f));
     }
+    let combinations = combine(&mut c, &raw.combinations, &balancers, &detectors, &failovers, detection);
+
+    // Faults.
+    let faults: Vec<FaultSpec> = raw
+        .faults
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| fault(&mut c, &format!("faults[{i}]"), f, &raw, &groups, nodes.len() as u64))
+        .collect();
 
     // Metrics.
     let window = raw.duration_s - raw.warmup_s;
@@ -328,6 +350,7 @@ pub fn validate(raw: RawScenario, sha256: String) -> Result<Scenario, Vec<Proble
         warmup: SimTime::from_secs_f64(raw.warmup_s),
         sample_interval: SimDuration::from_secs_f64(sample_interval_s).max(SimDuration(1)),
         seed: raw.seed,
+        faults,
     };
     Ok(Scenario {
         name: raw.name,
@@ -335,7 +358,7 @@ pub fn validate(raw: RawScenario, sha256: String) -> Result<Scenario, Vec<Proble
         sha256,
         replications: raw.replications as u32,
         sim,
-        balancers,
+        combinations,
     })
 }
 
@@ -349,40 +372,362 @@ fn join_path(prefix: &str, rest: &str) -> String {
     }
 }
 
-/// A balancer entry: a kind string, or an object with `kind`, optional `label`, and parameters.
-fn parse_balancer(c: &mut Checker, path: &str, v: &serde_json::Value) -> Option<LabelledBalancer> {
-    let mut object = match v {
-        serde_json::Value::String(kind) => {
-            let mut m = serde_json::Map::new();
-            m.insert("kind".into(), serde_json::Value::String(kind.clone()));
-            m
-        }
-        serde_json::Value::Object(m) => m.clone(),
-        other => {
-            c.push(path, format!("must be a strategy kind string or an object with \"kind\", got {other}"));
-            return None;
-        }
-    };
-    let label = match object.remove("label") {
-        None => None,
-        Some(serde_json::Value::String(s)) if !s.trim().is_empty() => Some(s),
-        Some(other) => {
-            c.push(format!("{path}.label"), format!("must be a non-empty string, got {other}"));
-            return None;
-        }
-    };
-    let config: BalancerConfig = match serde_path_to_error::deserialize(serde_json::Value::Object(object)) {
-        Ok(config) => config,
-        Err(e) => {
-            c.push(join_path(path, &e.path().to_string()), e.inner().to_string());
-            return None;
-        }
-    };
-    for (param, problem) in config.problems() {
-        c.push(format!("{path}.{param}"), problem);
+/// A strategy list (`balancers`, `detectors`, `failover`): each entry a kind string, or an object
+/// with `kind`, an optional `label`, and parameters. Returns `(label, config)` pairs.
+fn parse_list<T: DeserializeOwned>(
+    c: &mut Checker,
+    key: &str,
+    entries: &[serde_json::Value],
+    required: bool,
+    kind: fn(&T) -> &'static str,
+    problems: fn(&T) -> Vec<(&'static str, String)>,
+) -> Vec<(String, T)> {
+    if required && entries.is_empty() {
+        c.push(key, format!("must list at least one {}", key.trim_end_matches('s')));
     }
-    let label = label.unwrap_or_else(|| config.kind().to_string());
-    Some(LabelledBalancer { label, config })
+    let mut out: Vec<(String, T)> = Vec::new();
+    for (i, v) in entries.iter().enumerate() {
+        let path = format!("{key}[{i}]");
+        let mut object = match v {
+            serde_json::Value::String(kind) => {
+                let mut m = serde_json::Map::new();
+                m.insert("kind".into(), serde_json::Value::String(kind.clone()));
+                m
+            }
+            serde_json::Value::Object(m) => m.clone(),
+            other => {
+                c.push(path, format!("must be a strategy kind string or an object with \"kind\", got {other}"));
+                continue;
+            }
+        };
+        let label = match object.remove("label") {
+            None => None,
+            Some(serde_json::Value::String(s)) if !s.trim().is_empty() && !s.contains('+') => Some(s),
+            Some(other) => {
+                c.push(format!("{path}.label"), format!("must be a non-empty string without '+', got {other}"));
+                continue;
+            }
+        };
+        let config: T = match serde_path_to_error::deserialize(serde_json::Value::Object(object)) {
+            Ok(config) => config,
+            Err(e) => {
+                c.push(join_path(&path, &e.path().to_string()), e.inner().to_string());
+                continue;
+            }
+        };
+        for (param, problem) in problems(&config) {
+            c.push(format!("{path}.{param}"), problem);
+        }
+        let label = label.unwrap_or_else(|| kind(&config).to_string());
+        if out.iter().any(|(l, _)| *l == label) {
+            c.push(format!("{path}.label"), format!("duplicate label {label:?}: give each entry its own \"label\""));
+        }
+        out.push((label, config));
+    }
+    out
+}
+
+/// The strategy combinations to run: the cross product, or the explicit list.
+fn combine(
+    c: &mut Checker,
+    explicit: &Option<Vec<crate::raw::RawCombination>>,
+    balancers: &[(String, BalancerConfig)],
+    detectors: &[(String, DetectorConfig)],
+    failovers: &[(String, FailoverConfig)],
+    detection: bool,
+) -> Vec<Combination> {
+    let make = |b: &(String, BalancerConfig), d: Option<&(String, DetectorConfig)>, f: &(String, FailoverConfig)| {
+        let label = match d {
+            Some(d) => format!("{}+{}+{}", b.0, d.0, f.0),
+            None => b.0.clone(),
+        };
+        Combination {
+            balancer: b.0.clone(),
+            detector: d.map_or_else(|| "none".to_string(), |d| d.0.clone()),
+            failover: f.0.clone(),
+            strategy: Strategy {
+                label,
+                balancer: b.1.clone(),
+                detector: d.map(|d| d.1.clone()),
+                failover: f.1.clone(),
+            },
+        }
+    };
+    let mut out = Vec::new();
+    match explicit {
+        None => {
+            for b in balancers {
+                if detection {
+                    for d in detectors {
+                        for f in failovers {
+                            out.push(make(b, Some(d), f));
+                        }
+                    }
+                } else {
+                    out.push(make(b, None, &failovers[0]));
+                }
+            }
+        }
+        Some(list) => {
+            if list.is_empty() {
+                c.push("combinations", "must list at least one combination (or be left out for the cross product)");
+            }
+            for (i, combo) in list.iter().enumerate() {
+                let p = format!("combinations[{i}]");
+                let find =
+                    |c: &mut Checker, field: &str, want: Option<&String>, labels: Vec<&String>| -> Option<usize> {
+                        let want = match want {
+                            Some(w) => w,
+                            None if labels.len() == 1 => labels[0],
+                            None => {
+                                c.push(format!("{p}.{field}"), format!("must name one of {labels:?}"));
+                                return None;
+                            }
+                        };
+                        let found = labels.iter().position(|l| *l == want);
+                        if found.is_none() {
+                            c.push(format!("{p}.{field}"), format!("no {field} labelled {want:?}; known: {labels:?}"));
+                        }
+                        found
+                    };
+                let b = find(c, "balancer", Some(&combo.balancer), balancers.iter().map(|x| &x.0).collect());
+                let d = if detection {
+                    find(c, "detector", combo.detector.as_ref(), detectors.iter().map(|x| &x.0).collect()).map(Some)
+                } else {
+                    if combo.detector.is_some() {
+                        c.push(format!("{p}.detector"), "names a detector, but the scenario lists none");
+                    }
+                    Some(None)
+                };
+                let f = find(c, "failover", combo.failover.as_ref(), failovers.iter().map(|x| &x.0).collect());
+                if let (Some(b), Some(d), Some(f)) = (b, d, f) {
+                    let combination = make(&balancers[b], d.map(|d| &detectors[d]), &failovers[f]);
+                    if out.iter().any(|o: &Combination| o.strategy.label == combination.strategy.label) {
+                        c.push(p, format!("duplicate combination {:?}", combination.strategy.label));
+                    } else {
+                        out.push(combination);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Validates one fault.
+fn fault(
+    c: &mut Checker,
+    p: &str,
+    f: &RawFault,
+    raw: &RawScenario,
+    groups: &[NodeGroup],
+    n_nodes: u64,
+) -> Option<FaultSpec> {
+    let before = c.problems.len();
+    let at = |c: &mut Checker, v: f64| {
+        if c.range(&format!("{p}.at_s"), v, 0.0, false, MAX_DURATION_S) && v >= raw.duration_s {
+            c.push(format!("{p}.at_s"), format!("must be before duration_s ({}), got {v}", raw.duration_s));
+        }
+        SimTime::from_secs_f64(v)
+    };
+    let duration = |c: &mut Checker, v: f64| {
+        c.positive(&format!("{p}.duration_s"), v, MAX_DURATION_S);
+        SimDuration::from_secs_f64(v)
+    };
+    let spec = match f {
+        RawFault::Crash {
+            at_s,
+            nodes,
+            recover_after_s,
+            mtbf_s,
+            mttr_s,
+            distribution,
+            shape,
+            repair_distribution,
+            repair_shape,
+            per,
+        } => match (at_s, mtbf_s, mttr_s) {
+            (Some(t), None, None) => {
+                let at = at(c, *t);
+                let Some(nodes) = nodes.as_ref() else {
+                    c.push(
+                        format!("{p}.nodes"),
+                        "a crash at a given time needs \"nodes\" ({\"group\", \"count\"} or {\"ids\"})",
+                    );
+                    return None;
+                };
+                let nodes = selection(c, &format!("{p}.nodes"), nodes, groups, n_nodes)?;
+                let recover_after = recover_after_s.map(|r| {
+                    c.positive(&format!("{p}.recover_after_s"), r, MAX_DURATION_S);
+                    SimDuration::from_secs_f64(r)
+                });
+                for (field, set) in [
+                    ("distribution", distribution.is_some()),
+                    ("shape", shape.is_some()),
+                    ("repair_distribution", repair_distribution.is_some()),
+                    ("repair_shape", repair_shape.is_some()),
+                    ("per", per.is_some()),
+                ] {
+                    if set {
+                        c.push(format!("{p}.{field}"), "applies only to random crashes (mtbf_s, mttr_s)");
+                    }
+                }
+                FaultSpec::Crash { nodes, at, recover_after }
+            }
+            (None, Some(mtbf), Some(mttr)) => {
+                let nodes = match nodes {
+                    None => NodeSelection::All,
+                    Some(n) => selection(c, &format!("{p}.nodes"), n, groups, n_nodes)?,
+                };
+                if recover_after_s.is_some() {
+                    c.push(format!("{p}.recover_after_s"), "random crashes take their repair time from mttr_s");
+                }
+                let mtbf = lifetime(c, p, "mtbf_s", *mtbf, "distribution", distribution, "shape", *shape);
+                let mttr = lifetime(
+                    c,
+                    p,
+                    "mttr_s",
+                    *mttr,
+                    "repair_distribution",
+                    repair_distribution,
+                    "repair_shape",
+                    *repair_shape,
+                );
+                let per_rack = match per.as_deref() {
+                    None | Some("node") => false,
+                    Some("rack") => true,
+                    Some(other) => {
+                        c.push(format!("{p}.per"), format!("must be \"node\" or \"rack\", got {other:?}"));
+                        false
+                    }
+                };
+                FaultSpec::RandomCrashes { nodes, mtbf: mtbf?, mttr: mttr?, per_rack }
+            }
+            _ => {
+                c.push(p, "a crash needs either \"at_s\" (with \"nodes\") or both \"mtbf_s\" and \"mttr_s\"");
+                return None;
+            }
+        },
+        RawFault::Partition { at_s, duration_s, nodes } => {
+            let at = at(c, *at_s);
+            let duration = duration(c, *duration_s);
+            let nodes = selection(c, &format!("{p}.nodes"), nodes, groups, n_nodes)?;
+            FaultSpec::Partition { nodes, at, duration }
+        }
+        RawFault::Slowdown { at_s, duration_s, nodes, factor } => {
+            let at = at(c, *at_s);
+            let duration = duration(c, *duration_s);
+            c.positive(&format!("{p}.factor"), *factor, 1000.0);
+            let nodes = selection(c, &format!("{p}.nodes"), nodes, groups, n_nodes)?;
+            FaultSpec::Slowdown { nodes, at, duration, factor: *factor }
+        }
+        RawFault::HeartbeatLoss { at_s, duration_s, loss } => {
+            let at = at(c, *at_s);
+            let duration = duration(c, *duration_s);
+            c.probability(&format!("{p}.loss"), *loss);
+            FaultSpec::HeartbeatLoss { at, duration, loss: *loss }
+        }
+        RawFault::DelaySpike { at_s, duration_s, delay_s } => {
+            let at = at(c, *at_s);
+            let duration = duration(c, *duration_s);
+            c.range(&format!("{p}.delay_s"), *delay_s, 0.0, false, MAX_MEAN_S);
+            FaultSpec::DelaySpike { at, duration, extra_s: *delay_s }
+        }
+    };
+    (c.problems.len() == before).then_some(spec)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn lifetime(
+    c: &mut Checker,
+    p: &str,
+    mean_field: &str,
+    mean: f64,
+    dist_field: &str,
+    dist: &Option<String>,
+    shape_field: &str,
+    shape: Option<f64>,
+) -> Option<Lifetime> {
+    if !c.positive(&format!("{p}.{mean_field}"), mean, MAX_DURATION_S) {
+        return None;
+    }
+    let need_shape = |c: &mut Checker| -> Option<f64> {
+        match shape {
+            Some(k) if k.is_finite() && k > 0.0 && k <= 100.0 => Some(k),
+            Some(k) => {
+                c.push(format!("{p}.{shape_field}"), format!("must be positive and at most 100, got {k}"));
+                None
+            }
+            None => {
+                c.push(
+                    format!("{p}.{shape_field}"),
+                    format!("is required with {dist_field} {:?}", dist.as_deref().unwrap_or("")),
+                );
+                None
+            }
+        }
+    };
+    match dist.as_deref() {
+        None | Some("exp") => {
+            if shape.is_some() {
+                c.push(format!("{p}.{shape_field}"), "does not apply to the exponential distribution");
+            }
+            Some(Lifetime::Exp { mean_s: mean })
+        }
+        Some("weibull") => need_shape(c).map(|shape| Lifetime::Weibull { mean_s: mean, shape }),
+        Some("lognormal") => need_shape(c).map(|sigma| Lifetime::LogNormal { mean_s: mean, sigma }),
+        Some("gamma") => need_shape(c).map(|shape| Lifetime::Gamma { mean_s: mean, shape }),
+        Some(other) => {
+            c.push(
+                format!("{p}.{dist_field}"),
+                format!("unknown distribution {other:?}, expected \"exp\", \"weibull\", \"lognormal\" or \"gamma\""),
+            );
+            None
+        }
+    }
+}
+
+fn selection(c: &mut Checker, p: &str, n: &RawNodes, groups: &[NodeGroup], n_nodes: u64) -> Option<NodeSelection> {
+    match (&n.group, &n.ids) {
+        (Some(name), None) => {
+            let Some(g) = groups.iter().position(|g| &g.name == name) else {
+                let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
+                c.push(format!("{p}.group"), format!("no node group named {name:?}; groups: {names:?}"));
+                return None;
+            };
+            if let Some(k) = n.count {
+                if k == 0 || k > u64::from(groups[g].count) {
+                    c.push(
+                        format!("{p}.count"),
+                        format!("must be between 1 and the group's {} nodes, got {k}", groups[g].count),
+                    );
+                    return None;
+                }
+            }
+            Some(NodeSelection::Group { group: g, count: n.count.map(|k| k as u32) })
+        }
+        (None, Some(ids)) => {
+            if ids.is_empty() {
+                c.push(format!("{p}.ids"), "must list at least one node id");
+                return None;
+            }
+            if let Some((i, bad)) = ids.iter().enumerate().find(|(_, &id)| id >= n_nodes) {
+                c.push(
+                    format!("{p}.ids[{i}]"),
+                    format!("no node {bad}: node ids run from 0 to {}", n_nodes.saturating_sub(1)),
+                );
+                return None;
+            }
+            if n.count.is_some() {
+                c.push(format!("{p}.count"), "goes with \"group\", not \"ids\"");
+            }
+            Some(NodeSelection::Ids(ids.iter().map(|&i| i as u32).collect()))
+        }
+        _ => {
+            c.push(p, "must give either \"group\" (with an optional \"count\") or \"ids\"");
+            None
+        }
+    }
 }
 
 /// Says why `demand` fits no node: the first resource that exceeds every node's capacity, or that

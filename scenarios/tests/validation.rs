@@ -41,7 +41,7 @@ fn contract_scenario_is_accepted_as_it_is() {
     assert_eq!(s.replications, 4);
     assert_eq!(s.sim.nodes.len(), 1);
     assert_eq!(s.sim.view, ViewMode::Heartbeat { track_dispatches: true });
-    let labels: Vec<&str> = s.balancers.iter().map(|b| b.label.as_str()).collect();
+    let labels: Vec<&str> = s.combinations.iter().map(|c| c.strategy.label.as_str()).collect();
     assert_eq!(labels, ["random", "round-robin", "least-connections", "p2c"]);
     assert_eq!(s.sha256.len(), 64);
 }

@@ -1,7 +1,15 @@
-//! The cluster world: nodes that run tasks, a central dispatcher that sees them through
-//! heartbeats, the workload, and the metric probes. State is split by owner — [`Node`]s hold what
-//! is true, the [`Dispatcher`] holds what the scheduler believes, [`Heartbeats`] hold reports in
-//! flight — and each event handler touches only the parts it needs.
+//! The cluster world: nodes that run tasks and fail, a central dispatcher that sees them through
+//! heartbeats and decides with a balancer, a failure detector and a failover policy, the
+//! workload, the fault plan and the metric probes.
+//!
+//! State is split by owner — [`Node`]s hold what is true, the [`Dispatcher`] what the scheduler
+//! believes, [`Heartbeats`] the reports in flight — and each handler touches the parts it needs.
+//!
+//! A *task* is the unit of work the workload submits; an *execution* is one attempt to run it on
+//! one node. A task may have several executions over its life (failover) and, after a partition or
+//! a false suspicion, two at once (the later completion is counted as a duplicate). An execution's
+//! slot is reused only once neither the node nor the dispatcher refers to it any more, and every
+//! reuse or reschedule bumps its generation, so a stale event can never act on the wrong one.
 
 use std::collections::VecDeque;
 
@@ -10,28 +18,48 @@ use rand::Rng;
 use crate::config::{SimConfig, ViewMode};
 use crate::dist::Sampler;
 use crate::engine::{Model, Scheduler};
-use crate::metrics::{balance_stats, Collector, RunOutput, SeriesPoint, TaskRecord};
+use crate::faults::{FaultAction, FaultPlan};
+use crate::metrics::{balance_stats, Collector, FaultKind, RunOutput, SeriesPoint, TaskRecord};
 use crate::rng::{stream, Purpose, Stream};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::Generator;
-use fulcrum_strategies::balance::{Balancer, BalancerConfig};
+use crate::Strategy;
+use fulcrum_strategies::balance::Balancer;
+use fulcrum_strategies::detect::{Membership, Transition};
+use fulcrum_strategies::failover::{Checkpointing, FailoverPolicy, Reassign};
 use fulcrum_strategies::{ClusterView, NodeId, NodeLoad, NodeSpec, Resource, Resources, TaskId, TaskInfo};
+
+const NONE: u32 = u32::MAX;
 
 /// Everything that can happen in the cluster.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
     /// The next task of the workload arrives at the dispatcher.
     Arrival,
-    /// A dispatch message (task slot) reaches its node.
+    /// A dispatch message (execution slot) reaches its node.
     Deliver(u32),
-    /// A running task (slot) completes.
-    Complete(u32),
+    /// A running execution (slot, generation) ends a phase: completes, or reaches or finishes a
+    /// checkpoint.
+    Step(u32, u32),
     /// A node sends a heartbeat.
     Beat(u32),
     /// A heartbeat (report slot) reaches the dispatcher.
     Report(u32),
+    /// The failure detector's deadline for a node.
+    Check(u32),
+    /// The next action of the fault plan.
+    Fault,
+    /// A task (slot) whose retry backoff has elapsed goes back to the balancer.
+    Retry(u32),
     /// Time-series sample.
     Sample,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Status {
+    Pending,
+    Done,
+    Failed,
 }
 
 /// A task in the system.
@@ -39,59 +67,122 @@ pub enum Event {
 struct Task {
     id: u64,
     arrival: SimTime,
-    work: SimDuration,
+    /// Work at speed 1, ns.
+    work: u64,
+    /// Work saved by checkpoints, ns.
+    saved: u64,
     class: u32,
-    node: u32,
-    start: SimTime,
+    attempts: u32,
+    status: Status,
+    /// Executions not yet freed.
+    live_execs: u32,
+    latest_exec: u32,
+    /// Fault instance waiting for this task to run again, or NONE.
+    waiting_fault: u32,
 }
 
-/// Tasks in flight, by slot; slots are reused, so memory follows the tasks in flight.
-#[derive(Debug, Default)]
-struct TaskSlab {
-    slots: Vec<Task>,
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Phase {
+    InFlight,
+    Queued,
+    /// Working from `progress` (ns of work) at `since` towards `target`.
+    Working {
+        since: SimTime,
+        progress: u64,
+        target: u64,
+    },
+    /// Saving a checkpoint of `progress`.
+    Checkpointing {
+        progress: u64,
+    },
+    Finished,
+    Lost,
+}
+
+/// One attempt to run a task on a node.
+#[derive(Clone, Copy, Debug)]
+struct Exec {
+    task: u32,
+    node: u32,
+    gen: u32,
+    phase: Phase,
+    started: SimTime,
+    /// The node no longer refers to it (lost, or its completion reported).
+    node_done: bool,
+    /// The dispatcher no longer refers to it (completion heard, or orphaned).
+    sched_done: bool,
+    /// Position in the dispatcher's outstanding list of its node, or NONE.
+    out_pos: u32,
+    /// Position in its node's running list, or NONE.
+    run_pos: u32,
+}
+
+/// A slab whose slots are reused: memory follows what is live, not what has been.
+#[derive(Debug)]
+struct Slab<T> {
+    slots: Vec<T>,
     free: Vec<u32>,
 }
 
-impl TaskSlab {
+impl<T> Default for Slab<T> {
+    fn default() -> Self {
+        Slab { slots: Vec::new(), free: Vec::new() }
+    }
+}
+
+impl<T> Slab<T> {
     #[inline]
-    fn insert(&mut self, task: Task) -> u32 {
+    fn insert(&mut self, value: T) -> u32 {
         match self.free.pop() {
             Some(slot) => {
-                self.slots[slot as usize] = task;
+                self.slots[slot as usize] = value;
                 slot
             }
             None => {
-                self.slots.push(task);
+                self.slots.push(value);
                 (self.slots.len() - 1) as u32
             }
         }
     }
 
     #[inline]
-    fn remove(&mut self, slot: u32) -> Task {
+    fn release(&mut self, slot: u32) {
         self.free.push(slot);
-        self.slots[slot as usize]
     }
 
-    fn live(&self) -> impl Iterator<Item = &Task> {
-        let mut is_free = vec![false; self.slots.len()];
+    fn live_mask(&self) -> Vec<bool> {
+        let mut live = vec![true; self.slots.len()];
         for &f in &self.free {
-            is_free[f as usize] = true;
+            live[f as usize] = false;
         }
-        self.slots.iter().zip(is_free).filter(|(_, free)| !free).map(|(t, _)| t)
+        live
     }
 }
 
 /// A node's true state.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Node {
     used: Resources,
-    running: u32,
+    running: Vec<u32>,
     queue: VecDeque<u32>,
     /// Dispatches received so far, and their total demand (reported in heartbeats, so the
     /// dispatcher can tell which of its dispatches a heartbeat reflects).
     received: u64,
     received_demand: Resources,
+    /// Completed executions not yet reported.
+    unreported: Vec<u32>,
+    /// Crash and partition nesting depths (0: up, reachable).
+    down: u32,
+    partitioned: u32,
+    /// Active slowdown factors, and the resulting speed.
+    slowdowns: Vec<f64>,
+    speed: f64,
+    incarnation: u32,
+    hb_seq: u64,
+    /// A Beat event is pending for this node.
+    beating: bool,
+    /// Latest fault instance (crash or partition) not yet detected nor healed, or NONE.
+    fault: u32,
 }
 
 /// What the dispatcher sent to a node, cumulatively, and how much of it the node has confirmed.
@@ -103,7 +194,7 @@ struct Tracking {
     acked_demand: Resources,
 }
 
-/// The central dispatcher: its view of the nodes and its balancer.
+/// The central dispatcher: its view, its strategies, and its records.
 struct Dispatcher {
     balancer: Box<dyn Balancer>,
     rng: Stream,
@@ -111,22 +202,62 @@ struct Dispatcher {
     loads: Vec<NodeLoad>,
     used: Vec<Resources>,
     tracking: Vec<Tracking>,
-    /// Per task class: the nodes whose capacity can hold it.
+    /// Per task class: the trusted nodes whose capacity can hold it, and each node's position.
     candidates: Vec<Vec<NodeId>>,
+    candidate_pos: Vec<Vec<u32>>,
+    feasible: Vec<Vec<bool>>,
     delay: Sampler,
     delay_rng: Stream,
+    membership: Option<Membership>,
+    failover: Box<dyn FailoverPolicy>,
+    checkpointing: Option<Checkpointing>,
+    /// Per node: executions believed to be there (sent, not known complete).
+    outstanding: Vec<Vec<u32>>,
+    known_incarnation: Vec<u32>,
+    check_pending: Vec<bool>,
+    /// Tasks waiting for a trusted node that can hold them.
+    backlog: Vec<u32>,
+    /// Per node: when a false suspicion started.
+    mistake_since: Vec<Option<SimTime>>,
+}
+
+impl Dispatcher {
+    fn remove_candidate(&mut self, node: u32) {
+        for (cands, pos) in self.candidates.iter_mut().zip(self.candidate_pos.iter_mut()) {
+            let p = pos[node as usize];
+            if p != NONE {
+                cands.swap_remove(p as usize);
+                if let Some(moved) = cands.get(p as usize) {
+                    pos[moved.index()] = p;
+                }
+                pos[node as usize] = NONE;
+            }
+        }
+    }
+
+    fn add_candidate(&mut self, node: u32) {
+        for c in 0..self.candidates.len() {
+            if self.feasible[c][node as usize] && self.candidate_pos[c][node as usize] == NONE {
+                self.candidate_pos[c][node as usize] = self.candidates[c].len() as u32;
+                self.candidates[c].push(NodeId(node));
+            }
+        }
+    }
 }
 
 /// A heartbeat on its way to the dispatcher.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Report {
     node: u32,
+    incarnation: u32,
+    seq: u64,
     sent_at: SimTime,
     running: u32,
     queued: u32,
     used: Resources,
     received: u64,
     received_demand: Resources,
+    completions: Vec<u32>,
 }
 
 /// Heartbeat timing, loss and delay, and the reports in flight.
@@ -134,13 +265,15 @@ struct Report {
 struct Heartbeats {
     interval_ns: f64,
     jitter: f64,
+    base_loss: f64,
     loss: f64,
+    loss_bursts: Vec<f64>,
+    extra_delay: Vec<f64>,
     delay: Sampler,
     jitter_rng: Stream,
     loss_rng: Stream,
     delay_rng: Stream,
-    in_flight: Vec<Report>,
-    free: Vec<u32>,
+    in_flight: Slab<Report>,
 }
 
 impl Heartbeats {
@@ -152,6 +285,16 @@ impl Heartbeats {
         let u: f64 = self.jitter_rng.random::<f64>() * 2.0 - 1.0;
         SimDuration((self.interval_ns * (1.0 + self.jitter * u)).round() as u64)
     }
+
+    fn refresh_loss(&mut self) {
+        let keep = self.loss_bursts.iter().fold(1.0 - self.base_loss, |k, b| k * (1.0 - b));
+        self.loss = 1.0 - keep;
+    }
+
+    #[inline]
+    fn extra_delay_s(&self) -> f64 {
+        self.extra_delay.iter().sum()
+    }
 }
 
 /// Class properties the hot path needs.
@@ -161,56 +304,86 @@ struct ClassInfo {
     priority: i32,
 }
 
-/// The cluster model: one replication of one strategy.
+/// A crash or partition as it happened, for detection and recovery metrics.
+#[derive(Debug, Clone, Copy)]
+struct FaultInstance {
+    kind: FaultKind,
+    at: SimTime,
+    detected: bool,
+    /// Tasks that were on the node and have not run again yet.
+    pending: u32,
+    affected: u32,
+}
+
+/// The cluster model: one replication of one strategy combination.
 pub struct Cluster {
     specs: Vec<NodeSpec>,
     nodes: Vec<Node>,
-    tasks: TaskSlab,
+    tasks: Slab<Task>,
+    execs: Slab<Exec>,
     next_task_id: u64,
     classes: Vec<ClassInfo>,
     generator: Generator,
     dispatcher: Dispatcher,
     heartbeats: Heartbeats,
+    plan: FaultPlan,
+    next_fault: usize,
+    instances: Vec<FaultInstance>,
     metrics: Collector,
     end: SimTime,
     sample_interval: SimDuration,
     sample_scratch: Vec<f64>,
+    spare_vecs: Vec<Vec<u32>>,
+    /// Tasks neither completed nor failed.
+    pending: u64,
 }
 
 impl Cluster {
-    /// A cluster for `config`, replication `replication`, dispatching with `balancer`, whose own
-    /// random stream is keyed by `label`. Schedules the initial events on `scheduler`.
+    /// A cluster for `config`, replication `replication`, run with `strategy`. Schedules the
+    /// initial events on `scheduler`.
     pub fn new(
         config: &SimConfig,
-        balancer: &BalancerConfig,
-        label: &str,
+        strategy: &Strategy,
         replication: u32,
-        task_log: bool,
+        options: &crate::RunOptions,
         scheduler: &mut Scheduler<Event>,
     ) -> Cluster {
         let n = config.nodes.len();
         let seed = config.seed;
-        let candidates = config
+        let feasible: Vec<Vec<bool>> = config
             .workload
             .classes
             .iter()
-            .map(|c| {
-                (0..n as u32)
-                    .map(NodeId)
-                    .filter(|id| c.demand.fits_in(&config.nodes[id.index()].capacity))
-                    .collect::<Vec<_>>()
+            .map(|c| config.nodes.iter().map(|node| c.demand.fits_in(&node.capacity)).collect())
+            .collect();
+        let candidates: Vec<Vec<NodeId>> =
+            feasible.iter().map(|f| (0..n as u32).filter(|&i| f[i as usize]).map(NodeId).collect()).collect();
+        let candidate_pos = feasible
+            .iter()
+            .map(|f| {
+                let mut pos = vec![NONE; n];
+                let mut k = 0;
+                for (i, &ok) in f.iter().enumerate() {
+                    if ok {
+                        pos[i] = k;
+                        k += 1;
+                    }
+                }
+                pos
             })
             .collect();
         let mut heartbeats = Heartbeats {
             interval_ns: config.heartbeat.interval.0 as f64,
             jitter: config.heartbeat.jitter,
+            base_loss: config.heartbeat.loss,
             loss: config.heartbeat.loss,
+            loss_bursts: Vec::new(),
+            extra_delay: Vec::new(),
             delay: config.heartbeat.delay.sampler(),
             jitter_rng: stream(seed, replication, Purpose::HeartbeatJitter),
             loss_rng: stream(seed, replication, Purpose::HeartbeatLoss),
             delay_rng: stream(seed, replication, Purpose::HeartbeatDelay),
-            in_flight: Vec::new(),
-            free: Vec::new(),
+            in_flight: Slab::default(),
         };
         // Each node beats first at a uniformly random phase within one interval.
         for node in 0..n as u32 {
@@ -225,14 +398,48 @@ impl Cluster {
         if first_sample <= config.end {
             scheduler.schedule_at(first_sample, Event::Sample);
         }
+        let layout: Vec<(u32, u32, u32)> = config.groups.iter().map(|g| (g.first, g.count, g.racks)).collect();
+        let plan = FaultPlan::draw(&config.faults, &layout, n as u32, seed, replication, config.end);
+        if let Some(&(t, _)) = plan.actions.first() {
+            scheduler.schedule_at(t, Event::Fault);
+        }
         let initial_load = match config.view {
             ViewMode::Oracle => NodeLoad { reported_at: Some(SimTime::ZERO), ..NodeLoad::default() },
             ViewMode::Heartbeat { .. } => NodeLoad::default(),
         };
+        let membership = match (&strategy.detector, config.view) {
+            (Some(d), ViewMode::Heartbeat { .. }) => {
+                Some(Membership::new(d.build(n, config.heartbeat.interval), d.rejoin_after(), n))
+            }
+            _ => None,
+        };
+        let failover = strategy.failover.build();
+        let checkpointing = failover.checkpointing();
+        let has_faults = !config.faults.is_empty() || strategy.detector.is_some();
         Cluster {
             specs: config.nodes.clone(),
-            nodes: (0..n).map(|_| Node::default()).collect(),
-            tasks: TaskSlab::default(),
+            nodes: config
+                .nodes
+                .iter()
+                .map(|spec| Node {
+                    used: Resources::ZERO,
+                    running: Vec::new(),
+                    queue: VecDeque::new(),
+                    received: 0,
+                    received_demand: Resources::ZERO,
+                    unreported: Vec::new(),
+                    down: 0,
+                    partitioned: 0,
+                    slowdowns: Vec::new(),
+                    speed: spec.speed,
+                    incarnation: 0,
+                    hb_seq: 0,
+                    beating: true,
+                    fault: NONE,
+                })
+                .collect(),
+            tasks: Slab::default(),
+            execs: Slab::default(),
             next_task_id: 0,
             classes: config
                 .workload
@@ -242,34 +449,42 @@ impl Cluster {
                 .collect(),
             generator,
             dispatcher: Dispatcher {
-                balancer: balancer.build(),
-                rng: stream(seed, replication, Purpose::Strategy(label)),
+                balancer: strategy.balancer.build(),
+                rng: stream(seed, replication, Purpose::Strategy(&strategy.label)),
                 mode: config.view,
                 loads: vec![initial_load; n],
                 used: vec![Resources::ZERO; n],
                 tracking: vec![Tracking::default(); n],
                 candidates,
+                candidate_pos,
+                feasible,
                 delay: config.dispatch_delay.sampler(),
                 delay_rng: stream(seed, replication, Purpose::DispatchDelay),
+                membership,
+                failover,
+                checkpointing,
+                outstanding: vec![Vec::new(); n],
+                known_incarnation: vec![0; n],
+                check_pending: vec![false; n],
+                backlog: Vec::new(),
+                mistake_since: vec![None; n],
             },
             heartbeats,
-            metrics: Collector::new(n, config.warmup, task_log),
+            plan,
+            next_fault: 0,
+            instances: Vec::new(),
+            metrics: Collector::new(n, config.warmup, options.task_log, options.event_log, has_faults),
             end: config.end,
             sample_interval: config.sample_interval,
             sample_scratch: Vec::with_capacity(n),
+            spare_vecs: Vec::new(),
+            pending: 0,
         }
     }
 
-    /// The number of tasks in the system (dispatched, queued or running).
+    /// The number of tasks in the system (not yet completed or failed).
     pub fn in_system(&self) -> usize {
-        self.tasks.slots.len() - self.tasks.free.len()
-    }
-
-    /// A node's true state: resources in use, tasks running, tasks queued (for tools and tests
-    /// that step the simulation).
-    pub fn node_usage(&self, node: NodeId) -> (Resources, u32, u32) {
-        let n = &self.nodes[node.index()];
-        (n.used, n.running, n.queue.len() as u32)
+        self.pending as usize
     }
 
     /// The dispatcher's current view of the nodes (for tools that step the simulation).
@@ -277,32 +492,60 @@ impl Cluster {
         ClusterView::new(&self.specs, &self.dispatcher.loads, &self.dispatcher.used)
     }
 
-    /// Ends the run at `end`: accounts for tasks still running and returns the measurements.
+    /// A node's true state: resources in use, executions running, executions queued.
+    pub fn node_usage(&self, node: NodeId) -> (Resources, u32, u32) {
+        let n = &self.nodes[node.index()];
+        (n.used, n.running.len() as u32, n.queue.len() as u32)
+    }
+
+    /// True if the node is up (not crashed).
+    pub fn node_is_up(&self, node: NodeId) -> bool {
+        self.nodes[node.index()].down == 0
+    }
+
+    /// Ends the run: accounts for work still running, checks task conservation, and returns the
+    /// measurements.
+    ///
+    /// # Panics
+    /// If tasks were lost: `submitted ≠ completed + failed + in flight` is a simulator bug.
     pub fn finish(mut self, events: u64) -> RunOutput {
         let end = self.end;
-        let live: Vec<Task> = self.tasks.live().copied().collect();
-        for task in &live {
-            if task.start != SimTime::MAX {
-                let demand = self.classes[task.class as usize].demand;
-                self.metrics.add_busy(task.node as usize, &demand, task.start, end);
-            }
-            if self.metrics.counts(task.arrival) {
-                if let Some(log) = self.metrics.task_log.as_mut() {
-                    log.push(TaskRecord {
-                        id: task.id,
-                        class: task.class,
-                        arrival: task.arrival,
-                        work: task.work,
-                        node: (task.node != u32::MAX).then_some(task.node),
-                        start: (task.start != SimTime::MAX).then_some(task.start),
-                        end: None,
-                    });
-                }
+        for n in 0..self.nodes.len() {
+            for &e in &self.nodes[n].running {
+                let exec = self.execs.slots[e as usize];
+                let demand = self.classes[self.tasks.slots[exec.task as usize].class as usize].demand;
+                self.metrics.add_busy(n, &demand, exec.started, end);
             }
         }
+        let live = self.tasks.live_mask();
+        let mut in_flight = 0u64;
+        for (task, live) in self.tasks.slots.iter().zip(live) {
+            if !live || task.status != Status::Pending || !self.metrics.counts(task.arrival) {
+                continue;
+            }
+            in_flight += 1;
+            if let Some(log) = self.metrics.task_log.as_mut() {
+                let exec = (task.latest_exec != NONE).then(|| self.execs.slots[task.latest_exec as usize]);
+                let started = exec.filter(|e| matches!(e.phase, Phase::Working { .. } | Phase::Checkpointing { .. }));
+                log.push(TaskRecord {
+                    id: task.id,
+                    class: task.class,
+                    arrival: task.arrival,
+                    work: SimDuration(task.work),
+                    node: exec.map(|e| e.node),
+                    start: started.map(|e| e.started),
+                    end: None,
+                    attempts: task.attempts,
+                });
+            }
+        }
+        let instances: Vec<(FaultKind, SimTime, bool, u32, u32)> =
+            self.instances.iter().map(|f| (f.kind, f.at, f.detected, f.affected, f.pending)).collect();
         let capacities = self.specs.iter().map(|s| s.capacity);
-        self.metrics.finish(capacities, end, events)
+        self.metrics.finish(capacities, end, events, in_flight, &instances)
     }
+
+    // ----- workload and dispatch -----
 
     fn on_arrival(&mut self, s: &mut Scheduler<Event>) {
         let now = s.now();
@@ -315,15 +558,35 @@ impl Cluster {
         self.metrics.on_arrival(now);
         let id = self.next_task_id;
         self.next_task_id += 1;
-        let class = self.classes[new.class as usize];
-        let info = TaskInfo { id: TaskId(id), class: new.class, priority: class.priority, demand: class.demand };
+        self.pending += 1;
+        let slot = self.tasks.insert(Task {
+            id,
+            arrival: now,
+            work: new.work.0,
+            saved: 0,
+            class: new.class,
+            attempts: 0,
+            status: Status::Pending,
+            live_execs: 0,
+            latest_exec: NONE,
+            waiting_fault: NONE,
+        });
+        self.dispatch(slot, s);
+    }
+
+    /// Sends a task to the node its balancer picks, or parks it if no trusted node can hold it.
+    fn dispatch(&mut self, task_slot: u32, s: &mut Scheduler<Event>) {
+        let now = s.now();
+        let task = &mut self.tasks.slots[task_slot as usize];
+        let class = self.classes[task.class as usize];
+        let info = TaskInfo { id: TaskId(task.id), class: task.class, priority: class.priority, demand: class.demand };
         let d = &mut self.dispatcher;
+        let candidates = &d.candidates[task.class as usize];
         let view = ClusterView::new(&self.specs, &d.loads, &d.used);
-        let candidates = &d.candidates[new.class as usize];
-        let node = d
-            .balancer
-            .pick(&info, candidates, &view, now, &mut d.rng)
-            .expect("validated scenarios give every class a feasible node");
+        let Some(node) = d.balancer.pick(&info, candidates, &view, now, &mut d.rng) else {
+            d.backlog.push(task_slot);
+            return;
+        };
         debug_assert!(candidates.contains(&node), "balancer picked a node outside the candidates");
         let n = node.index();
         let t = &mut d.tracking[n];
@@ -333,149 +596,618 @@ impl Cluster {
             d.loads[n].in_flight += 1;
             d.used[n].add_assign(&class.demand);
         }
-        let slot = self.tasks.insert(Task {
-            id,
-            arrival: now,
-            work: new.work,
-            class: new.class,
+        let out = &mut d.outstanding[n];
+        let exec = self.execs.insert(Exec {
+            task: task_slot,
             node: node.0,
-            start: SimTime::MAX,
+            gen: 0,
+            phase: Phase::InFlight,
+            started: SimTime::MAX,
+            node_done: false,
+            sched_done: false,
+            out_pos: out.len() as u32,
+            run_pos: NONE,
         });
-        let delay = d.delay.sample(&mut d.delay_rng);
-        s.schedule_in(SimDuration::from_secs_f64(delay), Event::Deliver(slot));
+        out.push(exec);
+        task.attempts += 1;
+        task.live_execs += 1;
+        task.latest_exec = exec;
+        let delay = d.delay.sample(&mut d.delay_rng) + self.heartbeats.extra_delay_s();
+        s.schedule_in(SimDuration::from_secs_f64(delay), Event::Deliver(exec));
     }
 
-    fn on_deliver(&mut self, slot: u32, s: &mut Scheduler<Event>) {
-        let task = self.tasks.slots[slot as usize];
-        let n = task.node as usize;
-        let demand = self.classes[task.class as usize].demand;
+    // ----- nodes -----
+
+    fn on_deliver(&mut self, e: u32, s: &mut Scheduler<Event>) {
+        let exec = &mut self.execs.slots[e as usize];
+        let n = exec.node as usize;
         let node = &mut self.nodes[n];
+        if node.down > 0 || node.partitioned > 0 {
+            exec.phase = Phase::Lost;
+            exec.node_done = true;
+            self.maybe_free_exec(e);
+            return;
+        }
+        let demand = self.classes[self.tasks.slots[exec.task as usize].class as usize].demand;
+        exec.phase = Phase::Queued;
         node.received += 1;
         node.received_demand.add_assign(&demand);
-        node.queue.push_back(slot);
+        node.queue.push_back(e);
         self.try_start(n, s);
     }
 
-    fn on_complete(&mut self, slot: u32, s: &mut Scheduler<Event>) {
-        let now = s.now();
-        let task = self.tasks.remove(slot);
-        let n = task.node as usize;
-        let demand = self.classes[task.class as usize].demand;
-        let node = &mut self.nodes[n];
-        node.used.sub_assign(&demand);
-        node.running -= 1;
-        self.metrics.add_busy(n, &demand, task.start, now);
-        self.metrics.on_completion(task.arrival, task.start, now);
-        if self.metrics.counts(task.arrival) {
-            if let Some(log) = self.metrics.task_log.as_mut() {
-                log.push(TaskRecord {
-                    id: task.id,
-                    class: task.class,
-                    arrival: task.arrival,
-                    work: task.work,
-                    node: Some(task.node),
-                    start: Some(task.start),
-                    end: Some(now),
-                });
-            }
+    /// Where the next phase of work ends: the next checkpoint, or the end of the task.
+    #[inline]
+    fn next_target(&self, progress: u64, work: u64) -> u64 {
+        match self.dispatcher.checkpointing {
+            None => work,
+            Some(c) => progress.saturating_add(c.interval.0.max(1)).min(work),
         }
-        self.try_start(n, s);
     }
 
-    /// Starts queued tasks in FIFO order while the head of the queue fits in the free resources
-    /// (no overtaking), then refreshes an oracle view.
+    #[inline]
+    fn run_time(work: u64, speed: f64) -> SimDuration {
+        if speed == 1.0 {
+            SimDuration(work)
+        } else {
+            SimDuration((work as f64 / speed).round() as u64)
+        }
+    }
+
+    /// Starts queued executions in FIFO order while the head of the queue fits in the free
+    /// resources (no overtaking), then refreshes an oracle view.
     #[inline]
     fn try_start(&mut self, n: usize, s: &mut Scheduler<Event>) {
-        let spec = &self.specs[n];
-        let node = &mut self.nodes[n];
-        while let Some(&slot) = node.queue.front() {
-            let task = &mut self.tasks.slots[slot as usize];
+        let now = s.now();
+        loop {
+            let node = &self.nodes[n];
+            let Some(&e) = node.queue.front() else { break };
+            let exec = self.execs.slots[e as usize];
+            let task = self.tasks.slots[exec.task as usize];
             let demand = self.classes[task.class as usize].demand;
             let would_use = node.used.plus(&demand);
-            if !would_use.fits_in(&spec.capacity) {
+            if !would_use.fits_in(&self.specs[n].capacity) {
                 break;
             }
+            let target = self.next_target(task.saved, task.work);
+            let node = &mut self.nodes[n];
             node.queue.pop_front();
             node.used = would_use;
-            node.running += 1;
-            task.start = s.now();
-            let run = if spec.speed == 1.0 {
-                task.work
-            } else {
-                SimDuration((task.work.0 as f64 / spec.speed).round() as u64)
-            };
-            s.schedule_in(run, Event::Complete(slot));
+            let exec = &mut self.execs.slots[e as usize];
+            exec.run_pos = node.running.len() as u32;
+            node.running.push(e);
+            exec.started = now;
+            exec.phase = Phase::Working { since: now, progress: task.saved, target };
+            exec.gen = exec.gen.wrapping_add(1);
+            let task_slot = exec.task;
+            s.schedule_in(Self::run_time(target - task.saved, node.speed), Event::Step(e, exec.gen));
+            if task.waiting_fault != NONE {
+                self.resolve_fault_wait(task_slot, now);
+            }
         }
         if self.dispatcher.mode == ViewMode::Oracle {
+            let node = &self.nodes[n];
             let d = &mut self.dispatcher;
             let t = &d.tracking[n];
             d.loads[n] = NodeLoad {
-                running: node.running,
+                running: node.running.len() as u32,
                 queued: node.queue.len() as u32,
-                in_flight: (t.sent - node.received) as u32,
-                reported_at: Some(s.now()),
+                in_flight: t.sent.saturating_sub(node.received) as u32,
+                reported_at: Some(now),
             };
             d.used[n] = node.used.plus(&t.sent_demand.minus(&node.received_demand));
         }
     }
 
+    fn on_step(&mut self, e: u32, gen: u32, s: &mut Scheduler<Event>) {
+        let now = s.now();
+        let exec = self.execs.slots[e as usize];
+        if exec.gen != gen {
+            return; // rescheduled or gone
+        }
+        let task_slot = exec.task as usize;
+        match exec.phase {
+            Phase::Working { target, .. } => {
+                let work = self.tasks.slots[task_slot].work;
+                if target >= work {
+                    self.finish_exec(e, s);
+                    return;
+                }
+                let cost = self.dispatcher.checkpointing.map_or(SimDuration::ZERO, |c| c.cost);
+                let ex = &mut self.execs.slots[e as usize];
+                ex.phase = Phase::Checkpointing { progress: target };
+                s.schedule_in(cost, Event::Step(e, gen));
+            }
+            Phase::Checkpointing { progress } => {
+                let task = &mut self.tasks.slots[task_slot];
+                task.saved = task.saved.max(progress);
+                let work = task.work;
+                let target = self.next_target(progress, work);
+                let speed = self.nodes[exec.node as usize].speed;
+                let ex = &mut self.execs.slots[e as usize];
+                ex.phase = Phase::Working { since: now, progress, target };
+                s.schedule_in(Self::run_time(target - progress, speed), Event::Step(e, gen));
+            }
+            _ => {}
+        }
+    }
+
+    fn finish_exec(&mut self, e: u32, s: &mut Scheduler<Event>) {
+        let now = s.now();
+        let exec = self.execs.slots[e as usize];
+        let n = exec.node as usize;
+        let task = &mut self.tasks.slots[exec.task as usize];
+        let demand = self.classes[task.class as usize].demand;
+        let node = &mut self.nodes[n];
+        node.used.sub_assign(&demand);
+        Self::remove_running(node, &mut self.execs.slots, e);
+        node.unreported.push(e);
+        self.execs.slots[e as usize].phase = Phase::Finished;
+        self.metrics.add_busy(n, &demand, exec.started, now);
+        if task.status == Status::Pending {
+            task.status = Status::Done;
+            self.pending -= 1;
+            self.metrics.on_completion(task.arrival, exec.started, now);
+            if self.metrics.counts(task.arrival) {
+                if let Some(log) = self.metrics.task_log.as_mut() {
+                    log.push(TaskRecord {
+                        id: task.id,
+                        class: task.class,
+                        arrival: task.arrival,
+                        work: SimDuration(task.work),
+                        node: Some(exec.node),
+                        start: Some(exec.started),
+                        end: Some(now),
+                        attempts: task.attempts,
+                    });
+                }
+            }
+            if task.waiting_fault != NONE {
+                self.resolve_fault_wait(exec.task, now);
+            }
+        } else {
+            self.metrics.duplicate_executions += 1;
+        }
+        self.try_start(n, s);
+    }
+
+    fn remove_running(node: &mut Node, execs: &mut [Exec], e: u32) {
+        let pos = execs[e as usize].run_pos as usize;
+        node.running.swap_remove(pos);
+        if let Some(&moved) = node.running.get(pos) {
+            execs[moved as usize].run_pos = pos as u32;
+        }
+        execs[e as usize].run_pos = NONE;
+    }
+
     fn on_beat(&mut self, n: u32, s: &mut Scheduler<Event>) {
         let now = s.now();
+        if self.nodes[n as usize].down > 0 {
+            self.nodes[n as usize].beating = false;
+            return; // a crashed node is silent; it beats again when it recovers
+        }
         let hb = &mut self.heartbeats;
         let next = hb.next_interval();
         s.schedule_in(next, Event::Beat(n));
+        let node = &mut self.nodes[n as usize];
+        let seq = node.hb_seq;
+        node.hb_seq += 1;
+        if node.partitioned > 0 {
+            return;
+        }
         if hb.loss > 0.0 && hb.loss_rng.random::<f64>() < hb.loss {
             return;
         }
-        let node = &self.nodes[n as usize];
+        let mut completions = self.spare_vecs.pop().unwrap_or_default();
+        std::mem::swap(&mut completions, &mut node.unreported);
         let report = Report {
             node: n,
+            incarnation: node.incarnation,
+            seq,
             sent_at: now,
-            running: node.running,
+            running: node.running.len() as u32,
             queued: node.queue.len() as u32,
             used: node.used,
             received: node.received,
             received_demand: node.received_demand,
+            completions,
         };
-        let slot = match hb.free.pop() {
-            Some(slot) => {
-                hb.in_flight[slot as usize] = report;
-                slot
-            }
-            None => {
-                hb.in_flight.push(report);
-                (hb.in_flight.len() - 1) as u32
-            }
-        };
-        let delay = hb.delay.sample(&mut hb.delay_rng);
+        let slot = hb.in_flight.insert(report);
+        let delay = hb.delay.sample(&mut hb.delay_rng) + hb.extra_delay_s();
         s.schedule_in(SimDuration::from_secs_f64(delay), Event::Report(slot));
     }
 
-    fn on_report(&mut self, slot: u32) {
-        let hb = &mut self.heartbeats;
-        let r = hb.in_flight[slot as usize];
-        hb.free.push(slot);
+    // ----- the dispatcher hears from a node -----
+
+    fn on_report(&mut self, slot: u32, s: &mut Scheduler<Event>) {
+        let now = s.now();
+        self.heartbeats.in_flight.release(slot);
+        let r = &mut self.heartbeats.in_flight.slots[slot as usize];
+        let n = r.node;
+        let mut completions = std::mem::take(&mut r.completions);
+        let (incarnation, seq, sent_at) = (r.incarnation, r.seq, r.sent_at);
+        let (running, queued, used, received, received_demand) =
+            (r.running, r.queued, r.used, r.received, r.received_demand);
+        for &e in &completions {
+            let exec = &mut self.execs.slots[e as usize];
+            exec.node_done = true;
+            if exec.out_pos != NONE {
+                let pos = exec.out_pos as usize;
+                exec.out_pos = NONE;
+                let out = &mut self.dispatcher.outstanding[n as usize];
+                out.swap_remove(pos);
+                if let Some(&moved) = out.get(pos) {
+                    self.execs.slots[moved as usize].out_pos = pos as u32;
+                }
+            }
+            self.execs.slots[e as usize].sched_done = true;
+            self.maybe_free_exec(e);
+        }
+        completions.clear();
+        self.spare_vecs.push(completions);
+
+        if self.dispatcher.mode == ViewMode::Oracle {
+            return;
+        }
+        if incarnation > self.dispatcher.known_incarnation[n as usize] {
+            // The node restarted: whatever the dispatcher sent to its previous incarnation is gone.
+            self.dispatcher.known_incarnation[n as usize] = incarnation;
+            if self.dispatcher.membership.is_some() {
+                let suspected = self.dispatcher.membership.as_mut().and_then(|m| m.suspect(NodeId(n), now));
+                if suspected.is_some() {
+                    self.on_suspected(n, s);
+                }
+            }
+        }
+        if let Some(m) = self.dispatcher.membership.as_mut() {
+            if m.on_heartbeat(NodeId(n), now, seq) == Some(Transition::Readmitted) {
+                self.readmit(n, s);
+            }
+        }
+        if let Some(m) = self.dispatcher.membership.as_ref() {
+            if !m.is_alive(NodeId(n)) {
+                return;
+            }
+            if !self.dispatcher.check_pending[n as usize] {
+                if let Some(deadline) = m.deadline(NodeId(n)) {
+                    self.dispatcher.check_pending[n as usize] = true;
+                    s.schedule_at(deadline.max(now), Event::Check(n));
+                }
+            }
+        }
         let d = &mut self.dispatcher;
-        let n = r.node as usize;
-        let load = &mut d.loads[n];
-        let newer = load.reported_at.is_none_or(|t| r.sent_at > t);
-        let track = match d.mode {
-            ViewMode::Oracle => return,
-            ViewMode::Heartbeat { track_dispatches } => track_dispatches,
-        };
-        if !newer {
+        let nu = n as usize;
+        let load = &mut d.loads[nu];
+        if load.reported_at.is_some_and(|t| sent_at <= t) {
             return; // overtaken by a later heartbeat
         }
-        let t = &mut d.tracking[n];
-        t.acked = r.received;
-        t.acked_demand = r.received_demand;
+        let track = d.mode == ViewMode::Heartbeat { track_dispatches: true };
+        let t = &mut d.tracking[nu];
+        t.acked = received;
+        t.acked_demand = received_demand;
         *load = NodeLoad {
-            running: r.running,
-            queued: r.queued,
-            in_flight: if track { (t.sent - t.acked) as u32 } else { 0 },
-            reported_at: Some(r.sent_at),
+            running,
+            queued,
+            in_flight: if track { t.sent.saturating_sub(t.acked) as u32 } else { 0 },
+            reported_at: Some(sent_at),
         };
-        d.used[n] = if track { r.used.plus(&t.sent_demand.minus(&t.acked_demand)) } else { r.used };
+        d.used[nu] = if track { used.plus(&t.sent_demand.minus(&t.acked_demand)) } else { used };
+    }
+
+    fn on_check(&mut self, n: u32, s: &mut Scheduler<Event>) {
+        let now = s.now();
+        self.dispatcher.check_pending[n as usize] = false;
+        let Some(m) = self.dispatcher.membership.as_mut() else { return };
+        if m.check(NodeId(n), now) == Some(Transition::Suspected) {
+            self.on_suspected(n, s);
+        } else if let Some(deadline) = m.deadline(NodeId(n)) {
+            self.dispatcher.check_pending[n as usize] = true;
+            s.schedule_at(deadline.max(now), Event::Check(n));
+        }
+    }
+
+    /// The dispatcher now suspects node `n`: stop sending to it and fail over its tasks.
+    fn on_suspected(&mut self, n: u32, s: &mut Scheduler<Event>) {
+        let now = s.now();
+        let nu = n as usize;
+        self.dispatcher.remove_candidate(n);
+        let node = &mut self.nodes[nu];
+        let really_failed = node.down > 0 || node.partitioned > 0;
+        if node.fault != NONE {
+            // A crash or partition (or a crash already over: a restart noticed late) detected.
+            let f = &mut self.instances[node.fault as usize];
+            node.fault = NONE;
+            f.detected = true;
+            let at = f.at;
+            self.metrics.on_detection(at, now);
+        } else if !really_failed {
+            self.metrics.false_suspicions += 1;
+            self.dispatcher.mistake_since[nu] = Some(now);
+        }
+        self.metrics.log(now, "suspect", Some(n), None);
+        let d = &mut self.dispatcher;
+        d.tracking[nu] =
+            Tracking { sent: d.tracking[nu].acked, sent_demand: d.tracking[nu].acked_demand, ..d.tracking[nu] };
+        d.loads[nu] = NodeLoad { reported_at: d.loads[nu].reported_at, ..NodeLoad::default() };
+        d.used[nu] = Resources::ZERO;
+        let orphans = std::mem::take(&mut d.outstanding[nu]);
+        for &e in &orphans {
+            let exec = &mut self.execs.slots[e as usize];
+            exec.out_pos = NONE;
+            exec.sched_done = true;
+            let task_slot = exec.task;
+            self.orphan(task_slot, e, s);
+            self.maybe_free_exec(e);
+        }
+        let mut orphans = orphans;
+        orphans.clear();
+        self.dispatcher.outstanding[nu] = orphans;
+    }
+
+    /// Asks the failover policy what to do with a task whose execution `e` was orphaned.
+    fn orphan(&mut self, task_slot: u32, e: u32, s: &mut Scheduler<Event>) {
+        let now = s.now();
+        let task = self.tasks.slots[task_slot as usize];
+        if task.status != Status::Pending || task.latest_exec != e {
+            return; // already done, or a newer attempt is under way
+        }
+        let class = self.classes[task.class as usize];
+        let info = TaskInfo { id: TaskId(task.id), class: task.class, priority: class.priority, demand: class.demand };
+        match self.dispatcher.failover.reassign(&info, task.attempts, now) {
+            Reassign::Now => {
+                self.metrics.migrations += 1;
+                self.metrics.log(now, "migrate", None, Some(task.id));
+                self.dispatch(task_slot, s);
+            }
+            Reassign::After(delay) => {
+                self.metrics.migrations += 1;
+                self.metrics.log(now, "retry_scheduled", None, Some(task.id));
+                s.schedule_in(delay, Event::Retry(task_slot));
+            }
+            Reassign::Fail => {
+                let t = &mut self.tasks.slots[task_slot as usize];
+                t.status = Status::Failed;
+                self.pending -= 1;
+                if self.metrics.counts(t.arrival) {
+                    self.metrics.failed_tasks += 1;
+                }
+                self.metrics.log(now, "task_failed", None, Some(task.id));
+                if t.waiting_fault != NONE {
+                    self.resolve_fault_wait(task_slot, now);
+                }
+                self.maybe_free_task(task_slot);
+            }
+        }
+    }
+
+    fn on_retry(&mut self, task_slot: u32, s: &mut Scheduler<Event>) {
+        if self.tasks.slots[task_slot as usize].status == Status::Pending {
+            self.dispatch(task_slot, s);
+        }
+    }
+
+    /// Node `n` is trusted again.
+    fn readmit(&mut self, n: u32, s: &mut Scheduler<Event>) {
+        let now = s.now();
+        let nu = n as usize;
+        if let Some(since) = self.dispatcher.mistake_since[nu].take() {
+            self.metrics.mistake_total += now - since;
+        }
+        self.metrics.log(now, "readmit", Some(n), None);
+        self.dispatcher.add_candidate(n);
+        let backlog = std::mem::take(&mut self.dispatcher.backlog);
+        for task_slot in backlog {
+            self.dispatch(task_slot, s);
+        }
+    }
+
+    fn maybe_free_exec(&mut self, e: u32) {
+        let exec = self.execs.slots[e as usize];
+        if exec.node_done && exec.sched_done {
+            self.execs.slots[e as usize].gen = exec.gen.wrapping_add(1);
+            self.execs.release(e);
+            let task = &mut self.tasks.slots[exec.task as usize];
+            task.live_execs -= 1;
+            if task.latest_exec == e {
+                task.latest_exec = NONE;
+            }
+            self.maybe_free_task(exec.task);
+        }
+    }
+
+    fn maybe_free_task(&mut self, t: u32) {
+        let task = &self.tasks.slots[t as usize];
+        if task.status != Status::Pending && task.live_execs == 0 {
+            self.tasks.release(t);
+        }
+    }
+
+    // ----- faults -----
+
+    fn on_fault(&mut self, s: &mut Scheduler<Event>) {
+        let now = s.now();
+        let (_, action) = self.plan.actions[self.next_fault];
+        self.next_fault += 1;
+        if let Some(&(t, _)) = self.plan.actions.get(self.next_fault) {
+            s.schedule_at(t, Event::Fault);
+        }
+        self.metrics.log(now, action.name(), action.node(), None);
+        let oracle = self.dispatcher.mode == ViewMode::Oracle;
+        match action {
+            FaultAction::Crash(n) => {
+                let node = &mut self.nodes[n as usize];
+                node.down += 1;
+                if node.down == 1 {
+                    self.open_fault_instance(n, FaultKind::Crash, now);
+                    self.crash(n, now);
+                    if oracle {
+                        self.on_suspected(n, s);
+                    }
+                }
+            }
+            FaultAction::Recover(n) => {
+                let node = &mut self.nodes[n as usize];
+                node.down = node.down.saturating_sub(1);
+                if node.down == 0 {
+                    node.incarnation += 1;
+                    node.hb_seq = 0;
+                    node.speed = self.specs[n as usize].speed * node.slowdowns.iter().product::<f64>();
+                    if !node.beating {
+                        node.beating = true;
+                        s.schedule_at(now, Event::Beat(n));
+                    }
+                    if oracle {
+                        self.readmit(n, s);
+                    }
+                }
+            }
+            FaultAction::Partition(n) => {
+                let node = &mut self.nodes[n as usize];
+                node.partitioned += 1;
+                if node.partitioned == 1 && node.down == 0 {
+                    self.open_fault_instance(n, FaultKind::Partition, now);
+                    if oracle {
+                        self.on_suspected(n, s);
+                    }
+                }
+            }
+            FaultAction::Heal(n) => {
+                let node = &mut self.nodes[n as usize];
+                node.partitioned = node.partitioned.saturating_sub(1);
+                if node.partitioned == 0 && node.down == 0 {
+                    node.fault = NONE; // healed before anyone noticed: nothing left to detect
+                    if oracle {
+                        self.readmit(n, s);
+                    }
+                }
+            }
+            FaultAction::SlowDown(n, factor) => {
+                self.nodes[n as usize].slowdowns.push(factor);
+                self.rebase_speed(n, s);
+            }
+            FaultAction::Restore(n, factor) => {
+                let node = &mut self.nodes[n as usize];
+                if let Some(i) = node.slowdowns.iter().position(|&f| f == factor) {
+                    node.slowdowns.remove(i);
+                }
+                self.rebase_speed(n, s);
+            }
+            FaultAction::LossBurst(l) => {
+                self.heartbeats.loss_bursts.push(l);
+                self.heartbeats.refresh_loss();
+            }
+            FaultAction::LossBurstEnd(l) => {
+                let b = &mut self.heartbeats.loss_bursts;
+                if let Some(i) = b.iter().position(|&x| x == l) {
+                    b.remove(i);
+                }
+                self.heartbeats.refresh_loss();
+            }
+            FaultAction::DelaySpike(x) => self.heartbeats.extra_delay.push(x),
+            FaultAction::DelaySpikeEnd(x) => {
+                let d = &mut self.heartbeats.extra_delay;
+                if let Some(i) = d.iter().position(|&y| y == x) {
+                    d.remove(i);
+                }
+            }
+        }
+    }
+
+    /// Records a crash or partition of node `n`, and the tasks it strands.
+    fn open_fault_instance(&mut self, n: u32, kind: FaultKind, now: SimTime) {
+        let id = self.instances.len() as u32;
+        let mut affected = 0;
+        for &e in &self.dispatcher.outstanding[n as usize] {
+            let t = self.execs.slots[e as usize].task;
+            let task = &mut self.tasks.slots[t as usize];
+            if task.status == Status::Pending && task.latest_exec == e {
+                if task.waiting_fault != NONE {
+                    self.instances[task.waiting_fault as usize].pending -= 1;
+                }
+                task.waiting_fault = id;
+                affected += 1;
+            }
+        }
+        // A node the dispatcher already distrusts (a false suspicion still running) has nothing
+        // left to detect: the fault is recorded, with no detection time.
+        let already_suspected = self.dispatcher.membership.as_ref().is_some_and(|m| !m.is_alive(NodeId(n)));
+        self.instances.push(FaultInstance { kind, at: now, detected: already_suspected, pending: affected, affected });
+        self.nodes[n as usize].fault = if already_suspected { NONE } else { id };
+    }
+
+    /// A task that a fault stranded is running again, done, or given up.
+    fn resolve_fault_wait(&mut self, task_slot: u32, now: SimTime) {
+        let task = &mut self.tasks.slots[task_slot as usize];
+        let f = &mut self.instances[task.waiting_fault as usize];
+        task.waiting_fault = NONE;
+        f.pending -= 1;
+        if f.pending == 0 {
+            let at = f.at;
+            self.metrics.on_recovery(at, now);
+        }
+    }
+
+    /// Node `n` stops: everything on it is lost.
+    fn crash(&mut self, n: u32, now: SimTime) {
+        let nu = n as usize;
+        let node = &mut self.nodes[nu];
+        let running = std::mem::take(&mut node.running);
+        let queue = std::mem::take(&mut node.queue);
+        let unreported = std::mem::take(&mut node.unreported);
+        node.used = Resources::ZERO;
+        let speed = node.speed;
+        for &e in &running {
+            let exec = self.execs.slots[e as usize];
+            let task = self.tasks.slots[exec.task as usize];
+            let demand = self.classes[task.class as usize].demand;
+            self.metrics.add_busy(nu, &demand, exec.started, now);
+            let progress = match exec.phase {
+                Phase::Working { since, progress, target } => {
+                    (progress + ((now - since).0 as f64 * speed) as u64).min(target)
+                }
+                Phase::Checkpointing { progress } => progress,
+                _ => task.saved,
+            };
+            self.metrics.lost_work += progress.saturating_sub(task.saved);
+        }
+        for e in running.iter().chain(queue.iter()).chain(unreported.iter()).copied() {
+            let exec = &mut self.execs.slots[e as usize];
+            if exec.phase != Phase::Finished {
+                exec.phase = Phase::Lost;
+            }
+            exec.run_pos = NONE;
+            exec.gen = exec.gen.wrapping_add(1);
+            exec.node_done = true;
+            self.maybe_free_exec(e);
+        }
+        let node = &mut self.nodes[nu];
+        node.running = running;
+        node.running.clear();
+        node.queue = queue;
+        node.queue.clear();
+        node.unreported = unreported;
+        node.unreported.clear();
+    }
+
+    /// Node `n`'s speed changed: re-time its running work.
+    fn rebase_speed(&mut self, n: u32, s: &mut Scheduler<Event>) {
+        let now = s.now();
+        let node = &mut self.nodes[n as usize];
+        let old = node.speed;
+        node.speed = self.specs[n as usize].speed * node.slowdowns.iter().product::<f64>();
+        let new = node.speed;
+        if node.down > 0 {
+            return;
+        }
+        for &e in &node.running {
+            let exec = &mut self.execs.slots[e as usize];
+            if let Phase::Working { since, progress, target } = exec.phase {
+                let done = (progress + ((now - since).0 as f64 * old) as u64).min(target);
+                exec.phase = Phase::Working { since: now, progress: done, target };
+                exec.gen = exec.gen.wrapping_add(1);
+                s.schedule_in(Self::run_time(target - done, new), Event::Step(e, exec.gen));
+            }
+        }
     }
 
     fn on_sample(&mut self, s: &mut Scheduler<Event>) {
@@ -489,7 +1221,7 @@ impl Cluster {
         let mut util_sum = 0.0;
         for (node, spec) in self.nodes.iter().zip(&self.specs) {
             let cores = spec.capacity.units(Resource::Cpu);
-            loads.push(f64::from(node.running + node.queue.len() as u32) / cores);
+            loads.push((node.running.len() + node.queue.len()) as f64 / cores);
             util_sum += node.used.get(Resource::Cpu) as f64 / spec.capacity.get(Resource::Cpu) as f64;
         }
         let (load_cv, _, _) = balance_stats(loads);
@@ -511,10 +1243,13 @@ impl Model for Cluster {
     fn handle(&mut self, event: Event, s: &mut Scheduler<Event>) {
         match event {
             Event::Arrival => self.on_arrival(s),
-            Event::Deliver(slot) => self.on_deliver(slot, s),
-            Event::Complete(slot) => self.on_complete(slot, s),
+            Event::Deliver(e) => self.on_deliver(e, s),
+            Event::Step(e, gen) => self.on_step(e, gen, s),
             Event::Beat(node) => self.on_beat(node, s),
-            Event::Report(slot) => self.on_report(slot),
+            Event::Report(slot) => self.on_report(slot, s),
+            Event::Check(node) => self.on_check(node, s),
+            Event::Fault => self.on_fault(s),
+            Event::Retry(task) => self.on_retry(task, s),
             Event::Sample => self.on_sample(s),
         }
     }

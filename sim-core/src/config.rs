@@ -3,6 +3,7 @@
 //! it cannot fail.
 
 use crate::dist::Dist;
+use crate::faults::FaultSpec;
 use crate::time::{SimDuration, SimTime};
 use crate::workload::Workload;
 use fulcrum_strategies::NodeSpec;
@@ -16,6 +17,8 @@ pub struct NodeGroup {
     pub first: u32,
     /// Number of nodes.
     pub count: u32,
+    /// Racks the group's nodes are split into (consecutive equal blocks), for correlated faults.
+    pub racks: u32,
 }
 
 /// How nodes report to the scheduler.
@@ -67,4 +70,6 @@ pub struct SimConfig {
     pub sample_interval: SimDuration,
     /// Master seed.
     pub seed: u64,
+    /// Faults, in scenario order.
+    pub faults: Vec<FaultSpec>,
 }

@@ -27,7 +27,7 @@
 //! let one_core = Resources([1000, 0, 0, 0, 0, 0]);
 //! let config = SimConfig {
 //!     nodes: vec![NodeSpec { capacity: one_core, speed: 1.0 }; 4],
-//!     groups: vec![NodeGroup { name: "n".into(), first: 0, count: 4 }],
+//!     groups: vec![NodeGroup { name: "n".into(), first: 0, count: 4, racks: 1 }],
 //!     workload: Workload {
 //!         arrival: ArrivalProcess::Poisson { rate: 2.0 },
 //!         classes: vec![TaskClass {
@@ -44,6 +44,7 @@
 //!     warmup: SimTime::from_secs_f64(100.0),
 //!     sample_interval: SimDuration::from_secs_f64(100.0),
 //!     seed: 1,
+//!     faults: vec![],
 //! };
 //! let out = run_replication(&config, &BalancerConfig::PowerOfD { d: 2 }, "p2c", 0, false);
 //! assert!(out.metric("completed").unwrap() > 1500.0);
@@ -54,6 +55,7 @@ pub mod cluster;
 pub mod config;
 pub mod dist;
 pub mod engine;
+pub mod faults;
 pub mod metrics;
 pub mod queue;
 pub mod rng;
@@ -66,23 +68,63 @@ use cluster::Cluster;
 use config::SimConfig;
 use engine::{Scheduler, Simulation};
 use fulcrum_strategies::balance::BalancerConfig;
+use fulcrum_strategies::detect::DetectorConfig;
+use fulcrum_strategies::failover::FailoverConfig;
 use metrics::RunOutput;
+
+/// One combination of strategies to run: a balancer, optionally a failure detector, and a
+/// failover policy, under a label that keys their random stream and names the results.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Strategy {
+    /// Result label, e.g. `p2c+timeout+reschedule`.
+    pub label: String,
+    /// The balancer.
+    pub balancer: BalancerConfig,
+    /// The failure detector; `None` runs without failure detection (no faults to detect).
+    pub detector: Option<DetectorConfig>,
+    /// The failover policy.
+    pub failover: FailoverConfig,
+}
+
+impl Strategy {
+    /// A balancer alone: no failure detection, `reschedule` failover.
+    pub fn balancer(label: &str, balancer: BalancerConfig) -> Strategy {
+        Strategy { label: label.to_string(), balancer, detector: None, failover: FailoverConfig::default() }
+    }
+}
+
+/// What a run records beyond its metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Keep one record per task.
+    pub task_log: bool,
+    /// Keep the log of faults, suspicions, re-admissions and migrations.
+    pub event_log: bool,
+}
 
 /// A cluster simulation ready to step: the model and its schedule.
 pub fn build_simulation(
     config: &SimConfig,
-    balancer: &BalancerConfig,
-    label: &str,
+    strategy: &Strategy,
     replication: u32,
-    task_log: bool,
+    options: &RunOptions,
 ) -> Simulation<Cluster> {
     let mut scheduler = Scheduler::new();
-    let cluster = Cluster::new(config, balancer, label, replication, task_log, &mut scheduler);
+    let cluster = Cluster::new(config, strategy, replication, options, &mut scheduler);
     Simulation::with_scheduler(cluster, scheduler)
 }
 
-/// Runs replication `replication` of `config` with one balancer to the end and returns what it
-/// measured. `label` keys the balancer's own random stream.
+/// Runs replication `replication` of `config` with `strategy` to the end and returns what it
+/// measured.
+pub fn run(config: &SimConfig, strategy: &Strategy, replication: u32, options: &RunOptions) -> RunOutput {
+    let mut sim = build_simulation(config, strategy, replication, options);
+    sim.run_until(config.end);
+    let events = sim.scheduler().processed();
+    sim.into_model().finish(events)
+}
+
+/// Runs replication `replication` of `config` with one balancer (no failure detection) and
+/// returns what it measured. `label` keys the balancer's own random stream.
 pub fn run_replication(
     config: &SimConfig,
     balancer: &BalancerConfig,
@@ -90,8 +132,6 @@ pub fn run_replication(
     replication: u32,
     task_log: bool,
 ) -> RunOutput {
-    let mut sim = build_simulation(config, balancer, label, replication, task_log);
-    sim.run_until(config.end);
-    let events = sim.scheduler().processed();
-    sim.into_model().finish(events)
+    let strategy = Strategy::balancer(label, balancer.clone());
+    run(config, &strategy, replication, &RunOptions { task_log, event_log: false })
 }

@@ -22,6 +22,33 @@ pub struct TaskRecord {
     pub start: Option<SimTime>,
     /// When it completed, if it did.
     pub end: Option<SimTime>,
+    /// Executions dispatched for it (1 without failover).
+    pub attempts: u32,
+}
+
+/// One thing that happened to the cluster, for `events.csv`: a fault action, a suspicion, a
+/// re-admission, a migration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EventRecord {
+    /// When.
+    pub t: SimTime,
+    /// What (`crash`, `recover`, `partition`, `heal`, `slow_down`, `restore`, `heartbeat_loss`,
+    /// `delay_spike`, their `_end`s, `suspect`, `readmit`, `migrate`, `retry_scheduled`,
+    /// `task_failed`).
+    pub kind: &'static str,
+    /// The node concerned, if any.
+    pub node: Option<u32>,
+    /// The task concerned, if any.
+    pub task: Option<u64>,
+}
+
+/// Kinds of node fault whose detection and recovery are measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultKind {
+    /// The node stopped.
+    Crash,
+    /// The node was cut off.
+    Partition,
 }
 
 /// One time-series sample, covering the interval that ends at `t`.
@@ -61,6 +88,8 @@ pub struct RunOutput {
     pub node_utilization: Vec<[f64; N_RESOURCES]>,
     /// Per-task records, sorted by id, when asked for.
     pub tasks: Option<Vec<TaskRecord>>,
+    /// Faults, suspicions, re-admissions and migrations in time order, when asked for.
+    pub events: Option<Vec<EventRecord>>,
 }
 
 impl RunOutput {
@@ -100,10 +129,28 @@ pub(crate) struct Collector {
     completions_since_sample: u64,
     pub(crate) series: Vec<SeriesPoint>,
     pub(crate) task_log: Option<Vec<TaskRecord>>,
+    event_log: Option<Vec<EventRecord>>,
+    /// Measure faults, detection and recovery.
+    fault_metrics: bool,
+    detection_times: Vec<f64>,
+    recovery_times: Vec<f64>,
+    pub(crate) false_suspicions: u64,
+    pub(crate) mistake_total: SimDuration,
+    /// Work (ns at speed 1) thrown away by crashes.
+    pub(crate) lost_work: u64,
+    pub(crate) duplicate_executions: u64,
+    pub(crate) migrations: u64,
+    pub(crate) failed_tasks: u64,
 }
 
 impl Collector {
-    pub(crate) fn new(n_nodes: usize, warmup: SimTime, task_log: bool) -> Collector {
+    pub(crate) fn new(
+        n_nodes: usize,
+        warmup: SimTime,
+        task_log: bool,
+        event_log: bool,
+        fault_metrics: bool,
+    ) -> Collector {
         Collector {
             warmup,
             submitted: 0,
@@ -117,6 +164,38 @@ impl Collector {
             completions_since_sample: 0,
             series: Vec::new(),
             task_log: task_log.then(Vec::new),
+            event_log: event_log.then(Vec::new),
+            fault_metrics,
+            detection_times: Vec::new(),
+            recovery_times: Vec::new(),
+            false_suspicions: 0,
+            mistake_total: SimDuration::ZERO,
+            lost_work: 0,
+            duplicate_executions: 0,
+            migrations: 0,
+            failed_tasks: 0,
+        }
+    }
+
+    /// Appends to the event log, if it is kept.
+    #[inline]
+    pub(crate) fn log(&mut self, t: SimTime, kind: &'static str, node: Option<u32>, task: Option<u64>) {
+        if let Some(log) = self.event_log.as_mut() {
+            log.push(EventRecord { t, kind, node, task });
+        }
+    }
+
+    /// A fault that happened at `at` was detected at `now`.
+    pub(crate) fn on_detection(&mut self, at: SimTime, now: SimTime) {
+        if at >= self.warmup {
+            self.detection_times.push((now - at).as_secs_f64());
+        }
+    }
+
+    /// Every task stranded by a fault at `at` is running again or done, at `now`.
+    pub(crate) fn on_recovery(&mut self, at: SimTime, now: SimTime) {
+        if at >= self.warmup {
+            self.recovery_times.push((now - at).as_secs_f64());
         }
     }
 
@@ -172,7 +251,18 @@ impl Collector {
         capacities: impl Iterator<Item = Resources> + Clone,
         end: SimTime,
         events: u64,
+        in_flight: u64,
+        faults: &[(FaultKind, SimTime, bool, u32, u32)],
     ) -> RunOutput {
+        assert_eq!(
+            self.submitted,
+            self.completed + self.failed_tasks + in_flight,
+            "task conservation violated: submitted {} != completed {} + failed {} + in flight {}",
+            self.submitted,
+            self.completed,
+            self.failed_tasks,
+            in_flight
+        );
         let window = (end - self.warmup).as_secs_f64();
         let secs = |ns: f64| ns / 1e9;
         let completed = self.completed as f64;
@@ -219,7 +309,7 @@ impl Collector {
             ("throughput_per_s", self.completions_in_window as f64 / window),
             ("submitted", self.submitted as f64),
             ("completed", self.completed as f64),
-            ("in_flight_at_end", (self.submitted - self.completed) as f64),
+            ("in_flight_at_end", in_flight as f64),
             ("balance_cv", cv),
             ("jain_index", jain),
             ("max_over_mean", max_over_mean),
@@ -238,13 +328,82 @@ impl Collector {
                 metrics.push((name, mean_of(&u)));
             }
         }
+        if self.fault_metrics {
+            let measured: Vec<&(FaultKind, SimTime, bool, u32, u32)> =
+                faults.iter().filter(|f| f.1 >= self.warmup).collect();
+            let mean = |v: &[f64]| if v.is_empty() { f64::NAN } else { v.iter().sum::<f64>() / v.len() as f64 };
+            let p95 = |v: &[f64]| {
+                if v.is_empty() {
+                    return f64::NAN;
+                }
+                let mut sorted = v.to_vec();
+                sorted.sort_by(f64::total_cmp);
+                // Nearest rank.
+                sorted[((0.95 * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1]
+            };
+            let throughput_recovery = throughput_recovery_times(&self.series, &measured);
+            metrics.extend([
+                ("faults", measured.len() as f64),
+                ("detections", self.detection_times.len() as f64),
+                ("detection_time_s", mean(&self.detection_times)),
+                ("detection_time_p95_s", p95(&self.detection_times)),
+                ("false_suspicions", self.false_suspicions as f64),
+                (
+                    "mistake_duration_s",
+                    if self.false_suspicions == 0 {
+                        f64::NAN
+                    } else {
+                        self.mistake_total.as_secs_f64() / self.false_suspicions as f64
+                    },
+                ),
+                ("recovery_time_s", mean(&self.recovery_times)),
+                ("recovery_time_p95_s", p95(&self.recovery_times)),
+                ("unrecovered_faults", measured.iter().filter(|f| f.3 > 0 && f.4 > 0).count() as f64),
+                ("throughput_recovery_s", mean(&throughput_recovery)),
+                ("lost_work_s", self.lost_work as f64 / 1e9),
+                ("duplicate_executions", self.duplicate_executions as f64),
+                ("migrations", self.migrations as f64),
+                ("failed_tasks", self.failed_tasks as f64),
+            ]);
+        }
         metrics.push(("events", events as f64));
         let tasks = self.task_log.map(|mut log| {
             log.sort_by_key(|r| r.id);
             log
         });
-        RunOutput { metrics, series: self.series, node_utilization, tasks }
+        RunOutput { metrics, series: self.series, node_utilization, tasks, events: self.event_log }
     }
+}
+
+/// For each fault, how long until throughput was back within 10% of its level over the minute
+/// before: the start of the first sample interval, at or after the fault, whose throughput is at
+/// least 90% of the pre-fault mean (0 if throughput never dipped). Faults with less than a minute
+/// of samples before them, or no sample after, are skipped.
+fn throughput_recovery_times(series: &[SeriesPoint], faults: &[&(FaultKind, SimTime, bool, u32, u32)]) -> Vec<f64> {
+    let mut out = Vec::new();
+    if series.len() < 2 {
+        return out;
+    }
+    let interval = (series[1].t - series[0].t).as_secs_f64();
+    for f in faults {
+        let at = f.1.as_secs_f64();
+        let before: Vec<f64> = series
+            .iter()
+            .filter(|p| p.t.as_secs_f64() <= at && p.t.as_secs_f64() > at - 60.0)
+            .map(|p| p.throughput_per_s)
+            .collect();
+        if before.is_empty() || (before.len() as f64) * interval < 60.0 - 1e-9 {
+            continue;
+        }
+        let pre = before.iter().sum::<f64>() / before.len() as f64;
+        let after = series.iter().filter(|p| p.t.as_secs_f64() > at);
+        if let Some(p) = after.clone().find(|p| p.throughput_per_s >= 0.9 * pre) {
+            out.push((p.t.as_secs_f64() - interval - at).max(0.0));
+        } else if after.count() > 0 {
+            continue; // never recovered within the run: not averaged in
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -33,6 +33,8 @@ pub enum Purpose<'a> {
     HeartbeatDelay,
     /// Dispatch message delays.
     DispatchDelay,
+    /// Fault times and the nodes they hit.
+    Faults,
     /// A strategy's own randomness, keyed by its label.
     Strategy(&'a str),
 }
@@ -47,6 +49,7 @@ impl Purpose<'_> {
             Purpose::HeartbeatLoss => fnv1a(b"heartbeat-loss"),
             Purpose::HeartbeatDelay => fnv1a(b"heartbeat-delay"),
             Purpose::DispatchDelay => fnv1a(b"dispatch-delay"),
+            Purpose::Faults => fnv1a(b"faults"),
             Purpose::Strategy(label) => fnv1a(b"strategy/") ^ splitmix64(fnv1a(label.as_bytes())),
         }
     }

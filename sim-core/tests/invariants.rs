@@ -11,7 +11,7 @@ use fulcrum_sim_core::config::{HeartbeatConfig, NodeGroup, SimConfig, ViewMode};
 use fulcrum_sim_core::dist::Dist;
 use fulcrum_sim_core::engine::Simulation;
 use fulcrum_sim_core::workload::{ArrivalProcess, TaskClass, Workload};
-use fulcrum_sim_core::{build_simulation, run_replication, SimDuration, SimTime};
+use fulcrum_sim_core::{build_simulation, run_replication, RunOptions, SimDuration, SimTime, Strategy as Combo};
 use fulcrum_strategies::balance::BalancerConfig;
 use fulcrum_strategies::{NodeId, NodeSpec, Resources};
 use proptest::prelude::*;
@@ -95,7 +95,7 @@ prop_compose! {
         let n = nodes.len() as u32;
         SimConfig {
             nodes,
-            groups: vec![NodeGroup { name: "all".into(), first: 0, count: n }],
+            groups: vec![NodeGroup { name: "all".into(), first: 0, count: n, racks: 1 }],
             workload: Workload {
                 arrival: if poisson { ArrivalProcess::Poisson { rate } } else { ArrivalProcess::Constant { rate } },
                 classes,
@@ -112,6 +112,7 @@ prop_compose! {
             warmup: SimTime::from_secs_f64(end * warmup_fraction),
             sample_interval: SimDuration::from_secs_f64(sample),
             seed,
+            faults: vec![],
         }
     }
 }
@@ -160,7 +161,7 @@ proptest! {
     #[test]
     fn capacity_time_and_conservation(config in world(), balancer in balancer(), replication in 0u32..4) {
         let label = balancer.kind();
-        let mut sim = build_simulation(&config, &balancer, label, replication, false);
+        let mut sim = build_simulation(&config, &Combo::balancer(label, balancer.clone()), replication, &RunOptions::default());
         let mut last = sim.now();
         check_nodes(&sim, &config)?;
         while sim.scheduler().next_time().is_some_and(|t| t <= config.end) {

@@ -21,7 +21,7 @@ use fulcrum_sim_core::config::{HeartbeatConfig, NodeGroup, SimConfig, ViewMode};
 use fulcrum_sim_core::dist::Dist;
 use fulcrum_sim_core::metrics::RunOutput;
 use fulcrum_sim_core::workload::{ArrivalProcess, TaskClass, Workload};
-use fulcrum_sim_core::{build_simulation, run_replication, SimDuration, SimTime};
+use fulcrum_sim_core::{build_simulation, run_replication, RunOptions, SimDuration, SimTime, Strategy};
 use fulcrum_strategies::balance::BalancerConfig;
 use fulcrum_strategies::{NodeSpec, Resources};
 
@@ -48,7 +48,7 @@ fn scenario(nodes: usize, cores: u64, rate: f64, work: Dist, view: ViewMode) -> 
     let one_core = Resources([1000, 0, 0, 0, 0, 0]);
     SimConfig {
         nodes: vec![NodeSpec { capacity: Resources([1000 * cores, 0, 0, 0, 0, 0]), speed: 1.0 }; nodes],
-        groups: vec![NodeGroup { name: "n".into(), first: 0, count: nodes as u32 }],
+        groups: vec![NodeGroup { name: "n".into(), first: 0, count: nodes as u32, racks: 1 }],
         workload: Workload {
             arrival: ArrivalProcess::Poisson { rate },
             classes: vec![TaskClass { name: "t".into(), share: 1.0, work, demand: one_core, priority: 0 }],
@@ -65,6 +65,7 @@ fn scenario(nodes: usize, cores: u64, rate: f64, work: Dist, view: ViewMode) -> 
         warmup: SimTime::from_secs_f64(2_000.0),
         sample_interval: SimDuration::from_secs_f64(100.0),
         seed: 20_241_123,
+        faults: vec![],
     }
 }
 
@@ -332,7 +333,7 @@ fn conservation() {
             }
         }
         // The live tasks at the end include those that arrived before the warm-up.
-        let mut sim = build_simulation(&config, &balancer, name, 0, false);
+        let mut sim = build_simulation(&config, &Strategy::balancer(name, balancer.clone()), 0, &RunOptions::default());
         sim.run_until(config.end);
         assert!(sim.model().in_system() as f64 >= in_flight, "{name}");
     }

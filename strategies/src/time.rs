@@ -73,6 +73,19 @@ impl AddAssign<Span> for Time {
     }
 }
 
+impl Add for Span {
+    type Output = Span;
+    fn add(self, rhs: Span) -> Span {
+        Span(self.0.saturating_add(rhs.0))
+    }
+}
+
+impl AddAssign for Span {
+    fn add_assign(&mut self, rhs: Span) {
+        *self = *self + rhs;
+    }
+}
+
 impl Sub<Time> for Time {
     type Output = Span;
     fn sub(self, rhs: Time) -> Span {
