@@ -224,3 +224,61 @@ fn validate_and_strategies_commands() {
         }
     }
 }
+
+#[test]
+fn crash_storm_compares_detectors_and_failover_on_the_same_faults() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = library("crash-storm.json");
+    let a = run_into(tmp.path(), "a", Some(&scenario), &["--replications", "1", "--threads", "1", "--event-log"]);
+    let b = run_into(tmp.path(), "b", Some(&scenario), &["--replications", "1", "--threads", "2", "--event-log"]);
+    for f in ["summary.json", "runs.csv", "timeseries.csv", "nodes.csv", "events.csv"] {
+        assert!(read(&a, f) == read(&b, f), "{f} differs between --threads 1 and --threads 2");
+    }
+    let s = summary(&a);
+    let results = s["results"].as_array().unwrap();
+    assert_eq!(results.len(), 12, "4 detectors x 3 failover policies");
+    let detectors: std::collections::BTreeSet<&str> = results.iter().map(|r| r["detector"].as_str().unwrap()).collect();
+    let policies: std::collections::BTreeSet<&str> = results.iter().map(|r| r["failover"].as_str().unwrap()).collect();
+    assert_eq!(detectors.len(), 4);
+    assert_eq!(policies.len(), 3);
+    for r in results {
+        let m = |name: &str| r["metrics"][name]["mean"].as_f64().unwrap_or(f64::NAN);
+        // No task lost: every submitted task completed, failed or is still in the system.
+        assert_eq!(m("submitted"), m("completed") + m("failed_tasks") + m("in_flight_at_end"), "{}", r["label"]);
+        assert!(m("faults") >= 10.0, "{}: {} faults", r["label"], m("faults"));
+        assert!(m("detections") >= 1.0 && m("detection_time_s") > 0.0, "{}", r["label"]);
+        let label = r["label"].as_str().unwrap();
+        assert_eq!(
+            label,
+            format!(
+                "{}+{}+{}",
+                r["balancer"].as_str().unwrap(),
+                r["detector"].as_str().unwrap(),
+                r["failover"].as_str().unwrap()
+            )
+        );
+    }
+    // Checkpointing loses less work than restarting from scratch, under the same detector.
+    let lost = |label: &str| {
+        results.iter().find(|r| r["label"] == label).unwrap()["metrics"]["lost_work_s"]["mean"].as_f64().unwrap()
+    };
+    assert!(lost("least-connections+timeout+checkpoint") < 0.5 * lost("least-connections+timeout+reschedule"));
+    // Every combination met the same faults at the same times.
+    let events = read(&a, "events.csv");
+    let mut per_label: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    let mut csv = csv::Reader::from_reader(&events[..]);
+    for rec in csv.records() {
+        let rec = rec.unwrap();
+        if ["crash", "recover", "partition", "heal", "slow_down", "restore", "heartbeat_loss", "delay_spike"]
+            .contains(&&rec[3])
+        {
+            per_label.entry(rec[0].to_string()).or_default().push(format!("{} {} {}", &rec[2], &rec[3], &rec[4]));
+        }
+    }
+    assert_eq!(per_label.len(), 12);
+    let first = per_label.values().next().unwrap();
+    assert!(first.len() >= 15, "{first:?}");
+    for (label, faults) in &per_label {
+        assert!(faults == first, "{label} saw different faults");
+    }
+}

@@ -297,7 +297,7 @@ pub fn validate(raw: RawScenario, sha256: String) -> Result<Scenario, Vec<Proble
         parse_list(&mut c, "failover", &raw.failover, false, FailoverConfig::kind, FailoverConfig::problems);
     // Without detectors, a scenario with faults still needs one (a 3 s timeout); one without
     // faults runs without failure detection at all, as a pure balancing study.
-    let detection = !detectors.is_empty() || !failovers.is_empty() || !raw.faults.is_empty();
+    let detection = !raw.detectors.is_empty() || !raw.failover.is_empty() || !raw.faults.is_empty();
     if detection && detectors.is_empty() {
         let d = DetectorConfig::default();
         detectors.push((d.kind().to_string(), d));

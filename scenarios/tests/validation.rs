@@ -169,3 +169,98 @@ fn every_problem_is_reported_at_once() {
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 2, "{err}");
 }
+
+#[test]
+fn fault_and_strategy_lists_of_the_contract_are_accepted() {
+    let mut v: Value = serde_json::from_str(CONTRACT).unwrap();
+    v["cluster"]["node_groups"] = json!([
+        {"name": "small", "count": 6, "cpu_cores": 2, "memory_gb": 4},
+        {"name": "large", "count": 4, "cpu_cores": 8, "memory_gb": 32, "racks": 2}
+    ]);
+    v["faults"] = json!([
+      {"kind": "crash", "at_s": 600, "nodes": {"group": "small", "count": 3}, "recover_after_s": 120},
+      {"kind": "crash", "mtbf_s": 36000, "mttr_s": 300},
+      {"kind": "partition", "at_s": 900, "duration_s": 45, "nodes": {"group": "large", "count": 2}},
+      {"kind": "slowdown", "at_s": 1200, "duration_s": 300, "nodes": {"ids": [7]}, "factor": 0.25},
+      {"kind": "heartbeat-loss", "at_s": 1500, "duration_s": 30, "loss": 0.6}
+    ]);
+    v["detectors"] = json!([{"kind": "timeout", "timeout_s": 3.0},
+                  {"kind": "missed-heartbeats", "k": 3},
+                  {"kind": "phi-accrual", "threshold": 8.0, "min_std_s": 0.1, "acceptable_pause_s": 0.0}]);
+    v["failover"] = json!([{"kind": "reschedule"}, {"kind": "checkpoint", "interval_s": 30, "cost_s": 0.5},
+             {"kind": "retry", "max_attempts": 3, "backoff_s": 1.0}]);
+    let s = parse_str(&v.to_string(), "s.json").unwrap();
+    assert_eq!(s.sim.faults.len(), 5);
+    assert_eq!(s.combinations.len(), 4 * 3 * 3);
+    let c = &s.combinations[1];
+    assert_eq!(c.strategy.label, "random+timeout+checkpoint");
+    assert_eq!((c.balancer.as_str(), c.detector.as_str(), c.failover.as_str()), ("random", "timeout", "checkpoint"));
+    // Explicit combinations instead of the cross product.
+    v["combinations"] = json!([{"balancer": "p2c", "detector": "phi-accrual", "failover": "retry"}]);
+    let s = parse_str(&v.to_string(), "s.json").unwrap();
+    let labels: Vec<&str> = s.combinations.iter().map(|c| c.strategy.label.as_str()).collect();
+    assert_eq!(labels, ["p2c+phi-accrual+retry"]);
+}
+
+#[test]
+fn faults_alone_get_a_default_detector_and_reschedule() {
+    let mut v: Value = serde_json::from_str(CONTRACT).unwrap();
+    v["faults"] = json!([{"kind": "crash", "at_s": 10, "nodes": {"ids": [0]}, "recover_after_s": 5}]);
+    let s = parse_str(&v.to_string(), "s.json").unwrap();
+    assert_eq!(s.combinations[3].strategy.label, "p2c+timeout+reschedule");
+    // Without faults or detectors, labels are the balancers' alone and nothing is detected.
+    let s = parse_str(CONTRACT, "s.json").unwrap();
+    assert!(s.combinations.iter().all(|c| c.strategy.detector.is_none() && c.detector == "none"));
+}
+
+#[test]
+fn bad_faults_name_the_field() {
+    check(
+        |v| v["faults"] = json!([{"kind": "crash", "at_s": 10, "nodes": {"group": "gpu", "count": 1}}]),
+        "s.json: faults[0].nodes.group: no node group named \"gpu\"; groups: [\"n\"]",
+    );
+    check(
+        |v| v["faults"] = json!([{"kind": "crash", "at_s": 10, "nodes": {"group": "n", "count": 2}}]),
+        "s.json: faults[0].nodes.count: must be between 1 and the group's 1 nodes, got 2",
+    );
+    check(
+        |v| v["faults"] = json!([{"kind": "partition", "at_s": 10, "duration_s": 0, "nodes": {"ids": [0]}}]),
+        "s.json: faults[0].duration_s: must be positive, got 0",
+    );
+    check(
+        |v| {
+            v["faults"] =
+                json!([{"kind": "slowdown", "at_s": 10, "duration_s": 5, "nodes": {"ids": [3]}, "factor": 0.5}])
+        },
+        "s.json: faults[0].nodes.ids[0]: no node 3: node ids run from 0 to 0",
+    );
+    check(
+        |v| v["faults"] = json!([{"kind": "crash", "mtbf_s": 100}]),
+        "s.json: faults[0]: a crash needs either \"at_s\" (with \"nodes\") or both \"mtbf_s\" and \"mttr_s\"",
+    );
+    check(
+        |v| v["faults"] = json!([{"kind": "crash", "mtbf_s": 100, "mttr_s": 10, "distribution": "weibull"}]),
+        "s.json: faults[0].shape: is required with distribution \"weibull\"",
+    );
+    check(
+        |v| v["faults"] = json!([{"kind": "heartbeat-loss", "at_s": 300000, "duration_s": 5, "loss": 0.5}]),
+        "s.json: faults[0].at_s: must be before duration_s (200000), got 300000",
+    );
+    check(
+        |v| v["detectors"] = json!([{"kind": "timeout", "timeout_s": 0}]),
+        "s.json: detectors[0].timeout_s: must be positive and at most 1000000, got 0",
+    );
+    check(
+        |v| v["failover"] = json!([{"kind": "retry", "max_attempts": 0}]),
+        "s.json: failover[0].max_attempts: must be between 1 and 1000, got 0",
+    );
+    let err = error_after(|v| v["detectors"] = json!(["phi"]));
+    assert!(err.starts_with("s.json: detectors[0].kind: unknown variant `phi`"), "{err}");
+    check(
+        |v| {
+            v["detectors"] = json!([{"kind": "timeout", "timeout_s": 3}]);
+            v["combinations"] = json!([{"balancer": "p2c", "detector": "chen"}]);
+        },
+        "s.json: combinations[0].detector: no detector labelled \"chen\"; known: [\"timeout\"]",
+    );
+}
