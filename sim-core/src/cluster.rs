@@ -39,8 +39,9 @@ pub enum Event {
     /// A dispatch message (execution slot) reaches its node.
     Deliver(u32),
     /// A running execution (slot, generation) ends a phase: completes, or reaches or finishes a
-    /// checkpoint.
-    Step(u32, u32),
+    /// checkpoint. (A 16-bit generation keeps events at 8 bytes; the execution also records the
+    /// time its phase ends, so a stale event would have to match both to act.)
+    Step(u32, u16),
     /// A node sends a heartbeat.
     Beat(u32),
     /// A heartbeat (report slot) reaches the dispatcher.
@@ -104,7 +105,11 @@ enum Phase {
 struct Exec {
     task: u32,
     node: u32,
-    gen: u32,
+    gen: u16,
+    /// When the current phase ends (the time its Step event is due).
+    next_step: SimTime,
+    /// The task's work (copied, so a step need not visit the task).
+    work: u64,
     phase: Phase,
     started: SimTime,
     /// The node no longer refers to it (lost, or its completion reported).
@@ -336,6 +341,10 @@ pub struct Cluster {
     spare_vecs: Vec<Vec<u32>>,
     /// Tasks neither completed nor failed.
     pending: u64,
+    /// Keep the dispatcher's per-node records of executions and report completions: needed only
+    /// when something can fail (faults or a detector). Without it, a pure balancing study skips
+    /// that bookkeeping entirely.
+    track_execs: bool,
 }
 
 impl Cluster {
@@ -479,6 +488,7 @@ impl Cluster {
             sample_scratch: Vec::with_capacity(n),
             spare_vecs: Vec::new(),
             pending: 0,
+            track_execs: has_faults,
         }
     }
 
@@ -501,6 +511,15 @@ impl Cluster {
     /// True if the node is up (not crashed).
     pub fn node_is_up(&self, node: NodeId) -> bool {
         self.nodes[node.index()].down == 0
+    }
+
+    /// The executions running on a node, as (execution slot, task id). A slot identifies an
+    /// execution for as long as it runs; the same task id on two slots is a duplicate execution.
+    pub fn running_executions(&self, node: NodeId) -> impl Iterator<Item = (u32, u64)> + '_ {
+        self.nodes[node.index()]
+            .running
+            .iter()
+            .map(|&e| (e, self.tasks.slots[self.execs.slots[e as usize].task as usize].id))
     }
 
     /// Ends the run: accounts for work still running, checks task conservation, and returns the
@@ -597,18 +616,23 @@ impl Cluster {
             d.used[n].add_assign(&class.demand);
         }
         let out = &mut d.outstanding[n];
+        let track = self.track_execs;
         let exec = self.execs.insert(Exec {
             task: task_slot,
             node: node.0,
             gen: 0,
+            next_step: SimTime::MAX,
+            work: task.work,
             phase: Phase::InFlight,
             started: SimTime::MAX,
             node_done: false,
-            sched_done: false,
-            out_pos: out.len() as u32,
+            sched_done: !track,
+            out_pos: if track { out.len() as u32 } else { NONE },
             run_pos: NONE,
         });
-        out.push(exec);
+        if track {
+            out.push(exec);
+        }
         task.attempts += 1;
         task.live_execs += 1;
         task.latest_exec = exec;
@@ -680,7 +704,8 @@ impl Cluster {
             exec.phase = Phase::Working { since: now, progress: task.saved, target };
             exec.gen = exec.gen.wrapping_add(1);
             let task_slot = exec.task;
-            s.schedule_in(Self::run_time(target - task.saved, node.speed), Event::Step(e, exec.gen));
+            exec.next_step = now + Self::run_time(target - task.saved, node.speed);
+            s.schedule_at(exec.next_step, Event::Step(e, exec.gen));
             if task.waiting_fault != NONE {
                 self.resolve_fault_wait(task_slot, now);
             }
@@ -699,24 +724,24 @@ impl Cluster {
         }
     }
 
-    fn on_step(&mut self, e: u32, gen: u32, s: &mut Scheduler<Event>) {
+    fn on_step(&mut self, e: u32, gen: u16, s: &mut Scheduler<Event>) {
         let now = s.now();
         let exec = self.execs.slots[e as usize];
-        if exec.gen != gen {
+        if exec.gen != gen || exec.next_step != now {
             return; // rescheduled or gone
         }
         let task_slot = exec.task as usize;
         match exec.phase {
             Phase::Working { target, .. } => {
-                let work = self.tasks.slots[task_slot].work;
-                if target >= work {
+                if target >= exec.work {
                     self.finish_exec(e, s);
                     return;
                 }
                 let cost = self.dispatcher.checkpointing.map_or(SimDuration::ZERO, |c| c.cost);
                 let ex = &mut self.execs.slots[e as usize];
                 ex.phase = Phase::Checkpointing { progress: target };
-                s.schedule_in(cost, Event::Step(e, gen));
+                ex.next_step = now + cost;
+                s.schedule_at(ex.next_step, Event::Step(e, gen));
             }
             Phase::Checkpointing { progress } => {
                 let task = &mut self.tasks.slots[task_slot];
@@ -726,7 +751,8 @@ impl Cluster {
                 let speed = self.nodes[exec.node as usize].speed;
                 let ex = &mut self.execs.slots[e as usize];
                 ex.phase = Phase::Working { since: now, progress, target };
-                s.schedule_in(Self::run_time(target - progress, speed), Event::Step(e, gen));
+                ex.next_step = now + Self::run_time(target - progress, speed);
+                s.schedule_at(ex.next_step, Event::Step(e, gen));
             }
             _ => {}
         }
@@ -741,8 +767,12 @@ impl Cluster {
         let node = &mut self.nodes[n];
         node.used.sub_assign(&demand);
         Self::remove_running(node, &mut self.execs.slots, e);
-        node.unreported.push(e);
         self.execs.slots[e as usize].phase = Phase::Finished;
+        if self.track_execs {
+            node.unreported.push(e);
+        } else {
+            self.execs.slots[e as usize].node_done = true;
+        }
         self.metrics.add_busy(n, &demand, exec.started, now);
         if task.status == Status::Pending {
             task.status = Status::Done;
@@ -767,6 +797,9 @@ impl Cluster {
             }
         } else {
             self.metrics.duplicate_executions += 1;
+        }
+        if !self.track_execs {
+            self.maybe_free_exec(e);
         }
         self.try_start(n, s);
     }
@@ -1205,7 +1238,8 @@ impl Cluster {
                 let done = (progress + ((now - since).0 as f64 * old) as u64).min(target);
                 exec.phase = Phase::Working { since: now, progress: done, target };
                 exec.gen = exec.gen.wrapping_add(1);
-                s.schedule_in(Self::run_time(target - done, new), Event::Step(e, exec.gen));
+                exec.next_step = now + Self::run_time(target - done, new);
+                s.schedule_at(exec.next_step, Event::Step(e, exec.gen));
             }
         }
     }
