@@ -27,7 +27,9 @@ use crate::Strategy;
 use fulcrum_strategies::balance::Balancer;
 use fulcrum_strategies::detect::{Membership, Transition};
 use fulcrum_strategies::failover::{Checkpointing, FailoverPolicy, Reassign};
-use fulcrum_strategies::{ClusterView, NodeId, NodeLoad, NodeSpec, Resource, Resources, TaskId, TaskInfo};
+use fulcrum_strategies::{
+    round_to_u64, ClusterView, NodeId, NodeLoad, NodeSpec, Resource, Resources, TaskId, TaskInfo,
+};
 
 const NONE: u32 = u32::MAX;
 
@@ -108,8 +110,9 @@ struct Exec {
     gen: u16,
     /// When the current phase ends (the time its Step event is due).
     next_step: SimTime,
-    /// The task's work (copied, so a step need not visit the task).
+    /// The task's work and class (copied, so starting and stepping need not visit the task).
     work: u64,
+    class: u32,
     phase: Phase,
     started: SimTime,
     /// The node no longer refers to it (lost, or its completion reported).
@@ -168,6 +171,9 @@ impl<T> Slab<T> {
 #[derive(Debug)]
 struct Node {
     used: Resources,
+    /// Executions running (kept as a list only when something can fail: crashes and slowdowns
+    /// need to find them).
+    n_running: u32,
     running: Vec<u32>,
     queue: VecDeque<u32>,
     /// Dispatches received so far, and their total demand (reported in heartbeats, so the
@@ -288,7 +294,7 @@ impl Heartbeats {
             return SimDuration(self.interval_ns as u64);
         }
         let u: f64 = self.jitter_rng.random::<f64>() * 2.0 - 1.0;
-        SimDuration((self.interval_ns * (1.0 + self.jitter * u)).round() as u64)
+        SimDuration(round_to_u64(self.interval_ns * (1.0 + self.jitter * u)))
     }
 
     fn refresh_loss(&mut self) {
@@ -432,6 +438,7 @@ impl Cluster {
                 .iter()
                 .map(|spec| Node {
                     used: Resources::ZERO,
+                    n_running: 0,
                     running: Vec::new(),
                     queue: VecDeque::new(),
                     received: 0,
@@ -505,7 +512,7 @@ impl Cluster {
     /// A node's true state: resources in use, executions running, executions queued.
     pub fn node_usage(&self, node: NodeId) -> (Resources, u32, u32) {
         let n = &self.nodes[node.index()];
-        (n.used, n.running.len() as u32, n.queue.len() as u32)
+        (n.used, n.n_running, n.queue.len() as u32)
     }
 
     /// True if the node is up (not crashed).
@@ -529,11 +536,11 @@ impl Cluster {
     /// If tasks were lost: `submitted ≠ completed + failed + in flight` is a simulator bug.
     pub fn finish(mut self, events: u64) -> RunOutput {
         let end = self.end;
-        for n in 0..self.nodes.len() {
-            for &e in &self.nodes[n].running {
-                let exec = self.execs.slots[e as usize];
-                let demand = self.classes[self.tasks.slots[exec.task as usize].class as usize].demand;
-                self.metrics.add_busy(n, &demand, exec.started, end);
+        let live_execs = self.execs.live_mask();
+        for (exec, live) in self.execs.slots.iter().zip(live_execs) {
+            if live && matches!(exec.phase, Phase::Working { .. } | Phase::Checkpointing { .. }) {
+                let demand = self.classes[exec.class as usize].demand;
+                self.metrics.add_busy(exec.node as usize, &demand, exec.started, end);
             }
         }
         let live = self.tasks.live_mask();
@@ -623,6 +630,7 @@ impl Cluster {
             gen: 0,
             next_step: SimTime::MAX,
             work: task.work,
+            class: task.class,
             phase: Phase::InFlight,
             started: SimTime::MAX,
             node_done: false,
@@ -674,7 +682,7 @@ impl Cluster {
         if speed == 1.0 {
             SimDuration(work)
         } else {
-            SimDuration((work as f64 / speed).round() as u64)
+            SimDuration(round_to_u64(work as f64 / speed))
         }
     }
 
@@ -683,30 +691,41 @@ impl Cluster {
     #[inline]
     fn try_start(&mut self, n: usize, s: &mut Scheduler<Event>) {
         let now = s.now();
+        let track = self.track_execs;
         loop {
             let node = &self.nodes[n];
             let Some(&e) = node.queue.front() else { break };
-            let exec = self.execs.slots[e as usize];
-            let task = self.tasks.slots[exec.task as usize];
-            let demand = self.classes[task.class as usize].demand;
+            let exec = &self.execs.slots[e as usize];
+            let demand = self.classes[exec.class as usize].demand;
             let would_use = node.used.plus(&demand);
             if !would_use.fits_in(&self.specs[n].capacity) {
                 break;
             }
-            let target = self.next_target(task.saved, task.work);
+            // Only checkpoints and faults need the task itself: without them a start reads
+            // nothing but the execution.
+            let (saved, waiting_fault) = if track {
+                let task = &self.tasks.slots[exec.task as usize];
+                (task.saved, task.waiting_fault)
+            } else {
+                (0, NONE)
+            };
+            let target = self.next_target(saved, exec.work);
             let node = &mut self.nodes[n];
             node.queue.pop_front();
             node.used = would_use;
+            node.n_running += 1;
             let exec = &mut self.execs.slots[e as usize];
-            exec.run_pos = node.running.len() as u32;
-            node.running.push(e);
+            if track {
+                exec.run_pos = node.running.len() as u32;
+                node.running.push(e);
+            }
             exec.started = now;
-            exec.phase = Phase::Working { since: now, progress: task.saved, target };
+            exec.phase = Phase::Working { since: now, progress: saved, target };
             exec.gen = exec.gen.wrapping_add(1);
             let task_slot = exec.task;
-            exec.next_step = now + Self::run_time(target - task.saved, node.speed);
+            exec.next_step = now + Self::run_time(target - saved, node.speed);
             s.schedule_at(exec.next_step, Event::Step(e, exec.gen));
-            if task.waiting_fault != NONE {
+            if waiting_fault != NONE {
                 self.resolve_fault_wait(task_slot, now);
             }
         }
@@ -715,7 +734,7 @@ impl Cluster {
             let d = &mut self.dispatcher;
             let t = &d.tracking[n];
             d.loads[n] = NodeLoad {
-                running: node.running.len() as u32,
+                running: node.n_running,
                 queued: node.queue.len() as u32,
                 in_flight: t.sent.saturating_sub(node.received) as u32,
                 reported_at: Some(now),
@@ -766,7 +785,10 @@ impl Cluster {
         let demand = self.classes[task.class as usize].demand;
         let node = &mut self.nodes[n];
         node.used.sub_assign(&demand);
-        Self::remove_running(node, &mut self.execs.slots, e);
+        node.n_running -= 1;
+        if self.track_execs {
+            Self::remove_running(node, &mut self.execs.slots, e);
+        }
         self.execs.slots[e as usize].phase = Phase::Finished;
         if self.track_execs {
             node.unreported.push(e);
@@ -838,7 +860,7 @@ impl Cluster {
             incarnation: node.incarnation,
             seq,
             sent_at: now,
-            running: node.running.len() as u32,
+            running: node.n_running,
             queued: node.queue.len() as u32,
             used: node.used,
             received: node.received,
@@ -1185,6 +1207,7 @@ impl Cluster {
         let nu = n as usize;
         let node = &mut self.nodes[nu];
         let running = std::mem::take(&mut node.running);
+        node.n_running = 0;
         let queue = std::mem::take(&mut node.queue);
         let unreported = std::mem::take(&mut node.unreported);
         node.used = Resources::ZERO;
@@ -1255,7 +1278,7 @@ impl Cluster {
         let mut util_sum = 0.0;
         for (node, spec) in self.nodes.iter().zip(&self.specs) {
             let cores = spec.capacity.units(Resource::Cpu);
-            loads.push((node.running.len() + node.queue.len()) as f64 / cores);
+            loads.push((node.n_running as usize + node.queue.len()) as f64 / cores);
             util_sum += node.used.get(Resource::Cpu) as f64 / spec.capacity.get(Resource::Cpu) as f64;
         }
         let (load_cv, _, _) = balance_stats(loads);

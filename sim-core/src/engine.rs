@@ -19,13 +19,13 @@ pub struct Scheduler<E> {
     processed: u64,
 }
 
-impl<E> Default for Scheduler<E> {
+impl<E: Copy> Default for Scheduler<E> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<E> Scheduler<E> {
+impl<E: Copy> Scheduler<E> {
     /// An empty schedule at time zero.
     pub fn new() -> Self {
         Scheduler { now: SimTime::ZERO, queue: RadixHeap::new(), processed: 0 }
@@ -68,8 +68,9 @@ impl<E> Scheduler<E> {
 
 /// A world that reacts to its events.
 pub trait Model {
-    /// The closed set of things that can happen.
-    type Event;
+    /// The closed set of things that can happen (small and `Copy`: events are stored by value in
+    /// the pending-event set).
+    type Event: Copy;
 
     /// Reacts to `event`, which happens at `scheduler.now()`.
     fn handle(&mut self, event: Self::Event, scheduler: &mut Scheduler<Self::Event>);

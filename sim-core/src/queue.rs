@@ -2,51 +2,58 @@
 //! among equal keys.
 //!
 //! A radix heap (Ahuja, Mehlhorn, Orlin and Tarjan, 1990) exploits what a simulation clock
-//! guarantees: no event is ever scheduled before the last one popped. Bucket `b > 0` holds the keys
-//! whose highest bit differing from `last` (the last key popped) is bit `b - 1`; bucket 0 holds
+//! guarantees: no event is ever scheduled before the last one popped. Bucket `b` holds the keys
+//! whose highest bit differing from `last` (the last key popped) is bit `b`; the "now" bucket holds
 //! keys equal to `last`. Popping empties the lowest non-empty bucket into lower ones around its
 //! minimum, so each element moves down at most 64 times over its life and usually a handful.
 //!
 //! **Ties keep insertion order.** Every element with key `k` is always in bucket
-//! `msb(k ^ last) + 1`: equal keys share a bucket at all times. Within a bucket elements stay in
-//! insertion order (they are appended, and a redistribution walks the bucket in order into buckets
-//! that were empty), and bucket 0 is drained front to back. So events at the same instant come out
+//! `msb(k ^ last)` (or the now bucket): equal keys share a bucket at all times. Within a bucket
+//! elements stay in insertion order (they are appended, and a redistribution walks the bucket in
+//! order into buckets that were empty), and the now bucket is drained front to back. So events at the same instant come out
 //! first-in, first-out without storing a sequence number, which keeps entries small.
-
-use std::collections::VecDeque;
-
-const N_BUCKETS: usize = 65;
 
 /// A monotone priority queue of `(key, value)` pairs, smallest key first, FIFO among equal keys.
 ///
 /// Pushing a key smaller than the last popped key is a logic error (debug builds panic; release
 /// builds clamp it to the last key so the queue stays consistent).
+///
+/// Layout choices, each measured on the hold model: the bucket of keys equal to the clock is a
+/// `Vec` read through a cursor (not a `VecDeque`); occupancy is one `u64` (bucket `b` holds keys
+/// whose highest bit differing from the clock is bit `b`); each bucket's minimum is kept on push,
+/// so a refill is a single pass.
 #[derive(Debug)]
 pub struct RadixHeap<T> {
     last: u64,
     len: usize,
-    /// Bit `b` set ⇔ bucket `b` (for `b ≥ 1`) is non-empty.
-    occupied: u128,
-    now_bucket: VecDeque<(u64, T)>,
-    buckets: Vec<Vec<(u64, T)>>,
+    /// Bit `b` set ⇔ `buckets[b]` is non-empty.
+    occupied: u64,
+    /// Keys equal to `last`, read from `head` on.
+    now: Vec<(u64, T)>,
+    head: usize,
+    buckets: [Vec<(u64, T)>; 64],
+    /// Smallest key of each bucket (`u64::MAX` when empty).
+    mins: [u64; 64],
     scratch: Vec<(u64, T)>,
 }
 
-impl<T> Default for RadixHeap<T> {
+impl<T: Copy> Default for RadixHeap<T> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<T> RadixHeap<T> {
+impl<T: Copy> RadixHeap<T> {
     /// An empty heap whose clock starts at 0.
     pub fn new() -> Self {
         RadixHeap {
             last: 0,
             len: 0,
             occupied: 0,
-            now_bucket: VecDeque::new(),
-            buckets: (0..N_BUCKETS).map(|_| Vec::new()).collect(),
+            now: Vec::new(),
+            head: 0,
+            buckets: std::array::from_fn(|_| Vec::new()),
+            mins: [u64::MAX; 64],
             scratch: Vec::new(),
         }
     }
@@ -69,96 +76,91 @@ impl<T> RadixHeap<T> {
         self.last
     }
 
-    #[inline]
-    fn bucket_of(&self, key: u64) -> usize {
-        (64 - (key ^ self.last).leading_zeros()) as usize
-    }
-
     /// Adds an element.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, key: u64, value: T) {
         debug_assert!(key >= self.last, "radix heap: key {key} is before the clock {}", self.last);
         let key = key.max(self.last);
         self.len += 1;
-        let b = self.bucket_of(key);
-        if b == 0 {
-            self.now_bucket.push_back((key, value));
+        let diff = key ^ self.last;
+        if diff == 0 {
+            self.now.push((key, value));
         } else {
+            let b = (63 - diff.leading_zeros()) as usize;
             self.buckets[b].push((key, value));
-            self.occupied |= 1u128 << b;
+            self.mins[b] = self.mins[b].min(key);
+            self.occupied |= 1 << b;
         }
     }
 
     /// The smallest key pending, without removing it.
     pub fn peek_key(&self) -> Option<u64> {
-        if let Some(&(k, _)) = self.now_bucket.front() {
-            return Some(k);
+        if self.head < self.now.len() {
+            return Some(self.now[self.head].0);
         }
         if self.occupied == 0 {
             return None;
         }
-        let b = self.occupied.trailing_zeros() as usize;
-        self.buckets[b].iter().map(|&(k, _)| k).min()
+        Some(self.mins[self.occupied.trailing_zeros() as usize])
     }
 
     /// Removes and returns the element with the smallest key (the earliest inserted among equals).
-    #[inline]
+    #[inline(always)]
     pub fn pop(&mut self) -> Option<(u64, T)> {
-        if self.now_bucket.is_empty() {
+        if self.head == self.now.len() {
             if self.occupied == 0 {
                 return None;
             }
-            let b = self.occupied.trailing_zeros() as usize;
-            let min = self.bucket_min(b);
-            self.refill(b, min);
+            self.refill();
         }
+        let entry = self.now[self.head];
+        self.head += 1;
         self.len -= 1;
-        self.now_bucket.pop_front()
+        Some(entry)
     }
 
     /// Like [`pop`](Self::pop), but only if the smallest key is at most `limit`; otherwise the heap
     /// is left exactly as it was (its clock does not move past `limit`).
-    #[inline]
+    #[inline(always)]
     pub fn pop_at_most(&mut self, limit: u64) -> Option<(u64, T)> {
-        if let Some(&(k, _)) = self.now_bucket.front() {
-            if k > limit {
+        if self.head == self.now.len() {
+            if self.occupied == 0 || self.mins[self.occupied.trailing_zeros() as usize] > limit {
                 return None;
             }
-        } else {
-            if self.occupied == 0 {
-                return None;
-            }
-            let b = self.occupied.trailing_zeros() as usize;
-            let min = self.bucket_min(b);
-            if min > limit {
-                return None;
-            }
-            self.refill(b, min);
+            self.refill();
+        } else if self.now[self.head].0 > limit {
+            return None;
         }
+        let entry = self.now[self.head];
+        self.head += 1;
         self.len -= 1;
-        self.now_bucket.pop_front()
+        Some(entry)
     }
 
-    fn bucket_min(&self, b: usize) -> u64 {
-        self.buckets[b].iter().map(|&(k, _)| k).min().expect("occupied bucket is non-empty")
-    }
-
-    /// Empties the lowest non-empty bucket into lower buckets around its minimum key.
-    #[cold]
-    #[inline(never)]
-    fn refill(&mut self, b: usize, min: u64) {
-        self.occupied &= !(1u128 << b);
+    /// Empties the lowest non-empty bucket into lower buckets around its minimum key. The
+    /// now-bucket must be exhausted and some bucket occupied.
+    #[inline]
+    fn refill(&mut self) {
+        self.now.clear();
+        self.head = 0;
+        let b = self.occupied.trailing_zeros() as usize;
+        self.occupied &= !(1 << b);
         std::mem::swap(&mut self.scratch, &mut self.buckets[b]);
+        let min = std::mem::replace(&mut self.mins[b], u64::MAX);
         self.last = min;
-        for (key, value) in self.scratch.drain(..) {
-            let nb = (64 - (key ^ min).leading_zeros()) as usize;
-            if nb == 0 {
-                self.now_bucket.push_back((key, value));
+        for &(key, value) in &self.scratch {
+            let diff = key ^ min;
+            if diff == 0 {
+                self.now.push((key, value));
             } else {
+                // Buckets below `b` were empty: insertion order is kept within each.
+                let nb = (63 - diff.leading_zeros()) as usize;
                 self.buckets[nb].push((key, value));
-                self.occupied |= 1u128 << nb;
+                self.mins[nb] = self.mins[nb].min(key);
+                self.occupied |= 1 << nb;
             }
         }
+        self.scratch.clear();
     }
 }
 

@@ -27,5 +27,5 @@ mod view;
 
 pub use catalogue::{catalogue, ParamInfo, Role, StrategyInfo};
 pub use resources::{Resource, ResourceUnits, Resources, MILLI, N_RESOURCES};
-pub use time::{Span, Time};
+pub use time::{round_to_u64, Span, Time};
 pub use view::{ClusterView, NodeId, NodeLoad, NodeSpec, TaskId, TaskInfo};
