@@ -82,6 +82,9 @@ struct Task {
     latest_exec: u32,
     /// Fault instance waiting for this task to run again, or NONE.
     waiting_fault: u32,
+    /// In the dispatcher's backlog or waiting for a retry: the slot must stay this task's until
+    /// the dispatcher looks at it again, even if an earlier execution completes meanwhile.
+    parked: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -107,6 +110,9 @@ enum Phase {
 struct Exec {
     task: u32,
     node: u32,
+    /// The node incarnation the dispatch is addressed to (the one the dispatcher believes in): a
+    /// restarted node refuses what was meant for its previous life.
+    incarnation: u32,
     gen: u16,
     /// When the current phase ends (the time its Step event is due).
     next_step: SimTime,
@@ -182,6 +188,10 @@ struct Node {
     received_demand: Resources,
     /// Completed executions not yet reported.
     unreported: Vec<u32>,
+    /// Dispatches that reached the node while it was partitioned: held by the network (a
+    /// reliable channel keeps retransmitting) and delivered when the partition heals, or lost if
+    /// the node crashes first.
+    held: Vec<u32>,
     /// Crash and partition nesting depths (0: up, reachable).
     down: u32,
     partitioned: u32,
@@ -444,6 +454,7 @@ impl Cluster {
                     received: 0,
                     received_demand: Resources::ZERO,
                     unreported: Vec::new(),
+                    held: Vec::new(),
                     down: 0,
                     partitioned: 0,
                     slowdowns: Vec::new(),
@@ -596,6 +607,7 @@ impl Cluster {
             live_execs: 0,
             latest_exec: NONE,
             waiting_fault: NONE,
+            parked: false,
         });
         self.dispatch(slot, s);
     }
@@ -610,6 +622,7 @@ impl Cluster {
         let candidates = &d.candidates[task.class as usize];
         let view = ClusterView::new(&self.specs, &d.loads, &d.used);
         let Some(node) = d.balancer.pick(&info, candidates, &view, now, &mut d.rng) else {
+            task.parked = true;
             d.backlog.push(task_slot);
             return;
         };
@@ -622,11 +635,13 @@ impl Cluster {
             d.loads[n].in_flight += 1;
             d.used[n].add_assign(&class.demand);
         }
+        let incarnation = if d.mode == ViewMode::Oracle { self.nodes[n].incarnation } else { d.known_incarnation[n] };
         let out = &mut d.outstanding[n];
         let track = self.track_execs;
         let exec = self.execs.insert(Exec {
             task: task_slot,
             node: node.0,
+            incarnation,
             gen: 0,
             next_step: SimTime::MAX,
             work: task.work,
@@ -654,10 +669,16 @@ impl Cluster {
         let exec = &mut self.execs.slots[e as usize];
         let n = exec.node as usize;
         let node = &mut self.nodes[n];
-        if node.down > 0 || node.partitioned > 0 {
+        // Lost if the node is down, or has restarted since the dispatcher last heard from it (the
+        // dispatcher fails such a task over when it learns of the restart).
+        if node.down > 0 || exec.incarnation != node.incarnation {
             exec.phase = Phase::Lost;
             exec.node_done = true;
             self.maybe_free_exec(e);
+            return;
+        }
+        if node.partitioned > 0 {
+            node.held.push(e);
             return;
         }
         let demand = self.classes[self.tasks.slots[exec.task as usize].class as usize].demand;
@@ -1017,6 +1038,7 @@ impl Cluster {
             Reassign::After(delay) => {
                 self.metrics.migrations += 1;
                 self.metrics.log(now, "retry_scheduled", None, Some(task.id));
+                self.tasks.slots[task_slot as usize].parked = true;
                 s.schedule_in(delay, Event::Retry(task_slot));
             }
             Reassign::Fail => {
@@ -1036,8 +1058,20 @@ impl Cluster {
     }
 
     fn on_retry(&mut self, task_slot: u32, s: &mut Scheduler<Event>) {
-        if self.tasks.slots[task_slot as usize].status == Status::Pending {
+        self.unpark(task_slot, s);
+    }
+
+    /// The dispatcher takes a parked task up again (its retry is due, or a node was re-admitted):
+    /// sends it if it still needs to run, or lets it go if an earlier execution completed (or it
+    /// failed) while it waited.
+    fn unpark(&mut self, task_slot: u32, s: &mut Scheduler<Event>) {
+        let task = &mut self.tasks.slots[task_slot as usize];
+        debug_assert!(task.parked, "unparking a task that is not parked");
+        task.parked = false;
+        if task.status == Status::Pending {
             self.dispatch(task_slot, s);
+        } else {
+            self.maybe_free_task(task_slot);
         }
     }
 
@@ -1052,7 +1086,7 @@ impl Cluster {
         self.dispatcher.add_candidate(n);
         let backlog = std::mem::take(&mut self.dispatcher.backlog);
         for task_slot in backlog {
-            self.dispatch(task_slot, s);
+            self.unpark(task_slot, s);
         }
     }
 
@@ -1072,7 +1106,7 @@ impl Cluster {
 
     fn maybe_free_task(&mut self, t: u32) {
         let task = &self.tasks.slots[t as usize];
-        if task.status != Status::Pending && task.live_execs == 0 {
+        if task.status != Status::Pending && task.live_execs == 0 && !task.parked {
             self.tasks.release(t);
         }
     }
@@ -1111,7 +1145,8 @@ impl Cluster {
                         node.beating = true;
                         s.schedule_at(now, Event::Beat(n));
                     }
-                    if oracle {
+                    // The oracle trusts a node again once it is up *and* reachable.
+                    if oracle && node.partitioned == 0 {
                         self.readmit(n, s);
                     }
                 }
@@ -1131,6 +1166,10 @@ impl Cluster {
                 node.partitioned = node.partitioned.saturating_sub(1);
                 if node.partitioned == 0 && node.down == 0 {
                     node.fault = NONE; // healed before anyone noticed: nothing left to detect
+                    let held = std::mem::take(&mut node.held);
+                    for &e in &held {
+                        self.on_deliver(e, s);
+                    }
                     if oracle {
                         self.readmit(n, s);
                     }
@@ -1210,6 +1249,7 @@ impl Cluster {
         node.n_running = 0;
         let queue = std::mem::take(&mut node.queue);
         let unreported = std::mem::take(&mut node.unreported);
+        let held = std::mem::take(&mut node.held);
         node.used = Resources::ZERO;
         let speed = node.speed;
         for &e in &running {
@@ -1226,7 +1266,7 @@ impl Cluster {
             };
             self.metrics.lost_work += progress.saturating_sub(task.saved);
         }
-        for e in running.iter().chain(queue.iter()).chain(unreported.iter()).copied() {
+        for e in running.iter().chain(queue.iter()).chain(unreported.iter()).chain(held.iter()).copied() {
             let exec = &mut self.execs.slots[e as usize];
             if exec.phase != Phase::Finished {
                 exec.phase = Phase::Lost;
@@ -1243,6 +1283,8 @@ impl Cluster {
         node.queue.clear();
         node.unreported = unreported;
         node.unreported.clear();
+        node.held = held;
+        node.held.clear();
     }
 
     /// Node `n`'s speed changed: re-time its running work.
