@@ -72,6 +72,7 @@ pub const LIBRARY: &[(&str, &str)] = &[
     ("quickstart.json", include_str!("../library/quickstart.json")),
     ("mm1-check.json", include_str!("../library/mm1-check.json")),
     ("crash-storm.json", include_str!("../library/crash-storm.json")),
+    ("scale-10k.json", include_str!("../library/scale-10k.json")),
 ];
 
 /// The built-in default scenario (`quickstart.json`).
