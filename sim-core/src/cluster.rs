@@ -231,6 +231,7 @@ struct Dispatcher {
     delay_rng: Stream,
     membership: Option<Membership>,
     failover: Box<dyn FailoverPolicy>,
+    fencing: bool,
     checkpointing: Option<Checkpointing>,
     /// Per node: executions believed to be there (sent, not known complete).
     outstanding: Vec<Vec<u32>>,
@@ -489,6 +490,7 @@ impl Cluster {
                 delay_rng: stream(seed, replication, Purpose::DispatchDelay),
                 membership,
                 failover,
+                fencing: strategy.failover.fencing(),
                 checkpointing,
                 outstanding: vec![Vec::new(); n],
                 known_incarnation: vec![0; n],
@@ -1006,7 +1008,13 @@ impl Cluster {
             Tracking { sent: d.tracking[nu].acked, sent_demand: d.tracking[nu].acked_demand, ..d.tracking[nu] };
         d.loads[nu] = NodeLoad { reported_at: d.loads[nu].reported_at, ..NodeLoad::default() };
         d.used[nu] = Resources::ZERO;
-        let orphans = std::mem::take(&mut d.outstanding[nu]);
+        let mut orphans = std::mem::take(&mut d.outstanding[nu]);
+        // Highest priority first (then oldest task): rate-limited policies move those first.
+        let (execs, tasks, classes) = (&self.execs.slots, &self.tasks.slots, &self.classes);
+        orphans.sort_by_key(|&e| {
+            let task = &tasks[execs[e as usize].task as usize];
+            (std::cmp::Reverse(classes[task.class as usize].priority), task.id)
+        });
         for &e in &orphans {
             let exec = &mut self.execs.slots[e as usize];
             exec.out_pos = NONE;
@@ -1015,7 +1023,6 @@ impl Cluster {
             self.orphan(task_slot, e, s);
             self.maybe_free_exec(e);
         }
-        let mut orphans = orphans;
         orphans.clear();
         self.dispatcher.outstanding[nu] = orphans;
     }
@@ -1083,11 +1090,55 @@ impl Cluster {
             self.metrics.mistake_total += now - since;
         }
         self.metrics.log(now, "readmit", Some(n), None);
+        if self.dispatcher.fencing {
+            self.fence(n, s);
+        }
         self.dispatcher.add_candidate(n);
         let backlog = std::mem::take(&mut self.dispatcher.backlog);
         for task_slot in backlog {
             self.unpark(task_slot, s);
         }
+    }
+
+    /// Tells node `n`, back in favour, to kill every execution the dispatcher gave up on while it
+    /// was suspected: those tasks were failed over, so these copies would only run twice.
+    fn fence(&mut self, n: u32, s: &mut Scheduler<Event>) {
+        let now = s.now();
+        let nu = n as usize;
+        let stale = |execs: &[Exec], e: u32| execs[e as usize].sched_done;
+        let node = &mut self.nodes[nu];
+        let queued: Vec<u32> = node.queue.iter().copied().filter(|&e| stale(&self.execs.slots, e)).collect();
+        node.queue.retain(|&e| !stale(&self.execs.slots, e));
+        let running: Vec<u32> = node.running.iter().copied().filter(|&e| stale(&self.execs.slots, e)).collect();
+        let speed = node.speed;
+        for &e in &running {
+            let exec = self.execs.slots[e as usize];
+            let demand = self.classes[exec.class as usize].demand;
+            let saved = self.tasks.slots[exec.task as usize].saved;
+            let progress = match exec.phase {
+                Phase::Working { since, progress, target } => {
+                    (progress + ((now - since).0 as f64 * speed) as u64).min(target)
+                }
+                Phase::Checkpointing { progress } => progress,
+                _ => saved,
+            };
+            self.metrics.lost_work += progress.saturating_sub(saved);
+            self.metrics.add_busy(nu, &demand, exec.started, now);
+            let node = &mut self.nodes[nu];
+            node.used.sub_assign(&demand);
+            node.n_running -= 1;
+            Self::remove_running(node, &mut self.execs.slots, e);
+        }
+        for e in queued.into_iter().chain(running) {
+            let exec = &mut self.execs.slots[e as usize];
+            exec.phase = Phase::Lost;
+            exec.gen = exec.gen.wrapping_add(1);
+            exec.node_done = true;
+            self.metrics.fenced += 1;
+            self.metrics.log(now, "fence", Some(n), Some(self.tasks.slots[exec.task as usize].id));
+            self.maybe_free_exec(e);
+        }
+        self.try_start(nu, s);
     }
 
     fn maybe_free_exec(&mut self, e: u32) {

@@ -34,7 +34,7 @@ pub struct EventRecord {
     pub t: SimTime,
     /// What (`crash`, `recover`, `partition`, `heal`, `slow_down`, `restore`, `heartbeat_loss`,
     /// `delay_spike`, their `_end`s, `suspect`, `readmit`, `migrate`, `retry_scheduled`,
-    /// `task_failed`).
+    /// `task_failed`, `fence`).
     pub kind: &'static str,
     /// The node concerned, if any.
     pub node: Option<u32>,
@@ -141,6 +141,8 @@ pub(crate) struct Collector {
     pub(crate) duplicate_executions: u64,
     pub(crate) migrations: u64,
     pub(crate) failed_tasks: u64,
+    /// Stale executions killed by fencing.
+    pub(crate) fenced: u64,
 }
 
 impl Collector {
@@ -174,6 +176,7 @@ impl Collector {
             duplicate_executions: 0,
             migrations: 0,
             failed_tasks: 0,
+            fenced: 0,
         }
     }
 
@@ -363,6 +366,7 @@ impl Collector {
                 ("lost_work_s", self.lost_work as f64 / 1e9),
                 ("duplicate_executions", self.duplicate_executions as f64),
                 ("migrations", self.migrations as f64),
+                ("fenced_executions", self.fenced as f64),
                 ("failed_tasks", self.failed_tasks as f64),
             ]);
         }

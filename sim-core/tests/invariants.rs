@@ -270,15 +270,30 @@ fn make_detector((kind, a, b, k, rejoin_after): DetectorParams, interval_s: f64)
             first_heartbeat_estimate_s: None,
             rejoin_after,
         },
-        _ => DetectorConfig::Chen { window: 1 + (50.0 * b) as u32, alpha_s: 2.0 * interval_s * a, rejoin_after },
+        3 => DetectorConfig::Chen { window: 1 + (50.0 * b) as u32, alpha_s: 2.0 * interval_s * a, rejoin_after },
+        _ => DetectorConfig::Combined {
+            k: 1 + k % 2,
+            of: vec![
+                DetectorConfig::Timeout { timeout_s: interval_s * (0.5 + 4.5 * a), rejoin_after },
+                DetectorConfig::Chen { window: 1 + (50.0 * b) as u32, alpha_s: 2.0 * interval_s * a, rejoin_after },
+            ],
+            rejoin_after,
+        },
     }
 }
 
 fn failover() -> impl Strategy<Value = FailoverConfig> {
     prop_oneof![
-        Just(FailoverConfig::Reschedule {}),
-        (1u32..=4, 0.0f64..2.0).prop_map(|(max_attempts, backoff_s)| FailoverConfig::Retry { max_attempts, backoff_s }),
-        (0.05f64..2.0, 0.0f64..0.2).prop_map(|(interval_s, cost_s)| FailoverConfig::Checkpoint { interval_s, cost_s }),
+        any::<bool>().prop_map(|fencing| FailoverConfig::Reschedule { fencing }),
+        (1u32..=4, 0.0f64..2.0, any::<bool>()).prop_map(|(max_attempts, backoff_s, fencing)| FailoverConfig::Retry {
+            max_attempts,
+            backoff_s,
+            fencing
+        }),
+        (0.05f64..2.0, 0.0f64..0.2, any::<bool>())
+            .prop_map(|(interval_s, cost_s, fencing)| FailoverConfig::Checkpoint { interval_s, cost_s, fencing }),
+        (0.5f64..50.0, 1u32..5, any::<bool>())
+            .prop_map(|(rate_per_s, batch, fencing)| FailoverConfig::PriorityMigration { rate_per_s, batch, fencing }),
     ]
 }
 
@@ -286,7 +301,7 @@ prop_compose! {
     fn faulty_world()(
         config in world(),
         faults in prop::collection::vec(fault(), 1..=6),
-        detector in (0u8..4, 0.0f64..1.0, 0.0f64..1.0, 1u32..=5, 1u32..=4),
+        detector in (0u8..5, 0.0f64..1.0, 0.0f64..1.0, 1u32..=5, 1u32..=4),
         failover in failover(),
         balancer in balancer(),
     ) -> (SimConfig, Combo) {
@@ -396,6 +411,7 @@ proptest! {
         // Executions running after the previous step, by (node, slot) → task id.
         let mut running: BTreeMap<(u32, u32), u64> = BTreeMap::new();
         let mut completions: BTreeMap<u64, u32> = BTreeMap::new();
+        let mut running_fenced: std::collections::BTreeSet<(u32, u64, SimTime)> = Default::default();
         let mut total_completions = 0u64;
         // Each task seen running more than once at a time: when first, and on which nodes.
         let mut doubled: Vec<(SimTime, u64, Vec<u32>)> = Vec::new();
@@ -422,6 +438,8 @@ proptest! {
                 if current.get(&(node, slot)) != Some(&task) && cluster.node_is_up(NodeId(node)) {
                     *completions.entry(task).or_default() += 1;
                     total_completions += 1;
+                    // Remembered in case a fence at this instant explains it instead.
+                    running_fenced.insert((node, task, now));
                 }
             }
             for (task, nodes) in nodes_of {
@@ -438,6 +456,17 @@ proptest! {
         let m = |k: &str| out.metric(k).unwrap();
         prop_assert_eq!(m("submitted"), m("completed") + m("failed_tasks") + m("in_flight_at_end"));
 
+        // Fencing also stops running executions on a node that is up: those were killed, not
+        // completed (the event log names each).
+        for e in out.events.as_deref().unwrap().iter().filter(|e| e.kind == "fence") {
+            let task = e.task.expect("a fence names its task");
+            let killed_while_running = completions.get(&task).copied().unwrap_or(0) > 0
+                && running_fenced.contains(&(e.node.unwrap(), task, e.t));
+            if killed_while_running {
+                *completions.get_mut(&task).unwrap() -= 1;
+                total_completions -= 1;
+            }
+        }
         let excess: u64 = completions.values().map(|&c| u64::from(c.saturating_sub(1))).sum();
         let duplicates = m("duplicate_executions");
         prop_assert!(duplicates >= excess as f64, "{} duplicates < {} excess completions", duplicates, excess);

@@ -139,10 +139,20 @@ const CATALOGUE: &[StrategyInfo] = &[
         ],
     },
     StrategyInfo {
+        kind: "combined",
+        role: Role::Detector,
+        summary: "suspect when k of the listed detectors do",
+        params: &[
+            ParamInfo { name: "k", ty: "integer 1..=len(of)", default: "(required)", doc: "agreement needed" },
+            ParamInfo { name: "of", ty: "list of detectors", default: "(required)", doc: "member detectors" },
+            REJOIN,
+        ],
+    },
+    StrategyInfo {
         kind: "reschedule",
         role: Role::Failover,
         summary: "tasks of a suspected node go straight back to the balancer, without limit",
-        params: &[],
+        params: &[FENCING],
     },
     StrategyInfo {
         kind: "retry",
@@ -156,6 +166,7 @@ const CATALOGUE: &[StrategyInfo] = &[
                 doc: "attempts including the first",
             },
             ParamInfo { name: "backoff_s", ty: "seconds >= 0", default: "1.0", doc: "delay before the first retry" },
+            FENCING,
         ],
     },
     StrategyInfo {
@@ -165,9 +176,27 @@ const CATALOGUE: &[StrategyInfo] = &[
         params: &[
             ParamInfo { name: "interval_s", ty: "seconds > 0", default: "(required)", doc: "work between checkpoints" },
             ParamInfo { name: "cost_s", ty: "seconds >= 0", default: "0.0", doc: "time one checkpoint takes" },
+            FENCING,
+        ],
+    },
+    StrategyInfo {
+        kind: "priority-migration",
+        role: Role::Failover,
+        summary: "orphans move highest priority first, in batches, at most rate_per_s per second",
+        params: &[
+            ParamInfo { name: "rate_per_s", ty: "number > 0", default: "(required)", doc: "migrations per second" },
+            ParamInfo { name: "batch", ty: "integer >= 1", default: "10", doc: "tasks per batch" },
+            FENCING,
         ],
     },
 ];
+
+const FENCING: ParamInfo = ParamInfo {
+    name: "fencing",
+    ty: "boolean",
+    default: "false",
+    doc: "kill stale copies of failed-over tasks when the node comes back",
+};
 
 const REJOIN: ParamInfo = ParamInfo {
     name: "rejoin_after",
@@ -193,13 +222,15 @@ pub fn catalogue() -> &'static [StrategyInfo] {
             DetectorConfig::MissedHeartbeats { .. } => "missed-heartbeats",
             DetectorConfig::PhiAccrual { .. } => "phi-accrual",
             DetectorConfig::Chen { .. } => "chen",
+            DetectorConfig::Combined { .. } => "combined",
         }
     }
     fn _failover(c: &FailoverConfig) -> &'static str {
         match c {
-            FailoverConfig::Reschedule {} => "reschedule",
+            FailoverConfig::Reschedule { .. } => "reschedule",
             FailoverConfig::Retry { .. } => "retry",
             FailoverConfig::Checkpoint { .. } => "checkpoint",
+            FailoverConfig::PriorityMigration { .. } => "priority-migration",
         }
     }
     CATALOGUE
@@ -213,7 +244,12 @@ mod tests {
     fn minimal(info: &StrategyInfo) -> String {
         let mut json = format!(r#"{{"kind": "{}""#, info.kind);
         for p in info.params.iter().filter(|p| p.default == "(required)") {
-            json.push_str(&format!(r#", "{}": 3"#, p.name));
+            let value = match (info.kind, p.name) {
+                ("combined", "k") => "1",
+                ("combined", "of") => r#"[{"kind": "timeout", "timeout_s": 3}]"#,
+                _ => "3",
+            };
+            json.push_str(&format!(r#", "{}": {value}"#, p.name));
         }
         json.push('}');
         json

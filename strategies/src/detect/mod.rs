@@ -11,12 +11,14 @@
 //! history starts afresh (a 60 s outage is not a heartbeat interval).
 
 mod chen;
+mod combined;
 mod membership;
 mod missed_heartbeats;
 mod phi_accrual;
 mod timeout;
 
 pub use chen::Chen;
+pub use combined::Combined;
 pub use membership::{Membership, NodeHealth, Transition};
 pub use missed_heartbeats::MissedHeartbeats;
 pub use phi_accrual::{akka_phi, PhiAccrual};
@@ -123,6 +125,16 @@ pub enum DetectorConfig {
         #[serde(default = "default_rejoin")]
         rejoin_after: u32,
     },
+    /// Suspect when at least `k` of the listed detectors do.
+    Combined {
+        /// Agreement needed.
+        k: u32,
+        /// The member detectors (their own `rejoin_after` is ignored).
+        of: Vec<DetectorConfig>,
+        /// Consecutive heartbeats before a suspected node rejoins.
+        #[serde(default = "default_rejoin")]
+        rejoin_after: u32,
+    },
 }
 
 fn default_rejoin() -> u32 {
@@ -144,6 +156,7 @@ impl DetectorConfig {
             DetectorConfig::MissedHeartbeats { .. } => "missed-heartbeats",
             DetectorConfig::PhiAccrual { .. } => "phi-accrual",
             DetectorConfig::Chen { .. } => "chen",
+            DetectorConfig::Combined { .. } => "combined",
         }
     }
 
@@ -153,7 +166,8 @@ impl DetectorConfig {
             DetectorConfig::Timeout { rejoin_after, .. }
             | DetectorConfig::MissedHeartbeats { rejoin_after, .. }
             | DetectorConfig::PhiAccrual { rejoin_after, .. }
-            | DetectorConfig::Chen { rejoin_after, .. } => rejoin_after,
+            | DetectorConfig::Chen { rejoin_after, .. }
+            | DetectorConfig::Combined { rejoin_after, .. } => rejoin_after,
         }
     }
 
@@ -166,6 +180,23 @@ impl DetectorConfig {
             }
         };
         match *self {
+            DetectorConfig::Combined { k, ref of, .. } => {
+                if of.is_empty() {
+                    out.push(("of", "must list at least one detector".to_string()));
+                } else if k == 0 || k as usize > of.len() {
+                    out.push(("k", format!("must be between 1 and the {} detectors listed, got {k}", of.len())));
+                }
+                for (i, member) in of.iter().enumerate() {
+                    if matches!(member, DetectorConfig::Combined { .. }) {
+                        out.push(("of", format!("[{i}]: a combined detector cannot contain another")));
+                    }
+                    for (param, problem) in member.problems() {
+                        if param != "rejoin_after" {
+                            out.push(("of", format!("[{i}].{param}: {problem}")));
+                        }
+                    }
+                }
+            }
             DetectorConfig::Timeout { timeout_s, .. } => positive("timeout_s", timeout_s),
             DetectorConfig::MissedHeartbeats { k, .. } => {
                 if k == 0 {
@@ -234,6 +265,9 @@ impl DetectorConfig {
             )),
             DetectorConfig::Chen { window, alpha_s, .. } => {
                 Box::new(Chen::new(n_nodes, window as usize, interval, Span::from_secs_f64(alpha_s)))
+            }
+            DetectorConfig::Combined { k, ref of, .. } => {
+                Box::new(Combined::new(k as usize, of.iter().map(|m| m.build(n_nodes, interval)).collect()))
             }
         }
     }

@@ -6,10 +6,12 @@
 //! checkpoint, so that a restart resumes from the last checkpoint instead of from scratch.
 
 mod checkpoint;
+mod priority_migration;
 mod reschedule;
 mod retry;
 
 pub use checkpoint::Checkpoint;
+pub use priority_migration::PriorityMigration;
 pub use reschedule::Reschedule;
 pub use retry::Retry;
 
@@ -62,12 +64,25 @@ pub trait FailoverPolicy: Send {
     }
 }
 
+/// A policy with its mechanism options.
+pub struct Failover {
+    /// The decisions.
+    pub policy: Box<dyn FailoverPolicy>,
+    /// Fencing: when a suspected node comes back, it is told to kill the copies of tasks that were
+    /// failed over meanwhile (so a partition causes no duplicate execution once it heals).
+    pub fencing: bool,
+}
+
 /// A failover policy's configuration, as scenario files write it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum FailoverConfig {
     /// Every task of a suspected node goes straight back to the balancer, without limit.
-    Reschedule {},
+    Reschedule {
+        /// Kill stale copies when the node comes back.
+        #[serde(default)]
+        fencing: bool,
+    },
     /// Retries with exponential backoff; a task that has had `max_attempts` attempts fails.
     Retry {
         /// Attempts allowed, including the first.
@@ -76,6 +91,9 @@ pub enum FailoverConfig {
         /// Delay before the first retry, doubled for each further one, seconds.
         #[serde(default = "Retry::default_backoff_s")]
         backoff_s: f64,
+        /// Kill stale copies when the node comes back.
+        #[serde(default)]
+        fencing: bool,
     },
     /// Tasks checkpoint every `interval_s` of work at a cost of `cost_s`; a restarted task resumes
     /// from its last checkpoint. Orphans are rescheduled at once.
@@ -85,12 +103,26 @@ pub enum FailoverConfig {
         /// Time one checkpoint takes, seconds.
         #[serde(default)]
         cost_s: f64,
+        /// Kill stale copies when the node comes back.
+        #[serde(default)]
+        fencing: bool,
+    },
+    /// Orphans move highest priority first, at most `rate_per_s` per second, `batch` at a time.
+    PriorityMigration {
+        /// Migrations per second.
+        rate_per_s: f64,
+        /// Tasks per batch.
+        #[serde(default = "PriorityMigration::default_batch")]
+        batch: u32,
+        /// Kill stale copies when the node comes back.
+        #[serde(default)]
+        fencing: bool,
     },
 }
 
 impl Default for FailoverConfig {
     fn default() -> Self {
-        FailoverConfig::Reschedule {}
+        FailoverConfig::Reschedule { fencing: false }
     }
 }
 
@@ -98,9 +130,20 @@ impl FailoverConfig {
     /// The `kind` string.
     pub fn kind(&self) -> &'static str {
         match self {
-            FailoverConfig::Reschedule {} => "reschedule",
+            FailoverConfig::Reschedule { .. } => "reschedule",
             FailoverConfig::Retry { .. } => "retry",
             FailoverConfig::Checkpoint { .. } => "checkpoint",
+            FailoverConfig::PriorityMigration { .. } => "priority-migration",
+        }
+    }
+
+    /// Whether stale copies are fenced off when a node comes back.
+    pub fn fencing(&self) -> bool {
+        match *self {
+            FailoverConfig::Reschedule { fencing }
+            | FailoverConfig::Retry { fencing, .. }
+            | FailoverConfig::Checkpoint { fencing, .. }
+            | FailoverConfig::PriorityMigration { fencing, .. } => fencing,
         }
     }
 
@@ -108,8 +151,16 @@ impl FailoverConfig {
     pub fn problems(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
         match *self {
-            FailoverConfig::Reschedule {} => {}
-            FailoverConfig::Retry { max_attempts, backoff_s } => {
+            FailoverConfig::Reschedule { .. } => {}
+            FailoverConfig::PriorityMigration { rate_per_s, batch, .. } => {
+                if !(rate_per_s.is_finite() && rate_per_s > 0.0 && rate_per_s <= 1e9) {
+                    out.push(("rate_per_s", format!("must be positive and at most 1000000000, got {rate_per_s}")));
+                }
+                if !(1..=1_000_000).contains(&batch) {
+                    out.push(("batch", format!("must be between 1 and 1000000, got {batch}")));
+                }
+            }
+            FailoverConfig::Retry { max_attempts, backoff_s, .. } => {
                 if !(1..=1000).contains(&max_attempts) {
                     out.push(("max_attempts", format!("must be between 1 and 1000, got {max_attempts}")));
                 }
@@ -117,7 +168,7 @@ impl FailoverConfig {
                     out.push(("backoff_s", format!("must be at least 0 and at most 1000000, got {backoff_s}")));
                 }
             }
-            FailoverConfig::Checkpoint { interval_s, cost_s } => {
+            FailoverConfig::Checkpoint { interval_s, cost_s, .. } => {
                 if !(interval_s.is_finite() && interval_s > 0.0 && interval_s <= 1e8) {
                     out.push(("interval_s", format!("must be positive and at most 100000000, got {interval_s}")));
                 }
@@ -132,14 +183,22 @@ impl FailoverConfig {
     /// A fresh policy.
     pub fn build(&self) -> Box<dyn FailoverPolicy> {
         match *self {
-            FailoverConfig::Reschedule {} => Box::new(Reschedule),
-            FailoverConfig::Retry { max_attempts, backoff_s } => {
+            FailoverConfig::Reschedule { .. } => Box::new(Reschedule),
+            FailoverConfig::Retry { max_attempts, backoff_s, .. } => {
                 Box::new(Retry::new(max_attempts, Span::from_secs_f64(backoff_s)))
             }
-            FailoverConfig::Checkpoint { interval_s, cost_s } => Box::new(Checkpoint::new(Checkpointing {
+            FailoverConfig::Checkpoint { interval_s, cost_s, .. } => Box::new(Checkpoint::new(Checkpointing {
                 interval: Span::from_secs_f64(interval_s),
                 cost: Span::from_secs_f64(cost_s),
             })),
+            FailoverConfig::PriorityMigration { rate_per_s, batch, .. } => {
+                Box::new(PriorityMigration::new(rate_per_s, batch))
+            }
         }
+    }
+
+    /// A fresh policy with its mechanism options.
+    pub fn build_failover(&self) -> Failover {
+        Failover { policy: self.build(), fencing: self.fencing() }
     }
 }
