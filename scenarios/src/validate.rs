@@ -7,7 +7,7 @@ use fulcrum_sim_core::faults::{FaultSpec, Lifetime, NodeSelection};
 use fulcrum_sim_core::workload::{ArrivalProcess, TaskClass, Workload};
 use fulcrum_sim_core::{SimDuration, SimTime, Strategy};
 use fulcrum_strategies::balance::BalancerConfig;
-use fulcrum_strategies::detect::DetectorConfig;
+use fulcrum_strategies::detect::{DetectionOptions, DetectorConfig};
 use fulcrum_strategies::failover::FailoverConfig;
 use fulcrum_strategies::{NodeSpec, Resource, ResourceUnits, Resources};
 use serde::de::DeserializeOwned;
@@ -292,15 +292,15 @@ pub fn validate(raw: RawScenario, sha256: String) -> Result<Scenario, Vec<Proble
     let balancers =
         parse_list(&mut c, "balancers", &raw.balancers, true, BalancerConfig::kind, BalancerConfig::problems);
     let mut detectors =
-        parse_list(&mut c, "detectors", &raw.detectors, false, DetectorConfig::kind, DetectorConfig::problems);
+        parse_list(&mut c, "detectors", &raw.detectors, false, DetectorEntry::kind, DetectorEntry::problems);
     let mut failovers =
         parse_list(&mut c, "failover", &raw.failover, false, FailoverConfig::kind, FailoverConfig::problems);
     // Without detectors, a scenario with faults still needs one (a 3 s timeout); one without
     // faults runs without failure detection at all, as a pure balancing study.
     let detection = !raw.detectors.is_empty() || !raw.failover.is_empty() || !raw.faults.is_empty();
     if detection && detectors.is_empty() {
-        let d = DetectorConfig::default();
-        detectors.push((d.kind().to_string(), d));
+        let d = DetectorEntry { config: DetectorConfig::default(), options: DetectionOptions::default() };
+        detectors.push((d.config.kind().to_string(), d));
     }
     if failovers.is_empty() {
         let f = FailoverConfig::default();
@@ -427,16 +427,52 @@ fn parse_list<T: DeserializeOwned>(
     out
 }
 
+/// A detector entry: the detector, plus the probing and passive-detection options that may sit
+/// beside its parameters.
+#[derive(Clone, Debug)]
+struct DetectorEntry {
+    config: DetectorConfig,
+    options: DetectionOptions,
+}
+
+impl<'de> serde::Deserialize<'de> for DetectorEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut detector = serde_json::Map::deserialize(deserializer)?;
+        let mut options = serde_json::Map::new();
+        for key in ["probe", "passive"] {
+            if let Some(v) = detector.remove(key) {
+                options.insert(key.to_string(), v);
+            }
+        }
+        let config = DetectorConfig::deserialize(serde_json::Value::Object(detector)).map_err(D::Error::custom)?;
+        let options = DetectionOptions::deserialize(serde_json::Value::Object(options)).map_err(D::Error::custom)?;
+        Ok(DetectorEntry { config, options })
+    }
+}
+
+impl DetectorEntry {
+    fn kind(&self) -> &'static str {
+        self.config.kind()
+    }
+
+    fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = self.config.problems();
+        out.extend(self.options.problems());
+        out
+    }
+}
+
 /// The strategy combinations to run: the cross product, or the explicit list.
 fn combine(
     c: &mut Checker,
     explicit: &Option<Vec<crate::raw::RawCombination>>,
     balancers: &[(String, BalancerConfig)],
-    detectors: &[(String, DetectorConfig)],
+    detectors: &[(String, DetectorEntry)],
     failovers: &[(String, FailoverConfig)],
     detection: bool,
 ) -> Vec<Combination> {
-    let make = |b: &(String, BalancerConfig), d: Option<&(String, DetectorConfig)>, f: &(String, FailoverConfig)| {
+    let make = |b: &(String, BalancerConfig), d: Option<&(String, DetectorEntry)>, f: &(String, FailoverConfig)| {
         let label = match d {
             Some(d) => format!("{}+{}+{}", b.0, d.0, f.0),
             None => b.0.clone(),
@@ -448,7 +484,8 @@ fn combine(
             strategy: Strategy {
                 label,
                 balancer: b.1.clone(),
-                detector: d.map(|d| d.1.clone()),
+                detector: d.map(|d| d.1.config.clone()),
+                detection: d.map(|d| d.1.options.clone()).unwrap_or_default(),
                 failover: f.1.clone(),
             },
         }

@@ -255,12 +255,34 @@ fn bad_faults_name_the_field() {
         "s.json: failover[0].max_attempts: must be between 1 and 1000, got 0",
     );
     let err = error_after(|v| v["detectors"] = json!(["phi"]));
-    assert!(err.starts_with("s.json: detectors[0].kind: unknown variant `phi`"), "{err}");
+    assert!(err.starts_with("s.json: detectors[0]: unknown variant `phi`"), "{err}");
     check(
         |v| {
             v["detectors"] = json!([{"kind": "timeout", "timeout_s": 3}]);
             v["combinations"] = json!([{"balancer": "p2c", "detector": "chen"}]);
         },
         "s.json: combinations[0].detector: no detector labelled \"chen\"; known: [\"timeout\"]",
+    );
+}
+
+#[test]
+fn detector_options_sit_beside_the_detector() {
+    let mut v: Value = serde_json::from_str(CONTRACT).unwrap();
+    v["detectors"] = json!([
+        {"kind": "timeout", "timeout_s": 3, "probe": {"timeout_s": 0.5, "retries": 2}, "passive": true},
+        {"kind": "combined", "k": 2, "of": [{"kind": "timeout", "timeout_s": 2}, {"kind": "chen"}], "label": "both"}
+    ]);
+    v["failover"] = json!([{"kind": "priority-migration", "rate_per_s": 5, "fencing": true}]);
+    let s = parse_str(&v.to_string(), "s.json").unwrap();
+    let first = &s.combinations[0].strategy;
+    assert_eq!(first.label, "random+timeout+priority-migration");
+    assert!(first.detection.passive);
+    assert_eq!(first.detection.probe.unwrap().retries, 2);
+    assert!(first.failover.fencing());
+    assert_eq!(s.combinations[1].strategy.label, "random+both+priority-migration");
+    assert!(!s.combinations[1].strategy.detection.passive);
+    check(
+        |v| v["detectors"] = json!([{"kind": "combined", "k": 3, "of": [{"kind": "chen"}]}]),
+        "s.json: detectors[0].k: must be between 1 and the 1 detectors listed, got 3",
     );
 }

@@ -25,7 +25,7 @@ use crate::time::{SimDuration, SimTime};
 use crate::workload::Generator;
 use crate::Strategy;
 use fulcrum_strategies::balance::Balancer;
-use fulcrum_strategies::detect::{Membership, Transition};
+use fulcrum_strategies::detect::{DetectionOptions, Membership, Transition};
 use fulcrum_strategies::failover::{Checkpointing, FailoverPolicy, Reassign};
 use fulcrum_strategies::{
     round_to_u64, ClusterView, NodeId, NodeLoad, NodeSpec, Resource, Resources, TaskId, TaskInfo,
@@ -50,6 +50,10 @@ pub enum Event {
     Report(u32),
     /// The failure detector's deadline for a node.
     Check(u32),
+    /// A probe of a suspected node is answered.
+    ProbeReply(u32),
+    /// A probe of a suspected node went unanswered.
+    ProbeTimeout(u32),
     /// The next action of the fault plan.
     Fault,
     /// A task (slot) whose retry backoff has elapsed goes back to the balancer.
@@ -241,6 +245,12 @@ struct Dispatcher {
     backlog: Vec<u32>,
     /// Per node: when a false suspicion started.
     mistake_since: Vec<Option<SimTime>>,
+    /// Probing and passive detection.
+    options: DetectionOptions,
+    probe_rng: Stream,
+    /// Per node: a suspicion being confirmed by probes (attempt, and when its reply or timeout is
+    /// due; events that do not match are stale).
+    probing: Vec<Option<(u32, SimTime)>>,
 }
 
 impl Dispatcher {
@@ -497,6 +507,9 @@ impl Cluster {
                 check_pending: vec![false; n],
                 backlog: Vec::new(),
                 mistake_since: vec![None; n],
+                options: strategy.detection.clone(),
+                probe_rng: stream(seed, replication, Purpose::Probes),
+                probing: vec![None; n],
             },
             heartbeats,
             plan,
@@ -676,7 +689,9 @@ impl Cluster {
         if node.down > 0 || exec.incarnation != node.incarnation {
             exec.phase = Phase::Lost;
             exec.node_done = true;
+            let refused_by_node = exec.node;
             self.maybe_free_exec(e);
+            self.on_dispatch_failed(refused_by_node, s);
             return;
         }
         if node.partitioned > 0 {
@@ -977,10 +992,78 @@ impl Cluster {
         self.dispatcher.check_pending[n as usize] = false;
         let Some(m) = self.dispatcher.membership.as_mut() else { return };
         if m.check(NodeId(n), now) == Some(Transition::Suspected) {
-            self.on_suspected(n, s);
+            if self.dispatcher.options.probe.is_some() {
+                self.send_probe(n, 0, s);
+            } else {
+                self.on_suspected(n, s);
+            }
         } else if let Some(deadline) = m.deadline(NodeId(n)) {
             self.dispatcher.check_pending[n as usize] = true;
             s.schedule_at(deadline.max(now), Event::Check(n));
+        }
+    }
+
+    /// Probes a node the detector suspects: a reply (a round trip of two heartbeat delays, if the
+    /// node is up and reachable and answers within the timeout) refutes the suspicion.
+    fn send_probe(&mut self, n: u32, attempt: u32, s: &mut Scheduler<Event>) {
+        let now = s.now();
+        let Some(probe) = self.dispatcher.options.probe else { return };
+        self.metrics.probes += 1;
+        self.metrics.log(now, "probe", Some(n), None);
+        let timeout = SimDuration::from_secs_f64(probe.timeout_s);
+        let node = &self.nodes[n as usize];
+        let rtt = {
+            let hb = &mut self.heartbeats;
+            let one_way = hb.delay.sample(&mut self.dispatcher.probe_rng) + hb.extra_delay_s();
+            let back = hb.delay.sample(&mut self.dispatcher.probe_rng) + hb.extra_delay_s();
+            SimDuration::from_secs_f64(one_way + back)
+        };
+        let (due, event) = if node.down == 0 && node.partitioned == 0 && rtt <= timeout {
+            (now + rtt, Event::ProbeReply(n))
+        } else {
+            (now + timeout, Event::ProbeTimeout(n))
+        };
+        self.dispatcher.probing[n as usize] = Some((attempt, due));
+        s.schedule_at(due, event);
+    }
+
+    fn on_probe_reply(&mut self, n: u32, s: &mut Scheduler<Event>) {
+        let now = s.now();
+        if self.dispatcher.probing[n as usize].is_none_or(|(_, due)| due != now) {
+            return; // stale: settled meanwhile
+        }
+        self.dispatcher.probing[n as usize] = None;
+        if let Some(m) = self.dispatcher.membership.as_mut() {
+            m.refute(NodeId(n));
+        }
+        self.metrics.probe_refutations += 1;
+        self.metrics.log(now, "probe_refuted", Some(n), None);
+    }
+
+    fn on_probe_timeout(&mut self, n: u32, s: &mut Scheduler<Event>) {
+        let now = s.now();
+        let Some((attempt, due)) = self.dispatcher.probing[n as usize] else { return };
+        if due != now {
+            return;
+        }
+        let retries = self.dispatcher.options.probe.map_or(0, |p| p.retries);
+        if attempt < retries {
+            self.send_probe(n, attempt + 1, s);
+        } else {
+            self.on_suspected(n, s);
+        }
+    }
+
+    /// A dispatch to node `n` failed: with passive detection, that alone makes it suspected.
+    fn on_dispatch_failed(&mut self, n: u32, s: &mut Scheduler<Event>) {
+        let now = s.now();
+        self.metrics.log(now, "dispatch_failed", Some(n), None);
+        if !self.dispatcher.options.passive {
+            return;
+        }
+        let suspected = self.dispatcher.membership.as_mut().and_then(|m| m.suspect(NodeId(n), now));
+        if suspected.is_some() {
+            self.on_suspected(n, s);
         }
     }
 
@@ -988,6 +1071,7 @@ impl Cluster {
     fn on_suspected(&mut self, n: u32, s: &mut Scheduler<Event>) {
         let now = s.now();
         let nu = n as usize;
+        self.dispatcher.probing[nu] = None;
         self.dispatcher.remove_candidate(n);
         let node = &mut self.nodes[nu];
         let really_failed = node.down > 0 || node.partitioned > 0;
@@ -1090,6 +1174,7 @@ impl Cluster {
             self.metrics.mistake_total += now - since;
         }
         self.metrics.log(now, "readmit", Some(n), None);
+        self.dispatcher.probing[nu] = None;
         if self.dispatcher.fencing {
             self.fence(n, s);
         }
@@ -1275,7 +1360,9 @@ impl Cluster {
         }
         // A node the dispatcher already distrusts (a false suspicion still running) has nothing
         // left to detect: the fault is recorded, with no detection time.
-        let already_suspected = self.dispatcher.membership.as_ref().is_some_and(|m| !m.is_alive(NodeId(n)));
+        // (A suspicion still being confirmed by probes has not been acted on: that one counts.)
+        let already_suspected = self.dispatcher.probing[n as usize].is_none()
+            && self.dispatcher.membership.as_ref().is_some_and(|m| !m.is_alive(NodeId(n)));
         self.instances.push(FaultInstance { kind, at: now, detected: already_suspected, pending: affected, affected });
         self.nodes[n as usize].fault = if already_suspected { NONE } else { id };
     }
@@ -1398,6 +1485,8 @@ impl Model for Cluster {
             Event::Beat(node) => self.on_beat(node, s),
             Event::Report(slot) => self.on_report(slot, s),
             Event::Check(node) => self.on_check(node, s),
+            Event::ProbeReply(node) => self.on_probe_reply(node, s),
+            Event::ProbeTimeout(node) => self.on_probe_timeout(node, s),
             Event::Fault => self.on_fault(s),
             Event::Retry(task) => self.on_retry(task, s),
             Event::Sample => self.on_sample(s),

@@ -68,7 +68,7 @@ use cluster::Cluster;
 use config::SimConfig;
 use engine::{Scheduler, Simulation};
 use fulcrum_strategies::balance::BalancerConfig;
-use fulcrum_strategies::detect::DetectorConfig;
+use fulcrum_strategies::detect::{DetectionOptions, DetectorConfig};
 use fulcrum_strategies::failover::FailoverConfig;
 use metrics::RunOutput;
 
@@ -82,6 +82,8 @@ pub struct Strategy {
     pub balancer: BalancerConfig,
     /// The failure detector; `None` runs without failure detection (no faults to detect).
     pub detector: Option<DetectorConfig>,
+    /// Probing and passive detection around the detector.
+    pub detection: DetectionOptions,
     /// The failover policy.
     pub failover: FailoverConfig,
 }
@@ -89,7 +91,13 @@ pub struct Strategy {
 impl Strategy {
     /// A balancer alone: no failure detection, `reschedule` failover.
     pub fn balancer(label: &str, balancer: BalancerConfig) -> Strategy {
-        Strategy { label: label.to_string(), balancer, detector: None, failover: FailoverConfig::default() }
+        Strategy {
+            label: label.to_string(),
+            balancer,
+            detector: None,
+            detection: DetectionOptions::default(),
+            failover: FailoverConfig::default(),
+        }
     }
 }
 

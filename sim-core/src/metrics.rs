@@ -34,7 +34,7 @@ pub struct EventRecord {
     pub t: SimTime,
     /// What (`crash`, `recover`, `partition`, `heal`, `slow_down`, `restore`, `heartbeat_loss`,
     /// `delay_spike`, their `_end`s, `suspect`, `readmit`, `migrate`, `retry_scheduled`,
-    /// `task_failed`, `fence`).
+    /// `task_failed`, `fence`, `probe`, `probe_refuted`, `dispatch_failed`).
     pub kind: &'static str,
     /// The node concerned, if any.
     pub node: Option<u32>,
@@ -143,6 +143,8 @@ pub(crate) struct Collector {
     pub(crate) failed_tasks: u64,
     /// Stale executions killed by fencing.
     pub(crate) fenced: u64,
+    pub(crate) probes: u64,
+    pub(crate) probe_refutations: u64,
 }
 
 impl Collector {
@@ -177,6 +179,8 @@ impl Collector {
             migrations: 0,
             failed_tasks: 0,
             fenced: 0,
+            probes: 0,
+            probe_refutations: 0,
         }
     }
 
@@ -367,6 +371,8 @@ impl Collector {
                 ("duplicate_executions", self.duplicate_executions as f64),
                 ("migrations", self.migrations as f64),
                 ("fenced_executions", self.fenced as f64),
+                ("probes", self.probes as f64),
+                ("probe_refutations", self.probe_refutations as f64),
                 ("failed_tasks", self.failed_tasks as f64),
             ]);
         }

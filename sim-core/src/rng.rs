@@ -35,6 +35,8 @@ pub enum Purpose<'a> {
     DispatchDelay,
     /// Fault times and the nodes they hit.
     Faults,
+    /// Probe round trips.
+    Probes,
     /// A strategy's own randomness, keyed by its label.
     Strategy(&'a str),
 }
@@ -50,6 +52,7 @@ impl Purpose<'_> {
             Purpose::HeartbeatDelay => fnv1a(b"heartbeat-delay"),
             Purpose::DispatchDelay => fnv1a(b"dispatch-delay"),
             Purpose::Faults => fnv1a(b"faults"),
+            Purpose::Probes => fnv1a(b"probes"),
             Purpose::Strategy(label) => fnv1a(b"strategy/") ^ splitmix64(fnv1a(label.as_bytes())),
         }
     }

@@ -20,7 +20,7 @@ use fulcrum_sim_core::metrics::{EventRecord, RunOutput, TaskRecord};
 use fulcrum_sim_core::workload::{ArrivalProcess, TaskClass, Workload};
 use fulcrum_sim_core::{build_simulation, run, RunOptions, SimDuration, SimTime, Strategy};
 use fulcrum_strategies::balance::BalancerConfig;
-use fulcrum_strategies::detect::DetectorConfig;
+use fulcrum_strategies::detect::{DetectorConfig, ProbeConfig};
 use fulcrum_strategies::failover::FailoverConfig;
 use fulcrum_strategies::{NodeId, NodeSpec, Resources};
 use rand::{Rng, SeedableRng};
@@ -99,7 +99,13 @@ fn span(s: f64) -> SimDuration {
 /// Power-of-two-choices with the given detector and failover, under one fixed label (the label
 /// keys the balancer's stream, so runs that differ only in detector make the same choices).
 fn strategy(detector: DetectorConfig, failover: FailoverConfig) -> Strategy {
-    Strategy { label: "p2c".into(), balancer: BalancerConfig::PowerOfD { d: 2 }, detector: Some(detector), failover }
+    Strategy {
+        label: "p2c".into(),
+        balancer: BalancerConfig::PowerOfD { d: 2 },
+        detector: Some(detector),
+        detection: Default::default(),
+        failover,
+    }
 }
 
 fn timeout(timeout_s: f64) -> DetectorConfig {
@@ -652,6 +658,7 @@ fn every_strategy_meets_the_same_faults() {
                         label: label.clone(),
                         balancer: b.clone(),
                         detector: Some(d.clone()),
+                        detection: Default::default(),
                         failover: f.clone(),
                     };
                     let out = run(&config, &s, replication, &RunOptions { task_log: false, event_log: true });
@@ -813,4 +820,52 @@ fn combined_detector_needs_k_members_to_agree() {
     assert_eq!(detection(combined(1)), detection(timeout(2.0)));
     assert_eq!(detection(combined(2)), detection(timeout(4.0)));
     assert!((detection(combined(2)) - detection(combined(1)) - 2.0).abs() < 1e-9);
+}
+
+/// Probing: the same loss burst with a probe before acting. The probe travels the data path,
+/// not the lossy heartbeat path, and the node answers: every suspicion is refuted and nothing is
+/// failed over. For a real crash the probe goes unanswered and the suspicion stands after
+/// `retries + 1` probe timeouts.
+#[test]
+fn probes_refute_false_suspicions_and_delay_true_ones_by_their_timeouts() {
+    let nodes = 6u32;
+    let faults = vec![FaultSpec::HeartbeatLoss { at: secs(300.0), duration: span(5.0), loss: 1.0 }];
+    let config = world(nodes as usize, 2, 0.6, Dist::Const { value: 8.0 }, 1000.0, 100.0, faults);
+    let mut probing = strategy(timeout(3.0), reschedule());
+    probing.detection.probe = Some(ProbeConfig { timeout_s: 0.5, retries: 1 });
+    let out = run(&config, &probing, 0, &LOGS);
+    assert_eq!(metric(&out, "false_suspicions"), 0.0);
+    assert_eq!(metric(&out, "probe_refutations"), f64::from(nodes));
+    assert_eq!(metric(&out, "migrations"), 0.0);
+    assert_eq!(metric(&out, "duplicate_executions"), 0.0);
+
+    let crashed = world(10, 1, 2.0, Dist::Exp { mean: 1.0 }, 400.0, 0.0, vec![crash(3, 100.25, None)]);
+    let plain = metric(&run(&crashed, &strategy(timeout(3.0), reschedule()), 0, &LOGS), "detection_time_s");
+    let probed = run(&crashed, &probing, 0, &LOGS);
+    // Two unanswered probes of 0.5 s each before the suspicion stands.
+    assert!(
+        (metric(&probed, "detection_time_s") - plain - 1.0).abs() < 1e-9,
+        "{plain} vs {:?}",
+        probed.metric("detection_time_s")
+    );
+    assert_eq!(metric(&probed, "probes"), 2.0);
+}
+
+/// Passive detection: a node that crashes and restarts within the timeout is never suspected by
+/// heartbeats alone, but a dispatch it refuses gives it away at once.
+#[test]
+fn passive_detection_suspects_a_node_that_refuses_a_dispatch() {
+    // Busy enough that some dispatch reaches node 0 during its 1 s outage.
+    let config = world(4, 8, 40.0, Dist::Exp { mean: 0.2 }, 200.0, 0.0, vec![crash(0, 100.5, Some(1.0))]);
+    let heartbeats_only = run(&config, &strategy(timeout(3.0), reschedule()), 0, &LOGS);
+    let mut passive = strategy(timeout(3.0), reschedule());
+    passive.detection.passive = true;
+    let out = run(&config, &passive, 0, &LOGS);
+    let refused = of_kind(&out, "dispatch_failed").next().expect("a dispatch reached the crashed node").t;
+    let suspected = of_kind(&out, "suspect").find(|e| e.node == Some(0)).expect("passive detection").t;
+    assert_eq!(suspected, refused, "suspected at the first refused dispatch");
+    assert!(suspected < secs(101.5), "before the node even restarts");
+    let plain_suspect = of_kind(&heartbeats_only, "suspect").find(|e| e.node == Some(0)).map(|e| e.t);
+    assert!(plain_suspect.is_none_or(|t| t > suspected), "heartbeats alone notice later, if at all");
+    assert!(metric(&out, "detection_time_s") < 1.0);
 }

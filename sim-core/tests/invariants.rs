@@ -23,7 +23,7 @@ use fulcrum_sim_core::metrics::{EventRecord, RunOutput};
 use fulcrum_sim_core::workload::{ArrivalProcess, TaskClass, Workload};
 use fulcrum_sim_core::{build_simulation, run, run_replication, RunOptions, SimDuration, SimTime, Strategy as Combo};
 use fulcrum_strategies::balance::BalancerConfig;
-use fulcrum_strategies::detect::DetectorConfig;
+use fulcrum_strategies::detect::{DetectionOptions, DetectorConfig, ProbeConfig};
 use fulcrum_strategies::failover::FailoverConfig;
 use fulcrum_strategies::{NodeId, NodeSpec, Resources};
 use proptest::prelude::*;
@@ -304,13 +304,18 @@ prop_compose! {
         detector in (0u8..5, 0.0f64..1.0, 0.0f64..1.0, 1u32..=5, 1u32..=4),
         failover in failover(),
         balancer in balancer(),
+        (probe, probe_timeout, retries, passive) in (any::<bool>(), 0.001f64..2.0, 0u32..3, any::<bool>()),
     ) -> (SimConfig, Combo) {
         let mut config = config;
         let end_s = config.end.as_secs_f64();
         config.faults = faults.into_iter().map(|f| make_fault(f, config.nodes.len(), end_s)).collect();
         let detector = make_detector(detector, config.heartbeat.interval.as_secs_f64());
         let label = format!("{}+{}+{}", balancer.kind(), detector.kind(), failover.kind());
-        (config, Combo { label, balancer, detector: Some(detector), failover })
+        let detection = DetectionOptions {
+            probe: probe.then_some(ProbeConfig { timeout_s: probe_timeout, retries }),
+            passive,
+        };
+        (config, Combo { label, balancer, detector: Some(detector), detection, failover })
     }
 }
 

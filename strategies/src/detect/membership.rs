@@ -112,6 +112,15 @@ impl Membership {
         }
     }
 
+    /// Withdraws a suspicion that turned out wrong (a probe was answered): the node is trusted
+    /// again at once, with a fresh detector history (its next heartbeat starts it).
+    pub fn refute(&mut self, node: NodeId) {
+        if !self.is_alive(node) {
+            self.health[node.index()] = NodeHealth::Alive;
+            self.detector.reset(node);
+        }
+    }
+
     /// Suspects the node on outside evidence (a failed probe, failed tasks).
     pub fn suspect(&mut self, node: NodeId, now: Time) -> Option<Transition> {
         if !self.is_alive(node) {

@@ -141,6 +141,55 @@ fn default_rejoin() -> u32 {
     3
 }
 
+/// How a suspicion is confirmed, and what else counts as evidence: options that go with any
+/// detector. In a scenario file they sit beside the detector's own parameters:
+/// `{"kind": "timeout", "timeout_s": 3, "probe": {"timeout_s": 0.5, "retries": 1}, "passive": true}`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectionOptions {
+    /// Before acting on a suspicion, probe the node; a reply refutes the suspicion.
+    #[serde(default)]
+    pub probe: Option<ProbeConfig>,
+    /// Suspect a node at once when a dispatch to it fails (passive detection from task
+    /// failures).
+    #[serde(default)]
+    pub passive: bool,
+}
+
+/// Active probing of a suspected node.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeConfig {
+    /// How long to wait for a reply, seconds.
+    pub timeout_s: f64,
+    /// Further probes after the first times out, before the suspicion stands.
+    #[serde(default = "ProbeConfig::default_retries")]
+    pub retries: u32,
+}
+
+impl ProbeConfig {
+    /// Default retries.
+    pub fn default_retries() -> u32 {
+        1
+    }
+}
+
+impl DetectionOptions {
+    /// Checks parameter ranges. Returns `(parameter, problem)` pairs.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if let Some(p) = self.probe {
+            if !(p.timeout_s.is_finite() && p.timeout_s > 0.0 && p.timeout_s <= 1e6) {
+                out.push(("probe.timeout_s", format!("must be positive and at most 1000000, got {}", p.timeout_s)));
+            }
+            if p.retries > 100 {
+                out.push(("probe.retries", format!("must be at most 100, got {}", p.retries)));
+            }
+        }
+        out
+    }
+}
+
 impl Default for DetectorConfig {
     /// A 3 s timeout: what a scenario without detectors gets.
     fn default() -> Self {
