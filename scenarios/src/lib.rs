@@ -67,11 +67,11 @@ pub struct Scenario {
     pub combinations: Vec<Combination>,
 }
 
-/// The scenario library shipped in `scenarios/library/`, embedded: `(file name, contents)`.
+/// Scenarios of `scenarios/library/` embedded in the binary: `(file name, contents)`. (Scenarios
+/// that refer to other files, such as speed profiles, are read from disk instead.)
 pub const LIBRARY: &[(&str, &str)] = &[
     ("quickstart.json", include_str!("../library/quickstart.json")),
     ("mm1-check.json", include_str!("../library/mm1-check.json")),
-    ("crash-storm.json", include_str!("../library/crash-storm.json")),
     ("scale-10k.json", include_str!("../library/scale-10k.json")),
 ];
 
@@ -80,8 +80,14 @@ pub fn default_scenario() -> (&'static str, &'static str) {
     LIBRARY[0]
 }
 
-/// Parses and validates scenario JSON; `file` names it in errors.
+/// Parses and validates scenario JSON; `file` names it in errors. Files it refers to (speed
+/// profiles) cannot be read: use [`load`] for those.
 pub fn parse_str(json: &str, file: &str) -> Result<Scenario, ScenarioError> {
+    parse_str_in(json, file, None)
+}
+
+/// Parses and validates scenario JSON whose relative paths are relative to `base_dir`.
+pub fn parse_str_in(json: &str, file: &str, base_dir: Option<&Path>) -> Result<Scenario, ScenarioError> {
     let invalid = |problems| ScenarioError::Invalid { file: file.to_string(), problems };
     let mut de = serde_json::Deserializer::from_str(json);
     let raw: raw::RawScenario = match serde_path_to_error::deserialize(&mut de) {
@@ -96,7 +102,7 @@ pub fn parse_str(json: &str, file: &str) -> Result<Scenario, ScenarioError> {
         return Err(invalid(vec![Problem::new("", e.to_string())]));
     }
     let sha256 = hex(&Sha256::digest(json.as_bytes()));
-    validate::validate(raw, sha256).map_err(invalid)
+    validate::validate(raw, sha256, base_dir).map_err(invalid)
 }
 
 /// Reads, parses and validates a scenario file.
@@ -110,7 +116,7 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
             format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
         )],
     })?;
-    parse_str(&json, &file)
+    parse_str_in(&json, &file, Some(path.parent().unwrap_or(Path::new("."))))
 }
 
 fn hex(bytes: &[u8]) -> String {

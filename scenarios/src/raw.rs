@@ -81,6 +81,9 @@ pub struct RawNodeGroup {
     /// Racks the group is split into, for correlated (`"per": "rack"`) crashes.
     #[serde(default = "one_u64")]
     pub racks: u64,
+    /// A CSV file (`t_s,speed`, relative to the scenario file) of speed multipliers over time.
+    #[serde(default)]
+    pub speed_profile: Option<String>,
 }
 
 fn one_u64() -> u64 {

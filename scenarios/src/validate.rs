@@ -11,6 +11,7 @@ use fulcrum_strategies::detect::{DetectionOptions, DetectorConfig};
 use fulcrum_strategies::failover::FailoverConfig;
 use fulcrum_strategies::{NodeSpec, Resource, ResourceUnits, Resources};
 use serde::de::DeserializeOwned;
+use std::path::Path;
 
 use crate::error::Problem;
 use crate::raw::{RawArrival, RawDist, RawFault, RawNodes, RawScenario, RawView};
@@ -126,7 +127,7 @@ impl Checker {
 }
 
 /// Validates `raw`. `sha256` is the hash of the file's bytes.
-pub fn validate(raw: RawScenario, sha256: String) -> Result<Scenario, Vec<Problem>> {
+pub fn validate(raw: RawScenario, sha256: String, base_dir: Option<&Path>) -> Result<Scenario, Vec<Problem>> {
     let mut c = Checker { problems: Vec::new() };
 
     if raw.name.trim().is_empty() {
@@ -308,13 +309,22 @@ pub fn validate(raw: RawScenario, sha256: String) -> Result<Scenario, Vec<Proble
     }
     let combinations = combine(&mut c, &raw.combinations, &balancers, &detectors, &failovers, detection);
 
-    // Faults.
-    let faults: Vec<FaultSpec> = raw
+    // Faults, and the groups' speed profiles (replayed like faults).
+    let mut faults: Vec<FaultSpec> = raw
         .faults
         .iter()
         .enumerate()
         .filter_map(|(i, f)| fault(&mut c, &format!("faults[{i}]"), f, &raw, &groups, nodes.len() as u64))
         .collect();
+    for (i, g) in raw.cluster.node_groups.iter().enumerate() {
+        let Some(file) = &g.speed_profile else { continue };
+        let p = format!("cluster.node_groups[{i}].speed_profile");
+        if let (Some(points), Some(group)) =
+            (speed_profile(&mut c, &p, file, base_dir, raw.duration_s), groups.iter().position(|x| x.name == g.name))
+        {
+            faults.push(FaultSpec::SpeedProfile { group, points });
+        }
+    }
 
     // Metrics.
     let window = raw.duration_s - raw.warmup_s;
@@ -549,6 +559,85 @@ fn combine(
         }
     }
     out
+}
+
+/// Reads a speed profile: a CSV file with the header `t_s,speed`, times ascending from 0,
+/// multipliers positive.
+fn speed_profile(
+    c: &mut Checker,
+    p: &str,
+    file: &str,
+    base_dir: Option<&Path>,
+    duration_s: f64,
+) -> Option<Vec<(SimTime, f64)>> {
+    let Some(base) = base_dir else {
+        c.push(p, "a speed profile file needs a scenario read from disk (paths are relative to it)");
+        return None;
+    };
+    let path = base.join(file);
+    let mut reader = match csv::ReaderBuilder::new().trim(csv::Trim::All).from_path(&path) {
+        Ok(r) => r,
+        Err(e) => {
+            c.push(p, format!("cannot read {}: {e}", path.display()));
+            return None;
+        }
+    };
+    let at = |line: u64| format!("{}:{line}", path.display());
+    match reader.headers() {
+        Ok(h) if h.iter().eq(["t_s", "speed"]) => {}
+        Ok(h) => {
+            c.push(
+                p,
+                format!("{}: the header must be `t_s,speed`, got `{}`", at(1), h.iter().collect::<Vec<_>>().join(",")),
+            );
+            return None;
+        }
+        Err(e) => {
+            c.push(p, format!("{}: {e}", at(1)));
+            return None;
+        }
+    }
+    let mut points: Vec<(SimTime, f64)> = Vec::new();
+    let mut last = -1.0f64;
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                c.push(p, format!("{}: {e}", path.display()));
+                return None;
+            }
+        };
+        let line = record.position().map_or(0, |pos| pos.line());
+        let field = |i: usize| record.get(i).and_then(|v| v.parse::<f64>().ok());
+        let (Some(t), Some(speed)) = (field(0), field(1)) else {
+            c.push(
+                p,
+                format!(
+                    "{}: expected two numbers `t_s,speed`, got `{}`",
+                    at(line),
+                    record.iter().collect::<Vec<_>>().join(",")
+                ),
+            );
+            return None;
+        };
+        if !(t.is_finite() && t >= 0.0) || t <= last {
+            c.push(p, format!("{}: t_s must be non-negative and increasing, got {t} after {last}", at(line)));
+            return None;
+        }
+        if !(speed.is_finite() && speed > 0.0 && speed <= 1000.0) {
+            c.push(p, format!("{}: speed must be positive and at most 1000, got {speed}", at(line)));
+            return None;
+        }
+        last = t;
+        if t < duration_s {
+            points.push((SimTime::from_secs_f64(t), speed));
+        }
+    }
+    if points.is_empty() {
+        c.push(p, format!("{}: no points before duration_s", path.display()));
+        return None;
+    }
+    Some(points)
 }
 
 /// Validates one fault.

@@ -51,6 +51,48 @@ fn library_scenarios_validate() {
     for (name, json) in LIBRARY {
         parse_str(json, name).unwrap_or_else(|e| panic!("{e}"));
     }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("library");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            fulcrum_scenarios::load(&path).unwrap_or_else(|e| panic!("{e}"));
+            n += 1;
+        }
+    }
+    assert!(n >= 4, "{n} library scenarios");
+}
+
+#[test]
+fn speed_profiles_are_read_relative_to_the_scenario_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v: Value = serde_json::from_str(CONTRACT).unwrap();
+    v["cluster"]["node_groups"][0]["speed_profile"] = json!("load.csv");
+    let scenario = dir.path().join("s.json");
+    std::fs::write(&scenario, v.to_string()).unwrap();
+    let csv = dir.path().join("load.csv");
+    std::fs::write(&csv, "t_s,speed\n0,1\n100,0.5\n").unwrap();
+    let s = fulcrum_scenarios::load(&scenario).unwrap();
+    assert!(s
+        .sim
+        .faults
+        .iter()
+        .any(|f| matches!(f, fulcrum_sim_core::faults::FaultSpec::SpeedProfile { points, .. } if points.len() == 2)));
+    std::fs::write(&csv, "t_s,speed\n0,1\n100,-0.5\n").unwrap();
+    let err = fulcrum_scenarios::load(&scenario).unwrap_err().to_string();
+    assert!(
+        err.ends_with(&format!(
+            "cluster.node_groups[0].speed_profile: {}:3: speed must be positive and at most 1000, got -0.5",
+            csv.display()
+        )),
+        "{err}"
+    );
+    std::fs::write(&csv, "time,speed\n0,1\n").unwrap();
+    let err = fulcrum_scenarios::load(&scenario).unwrap_err().to_string();
+    assert!(err.contains("the header must be `t_s,speed`, got `time,speed`"), "{err}");
+    // Without a file on disk there is nothing to resolve the path against.
+    let err = parse_str(&v.to_string(), "s.json").unwrap_err().to_string();
+    assert!(err.contains("needs a scenario read from disk"), "{err}");
 }
 
 #[test]

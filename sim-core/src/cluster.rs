@@ -201,6 +201,8 @@ struct Node {
     partitioned: u32,
     /// Active slowdown factors, and the resulting speed.
     slowdowns: Vec<f64>,
+    /// Speed-profile multiplier (1 without a profile).
+    profile: f64,
     speed: f64,
     incarnation: u32,
     hb_seq: u64,
@@ -469,6 +471,7 @@ impl Cluster {
                     down: 0,
                     partitioned: 0,
                     slowdowns: Vec::new(),
+                    profile: 1.0,
                     speed: spec.speed,
                     incarnation: 0,
                     hb_seq: 0,
@@ -1276,7 +1279,7 @@ impl Cluster {
                 if node.down == 0 {
                     node.incarnation += 1;
                     node.hb_seq = 0;
-                    node.speed = self.specs[n as usize].speed * node.slowdowns.iter().product::<f64>();
+                    node.speed = self.specs[n as usize].speed * node.profile * node.slowdowns.iter().product::<f64>();
                     if !node.beating {
                         node.beating = true;
                         s.schedule_at(now, Event::Beat(n));
@@ -1320,6 +1323,10 @@ impl Cluster {
                 if let Some(i) = node.slowdowns.iter().position(|&f| f == factor) {
                     node.slowdowns.remove(i);
                 }
+                self.rebase_speed(n, s);
+            }
+            FaultAction::Profile(n, m) => {
+                self.nodes[n as usize].profile = m;
                 self.rebase_speed(n, s);
             }
             FaultAction::LossBurst(l) => {
@@ -1430,7 +1437,7 @@ impl Cluster {
         let now = s.now();
         let node = &mut self.nodes[n as usize];
         let old = node.speed;
-        node.speed = self.specs[n as usize].speed * node.slowdowns.iter().product::<f64>();
+        node.speed = self.specs[n as usize].speed * node.profile * node.slowdowns.iter().product::<f64>();
         let new = node.speed;
         if node.down > 0 {
             return;

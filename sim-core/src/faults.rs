@@ -170,6 +170,14 @@ pub enum FaultSpec {
         /// Extra loss probability.
         loss: f64,
     },
+    /// The nodes of a group follow a speed profile: from each point's time on, their speed is
+    /// the group's speed times the point's multiplier (stragglers, external load).
+    SpeedProfile {
+        /// Group index.
+        group: usize,
+        /// `(time, multiplier)`, times ascending.
+        points: Vec<(SimTime, f64)>,
+    },
     /// Add `extra_s` seconds to every message's delay for `duration`.
     DelaySpike {
         /// When.
@@ -196,6 +204,8 @@ pub enum FaultAction {
     SlowDown(u32, f64),
     /// The slowdown by this factor ends.
     Restore(u32, f64),
+    /// The node's speed profile moves to this multiplier.
+    Profile(u32, f64),
     /// Extra heartbeat loss starts.
     LossBurst(f64),
     /// The extra heartbeat loss ends.
@@ -216,6 +226,7 @@ impl FaultAction {
             FaultAction::Heal(_) => "heal",
             FaultAction::SlowDown(..) => "slow_down",
             FaultAction::Restore(..) => "restore",
+            FaultAction::Profile(..) => "speed_profile",
             FaultAction::LossBurst(_) => "heartbeat_loss",
             FaultAction::LossBurstEnd(_) => "heartbeat_loss_end",
             FaultAction::DelaySpike(_) => "delay_spike",
@@ -231,7 +242,8 @@ impl FaultAction {
             | FaultAction::Partition(n)
             | FaultAction::Heal(n)
             | FaultAction::SlowDown(n, _)
-            | FaultAction::Restore(n, _) => Some(n),
+            | FaultAction::Restore(n, _)
+            | FaultAction::Profile(n, _) => Some(n),
             _ => None,
         }
     }
@@ -308,6 +320,14 @@ impl FaultPlan {
                     for n in select(nodes, groups, n_nodes, &mut rng) {
                         actions.push((*at, FaultAction::SlowDown(n, *factor)));
                         actions.push((*at + *duration, FaultAction::Restore(n, *factor)));
+                    }
+                }
+                FaultSpec::SpeedProfile { group, points } => {
+                    let (first, count, _) = groups[*group];
+                    for &(t, m) in points {
+                        for n in first..first + count {
+                            actions.push((t, FaultAction::Profile(n, m)));
+                        }
                     }
                 }
                 FaultSpec::HeartbeatLoss { at, duration, loss } => {

@@ -869,3 +869,31 @@ fn passive_detection_suspects_a_node_that_refuses_a_dispatch() {
     assert!(plain_suspect.is_none_or(|t| t > suspected), "heartbeats alone notice later, if at all");
     assert!(metric(&out, "detection_time_s") < 1.0);
 }
+
+/// A speed profile re-times work when the multiplier changes: a task running across the change
+/// does its remaining work at the new speed.
+#[test]
+fn speed_profiles_retime_running_work() {
+    let profile = FaultSpec::SpeedProfile { group: 0, points: vec![(secs(0.0), 1.0), (secs(100.0), 0.5)] };
+    let config = world(1, 1, 0.05, Dist::Const { value: 4.0 }, 400.0, 0.0, vec![profile]);
+    let out = run(&config, &strategy(timeout(3.0), reschedule()), 0, &LOGS);
+    let mut before = 0;
+    let mut after = 0;
+    for t in tasks(&out).iter().filter(|t| t.end.is_some()) {
+        let (start, end) = (t.start.unwrap(), t.end.unwrap());
+        let took = (end - start).as_secs_f64();
+        if end <= secs(100.0) {
+            assert_eq!(took, 4.0);
+            before += 1;
+        } else if start >= secs(100.0) {
+            assert_eq!(took, 8.0);
+            after += 1;
+        } else {
+            // Straddles the change: (100 - start) at speed 1, the rest at half speed.
+            let done = 100.0 - start.as_secs_f64();
+            assert!((took - (done + 2.0 * (4.0 - done))).abs() < 1e-6, "took {took}");
+        }
+    }
+    assert!(before > 0 && after > 0);
+    assert_eq!(of_kind(&out, "speed_profile").count(), 2);
+}
