@@ -315,6 +315,15 @@ mod tests {
     use super::*;
     use rand_chacha::rand_core::SeedableRng;
 
+    #[test]
+    fn the_scenario_file_is_the_benchmark_world() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/heartbeat-cluster-1e5.json");
+        let scenario = fulcrum_scenarios::load(&path).unwrap();
+        assert_eq!(scenario.sim, heartbeat_config(100_000, 100.0, 1));
+        assert_eq!(scenario.combinations[0].strategy.balancer, balancer());
+        assert_eq!(scenario.combinations[0].strategy.label, LABEL);
+    }
+
     fn check_same_as_engine(n_nodes: usize, seconds: f64, seed: u64) {
         let engine = engine_heartbeat_cluster(n_nodes, seconds, seed);
         let bare = bare_heartbeat_cluster(n_nodes, seconds, seed);

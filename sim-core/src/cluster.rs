@@ -701,7 +701,7 @@ impl Cluster {
             node.held.push(e);
             return;
         }
-        let demand = self.classes[self.tasks.slots[exec.task as usize].class as usize].demand;
+        let demand = self.classes[exec.class as usize].demand;
         exec.phase = Phase::Queued;
         node.received += 1;
         node.received_demand.add_assign(&demand);
