@@ -11,8 +11,6 @@
 //! slot is reused only once neither the node nor the dispatcher refers to it any more, and every
 //! reuse or reschedule bumps its generation, so a stale event can never act on the wrong one.
 
-use std::collections::VecDeque;
-
 use rand::Rng;
 
 use crate::config::{SimConfig, ViewMode};
@@ -133,6 +131,57 @@ struct Exec {
     out_pos: u32,
     /// Position in its node's running list, or NONE.
     run_pos: u32,
+    /// Next execution in its node's queue, or NONE.
+    next: u32,
+}
+
+/// A FIFO of executions linked through [`Exec::next`].
+#[derive(Clone, Copy, Debug)]
+struct Fifo {
+    head: u32,
+    tail: u32,
+    len: u32,
+}
+
+impl Fifo {
+    const EMPTY: Fifo = Fifo { head: NONE, tail: NONE, len: 0 };
+
+    #[inline]
+    fn push_back(&mut self, execs: &mut [Exec], e: u32) {
+        execs[e as usize].next = NONE;
+        if self.tail == NONE {
+            self.head = e;
+        } else {
+            execs[self.tail as usize].next = e;
+        }
+        self.tail = e;
+        self.len += 1;
+    }
+
+    #[inline]
+    fn front(&self) -> Option<u32> {
+        (self.head != NONE).then_some(self.head)
+    }
+
+    #[inline]
+    fn pop_front(&mut self, execs: &[Exec]) -> Option<u32> {
+        let e = self.front()?;
+        self.head = execs[e as usize].next;
+        if self.head == NONE {
+            self.tail = NONE;
+        }
+        self.len -= 1;
+        Some(e)
+    }
+
+    /// Empties the queue, returning its executions in order.
+    fn drain(&mut self, execs: &[Exec]) -> Vec<u32> {
+        let mut out = Vec::with_capacity(self.len as usize);
+        while let Some(e) = self.pop_front(execs) {
+            out.push(e);
+        }
+        out
+    }
 }
 
 /// A slab whose slots are reused: memory follows what is live, not what has been.
@@ -185,7 +234,9 @@ struct Node {
     /// need to find them).
     n_running: u32,
     running: Vec<u32>,
-    queue: VecDeque<u32>,
+    /// Queued executions, first in first out, linked through the executions themselves (no
+    /// per-node buffer to miss in the cache).
+    queue: Fifo,
     /// Dispatches received so far, and their total demand (reported in heartbeats, so the
     /// dispatcher can tell which of its dispatches a heartbeat reflects).
     received: u64,
@@ -463,7 +514,7 @@ impl Cluster {
                     used: Resources::ZERO,
                     n_running: 0,
                     running: Vec::new(),
-                    queue: VecDeque::new(),
+                    queue: Fifo::EMPTY,
                     received: 0,
                     received_demand: Resources::ZERO,
                     unreported: Vec::new(),
@@ -541,7 +592,7 @@ impl Cluster {
     /// A node's true state: resources in use, executions running, executions queued.
     pub fn node_usage(&self, node: NodeId) -> (Resources, u32, u32) {
         let n = &self.nodes[node.index()];
-        (n.used, n.n_running, n.queue.len() as u32)
+        (n.used, n.n_running, n.queue.len)
     }
 
     /// True if the node is up (not crashed).
@@ -670,6 +721,7 @@ impl Cluster {
             sched_done: !track,
             out_pos: if track { out.len() as u32 } else { NONE },
             run_pos: NONE,
+            next: NONE,
         });
         if track {
             out.push(exec);
@@ -705,7 +757,7 @@ impl Cluster {
         exec.phase = Phase::Queued;
         node.received += 1;
         node.received_demand.add_assign(&demand);
-        node.queue.push_back(e);
+        node.queue.push_back(&mut self.execs.slots, e);
         self.try_start(n, s);
     }
 
@@ -735,7 +787,7 @@ impl Cluster {
         let track = self.track_execs;
         loop {
             let node = &self.nodes[n];
-            let Some(&e) = node.queue.front() else { break };
+            let Some(e) = node.queue.front() else { break };
             let exec = &self.execs.slots[e as usize];
             let demand = self.classes[exec.class as usize].demand;
             let would_use = node.used.plus(&demand);
@@ -752,7 +804,7 @@ impl Cluster {
             };
             let target = self.next_target(saved, exec.work);
             let node = &mut self.nodes[n];
-            node.queue.pop_front();
+            node.queue.pop_front(&self.execs.slots);
             node.used = would_use;
             node.n_running += 1;
             let exec = &mut self.execs.slots[e as usize];
@@ -776,7 +828,7 @@ impl Cluster {
             let t = &d.tracking[n];
             d.loads[n] = NodeLoad {
                 running: node.n_running,
-                queued: node.queue.len() as u32,
+                queued: node.queue.len,
                 in_flight: t.sent.saturating_sub(node.received) as u32,
                 reported_at: Some(now),
             };
@@ -902,7 +954,7 @@ impl Cluster {
             seq,
             sent_at: now,
             running: node.n_running,
-            queued: node.queue.len() as u32,
+            queued: node.queue.len,
             used: node.used,
             received: node.received,
             received_demand: node.received_demand,
@@ -1195,8 +1247,11 @@ impl Cluster {
         let nu = n as usize;
         let stale = |execs: &[Exec], e: u32| execs[e as usize].sched_done;
         let node = &mut self.nodes[nu];
-        let queued: Vec<u32> = node.queue.iter().copied().filter(|&e| stale(&self.execs.slots, e)).collect();
-        node.queue.retain(|&e| !stale(&self.execs.slots, e));
+        let (queued, kept): (Vec<u32>, Vec<u32>) =
+            node.queue.drain(&self.execs.slots).into_iter().partition(|&e| stale(&self.execs.slots, e));
+        for e in kept {
+            node.queue.push_back(&mut self.execs.slots, e);
+        }
         let running: Vec<u32> = node.running.iter().copied().filter(|&e| stale(&self.execs.slots, e)).collect();
         let speed = node.speed;
         for &e in &running {
@@ -1392,7 +1447,7 @@ impl Cluster {
         let node = &mut self.nodes[nu];
         let running = std::mem::take(&mut node.running);
         node.n_running = 0;
-        let queue = std::mem::take(&mut node.queue);
+        let queue = node.queue.drain(&self.execs.slots);
         let unreported = std::mem::take(&mut node.unreported);
         let held = std::mem::take(&mut node.held);
         node.used = Resources::ZERO;
@@ -1424,8 +1479,6 @@ impl Cluster {
         let node = &mut self.nodes[nu];
         node.running = running;
         node.running.clear();
-        node.queue = queue;
-        node.queue.clear();
         node.unreported = unreported;
         node.unreported.clear();
         node.held = held;
@@ -1465,7 +1518,7 @@ impl Cluster {
         let mut util_sum = 0.0;
         for (node, spec) in self.nodes.iter().zip(&self.specs) {
             let cores = spec.capacity.units(Resource::Cpu);
-            loads.push((node.n_running as usize + node.queue.len()) as f64 / cores);
+            loads.push(f64::from(node.n_running + node.queue.len) / cores);
             util_sum += node.used.get(Resource::Cpu) as f64 / spec.capacity.get(Resource::Cpu) as f64;
         }
         let (load_cv, _, _) = balance_stats(loads);
