@@ -64,12 +64,12 @@ fn default_run_prints_a_table_and_writes_the_files() {
     let o = fulcrum(&["run", "--out", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let stdout = String::from_utf8(o.stdout).unwrap();
-    for label in ["random", "round-robin", "least-connections", "p2c"] {
+    for label in ["random", "round-robin", "least-connections", "p2c", "swrr", "wlc"] {
         assert!(stdout.lines().any(|l| l.starts_with(label)), "no row for {label} in:\n{stdout}");
     }
     let s = summary(&out);
     assert_eq!(s["scenario"]["name"], "quickstart");
-    assert_eq!(s["results"].as_array().unwrap().len(), 4);
+    assert_eq!(s["results"].as_array().unwrap().len(), 6);
     // The quickstart is built so that load-aware strategies visibly win on a heterogeneous cluster.
     let mean = |label: &str| {
         s["results"].as_array().unwrap().iter().find(|r| r["label"] == label).unwrap()["metrics"]["mean_response_s"]
@@ -79,6 +79,8 @@ fn default_run_prints_a_table_and_writes_the_files() {
     };
     assert!(mean("least-connections") * 2.0 < mean("round-robin"), "{stdout}");
     assert!(mean("p2c") * 2.0 < mean("random"), "{stdout}");
+    // Weighting by capacity fixes round robin's problem on this cluster.
+    assert!(mean("swrr") * 2.0 < mean("round-robin"), "{stdout}");
     for f in ["runs.csv", "timeseries.csv", "nodes.csv"] {
         assert!(!read(&out, f).is_empty());
     }
@@ -158,7 +160,7 @@ fn results_are_byte_identical_across_runs_and_thread_counts() {
     assert_eq!(reps.len(), 5);
     for rep in reps {
         let columns: Vec<_> = per_label_rep.iter().filter(|((_, r), _)| r == rep).map(|(_, v)| v).collect();
-        assert_eq!(columns.len(), 4);
+        assert_eq!(columns.len(), 6);
         assert!(columns[0].len() > 40_000);
         for other in &columns[1..] {
             assert!(*other == columns[0], "replication {rep}: task id/class/arrival/work differ between balancers");

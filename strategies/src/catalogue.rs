@@ -78,6 +78,42 @@ const CATALOGUE: &[StrategyInfo] = &[
         params: &[ParamInfo { name: "d", ty: "integer 1..=64", default: "2", doc: "nodes sampled per decision" }],
     },
     StrategyInfo {
+        kind: "weighted-round-robin",
+        role: Role::Balancer,
+        summary: "LVS interleaved weighted round robin on static weights (bursty)",
+        params: &[WEIGHT_BY],
+    },
+    StrategyInfo {
+        kind: "smooth-weighted-round-robin",
+        role: Role::Balancer,
+        summary: "nginx's smooth weighted round robin on static weights; O(nodes)",
+        params: &[WEIGHT_BY],
+    },
+    StrategyInfo {
+        kind: "weighted-least-connections",
+        role: Role::Balancer,
+        summary: "fewest (tasks + 1) per unit of static weight; random tie-break; O(nodes)",
+        params: &[WEIGHT_BY],
+    },
+    StrategyInfo {
+        kind: "first-fit",
+        role: Role::Balancer,
+        summary: "first node whose believed free resources fit the task (else fewest tasks)",
+        params: &[],
+    },
+    StrategyInfo {
+        kind: "best-fit",
+        role: Role::Balancer,
+        summary: "fitting node left with the least normalised free room (else fewest tasks)",
+        params: &[],
+    },
+    StrategyInfo {
+        kind: "worst-fit",
+        role: Role::Balancer,
+        summary: "fitting node left with the most normalised free room (else fewest tasks)",
+        params: &[],
+    },
+    StrategyInfo {
         kind: "timeout",
         role: Role::Detector,
         summary: "suspect after timeout_s without a heartbeat",
@@ -191,6 +227,13 @@ const CATALOGUE: &[StrategyInfo] = &[
     },
 ];
 
+const WEIGHT_BY: ParamInfo = ParamInfo {
+    name: "weight_by",
+    ty: "\"capacity\" | \"cores\" | \"speed\" | \"equal\"",
+    default: "\"capacity\"",
+    doc: "static weight: cores x speed, cores, speed, or 1",
+};
+
 const FENCING: ParamInfo = ParamInfo {
     name: "fencing",
     ty: "boolean",
@@ -214,6 +257,12 @@ pub fn catalogue() -> &'static [StrategyInfo] {
             BalancerConfig::RoundRobin {} => "round-robin",
             BalancerConfig::LeastConnections {} => "least-connections",
             BalancerConfig::PowerOfD { .. } => "power-of-d",
+            BalancerConfig::WeightedRoundRobin { .. } => "weighted-round-robin",
+            BalancerConfig::SmoothWeightedRoundRobin { .. } => "smooth-weighted-round-robin",
+            BalancerConfig::WeightedLeastConnections { .. } => "weighted-least-connections",
+            BalancerConfig::FirstFit {} => "first-fit",
+            BalancerConfig::BestFit {} => "best-fit",
+            BalancerConfig::WorstFit {} => "worst-fit",
         }
     }
     fn _detectors(c: &DetectorConfig) -> &'static str {

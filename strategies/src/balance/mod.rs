@@ -5,15 +5,25 @@
 //! simulator can give every strategy its own seeded stream and a production scheduler can pass
 //! any generator it likes.
 
+mod fit;
 mod least_connections;
 mod power_of_d;
 mod random;
 mod round_robin;
+mod smooth_weighted_round_robin;
+mod weighted_least_connections;
+mod weighted_round_robin;
+mod weights;
 
+pub use fit::{room_after, Fit, FitBalancer};
 pub use least_connections::LeastConnections;
 pub use power_of_d::PowerOfD;
 pub use random::Random;
 pub use round_robin::RoundRobin;
+pub use smooth_weighted_round_robin::SmoothWeightedRoundRobin;
+pub use weighted_least_connections::WeightedLeastConnections;
+pub use weighted_round_robin::WeightedRoundRobin;
+pub use weights::WeightBy;
 
 use rand_core::RngCore;
 use serde::{Deserialize, Serialize};
@@ -75,6 +85,30 @@ pub enum BalancerConfig {
         #[serde(default = "PowerOfD::default_d")]
         d: u32,
     },
+    /// LVS interleaved weighted round robin on static weights.
+    WeightedRoundRobin {
+        /// Where weights come from.
+        #[serde(default)]
+        weight_by: WeightBy,
+    },
+    /// nginx's smooth weighted round robin on static weights.
+    SmoothWeightedRoundRobin {
+        /// Where weights come from.
+        #[serde(default)]
+        weight_by: WeightBy,
+    },
+    /// Fewest tasks per unit of static weight.
+    WeightedLeastConnections {
+        /// Where weights come from.
+        #[serde(default)]
+        weight_by: WeightBy,
+    },
+    /// The first candidate whose believed free resources fit the task.
+    FirstFit {},
+    /// The fitting candidate left with the least free room.
+    BestFit {},
+    /// The fitting candidate left with the most free room.
+    WorstFit {},
 }
 
 impl BalancerConfig {
@@ -85,6 +119,12 @@ impl BalancerConfig {
             BalancerConfig::RoundRobin {} => "round-robin",
             BalancerConfig::LeastConnections {} => "least-connections",
             BalancerConfig::PowerOfD { .. } => "power-of-d",
+            BalancerConfig::WeightedRoundRobin { .. } => "weighted-round-robin",
+            BalancerConfig::SmoothWeightedRoundRobin { .. } => "smooth-weighted-round-robin",
+            BalancerConfig::WeightedLeastConnections { .. } => "weighted-least-connections",
+            BalancerConfig::FirstFit {} => "first-fit",
+            BalancerConfig::BestFit {} => "best-fit",
+            BalancerConfig::WorstFit {} => "worst-fit",
         }
     }
 
@@ -108,6 +148,16 @@ impl BalancerConfig {
             BalancerConfig::RoundRobin {} => Box::new(RoundRobin::default()),
             BalancerConfig::LeastConnections {} => Box::new(LeastConnections),
             BalancerConfig::PowerOfD { d } => Box::new(PowerOfD::new(*d)),
+            BalancerConfig::WeightedRoundRobin { weight_by } => Box::new(WeightedRoundRobin::new(*weight_by)),
+            BalancerConfig::SmoothWeightedRoundRobin { weight_by } => {
+                Box::new(SmoothWeightedRoundRobin::new(*weight_by))
+            }
+            BalancerConfig::WeightedLeastConnections { weight_by } => {
+                Box::new(WeightedLeastConnections::new(*weight_by))
+            }
+            BalancerConfig::FirstFit {} => Box::new(FitBalancer::new(Fit::First)),
+            BalancerConfig::BestFit {} => Box::new(FitBalancer::new(Fit::Best)),
+            BalancerConfig::WorstFit {} => Box::new(FitBalancer::new(Fit::Worst)),
         }
     }
 }

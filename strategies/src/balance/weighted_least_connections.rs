@@ -1,0 +1,81 @@
+//! `weighted-least-connections`: the fewest tasks per unit of weight.
+//!
+//! Chooses the candidate minimising `tasks / weight` (running + queued + in flight, over the
+//! node's static weight), as LVS's and nginx's weighted least-connection schedulers do; ties are
+//! broken at random. With weight = cores × speed this is "shortest expected queue" on
+//! heterogeneous nodes. Cost: O(candidates).
+
+use rand_core::RngCore;
+
+use super::{uniform_index, weights::WeightBy, Balancer};
+use crate::{ClusterView, NodeId, TaskInfo, Time};
+
+/// Least tasks per unit of weight.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WeightedLeastConnections {
+    weight_by: WeightBy,
+}
+
+impl WeightedLeastConnections {
+    /// Weights from `weight_by`.
+    pub fn new(weight_by: WeightBy) -> Self {
+        WeightedLeastConnections { weight_by }
+    }
+}
+
+impl Balancer for WeightedLeastConnections {
+    fn pick(
+        &mut self,
+        _task: &TaskInfo,
+        candidates: &[NodeId],
+        view: &ClusterView<'_>,
+        _now: Time,
+        rng: &mut dyn RngCore,
+    ) -> Option<NodeId> {
+        let mut best: Option<(NodeId, f64)> = None;
+        let mut ties = 0usize;
+        for &c in candidates {
+            // One more task than now: a node with no tasks still prefers the larger weight.
+            let score = f64::from(view.load(c).tasks() + 1) / self.weight_by.weight(view, c);
+            match best {
+                Some((_, s)) if score > s => {}
+                Some((_, s)) if score == s => {
+                    ties += 1;
+                    if uniform_index(rng, ties) == 0 {
+                        best = Some((c, score));
+                    }
+                }
+                _ => {
+                    best = Some((c, score));
+                    ties = 1;
+                }
+            }
+        }
+        best.map(|(c, _)| c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::balance::testkit::{task, Fixture};
+    use crate::Resources;
+    use rand_core::SeedableRng;
+
+    #[test]
+    fn prefers_capacity_per_task() {
+        // Node 0: 4 cores, 3 tasks → 4/4 = 1; node 1: 1 core, 0 tasks → 1/1 = 1; node 2: 8 cores,
+        // 6 tasks → 7/8: the lowest.
+        let mut fx = Fixture::with_tasks(&[3, 0, 6]);
+        for (spec, cores) in fx.specs.iter_mut().zip([4u64, 1, 8]) {
+            spec.capacity = Resources([cores * 1000, 0, 0, 0, 0, 0]);
+        }
+        let all = [NodeId(0), NodeId(1), NodeId(2)];
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+        let mut b = WeightedLeastConnections::new(WeightBy::Cores);
+        assert_eq!(b.pick(&task(), &all, &fx.view(), Time::ZERO, &mut rng), Some(NodeId(2)));
+        // Equal weights: plain least connections.
+        let mut plain = WeightedLeastConnections::new(WeightBy::Equal);
+        assert_eq!(plain.pick(&task(), &all, &fx.view(), Time::ZERO, &mut rng), Some(NodeId(1)));
+    }
+}

@@ -1,0 +1,95 @@
+//! `weighted-round-robin`: the classic interleaved weighted round robin of LVS.
+//!
+//! Cycles through the candidates with a current-weight threshold that steps down by the weights'
+//! greatest common divisor each round; a candidate is chosen while its weight reaches the
+//! threshold. Weights {5, 1, 1} give a, a, a, a, a, b, c: the same shares as the smooth variant,
+//! in bursts (LVS documentation, "Weighted Round-Robin Scheduling"). Weights are rounded to
+//! integers (at least 1) after scaling by 1000, so fractional speeds keep their ratios. Reads the
+//! candidates' static weights. Cost: O(candidates) per pick in the worst case.
+
+use rand_core::RngCore;
+
+use super::{weights::WeightBy, Balancer};
+use crate::{ClusterView, NodeId, TaskInfo, Time};
+
+/// LVS interleaved weighted round robin.
+#[derive(Clone, Debug, Default)]
+pub struct WeightedRoundRobin {
+    weight_by: WeightBy,
+    index: usize,
+    current: u64,
+}
+
+impl WeightedRoundRobin {
+    /// Weights from `weight_by`.
+    pub fn new(weight_by: WeightBy) -> Self {
+        WeightedRoundRobin { weight_by, index: usize::MAX, current: 0 }
+    }
+
+    fn int_weight(&self, view: &ClusterView<'_>, node: NodeId) -> u64 {
+        ((self.weight_by.weight(view, node) * 1000.0).round() as u64).max(1)
+    }
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+impl Balancer for WeightedRoundRobin {
+    fn pick(
+        &mut self,
+        _task: &TaskInfo,
+        candidates: &[NodeId],
+        view: &ClusterView<'_>,
+        _now: Time,
+        _rng: &mut dyn RngCore,
+    ) -> Option<NodeId> {
+        let n = candidates.len();
+        if n == 0 {
+            return None;
+        }
+        let (mut g, mut max) = (0, 0);
+        for &c in candidates {
+            let w = self.int_weight(view, c);
+            g = gcd(g, w);
+            max = max.max(w);
+        }
+        // At most one full sweep of thresholds is ever needed: max / g rounds of n candidates.
+        loop {
+            self.index = if self.index == usize::MAX { 0 } else { (self.index + 1) % n };
+            if self.index == 0 {
+                self.current = if self.current <= g { max } else { self.current - g };
+            }
+            let c = candidates[self.index];
+            if self.int_weight(view, c) >= self.current {
+                return Some(c);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::balance::testkit::{task, Fixture};
+    use crate::Resources;
+    use rand_core::SeedableRng;
+
+    #[test]
+    fn weights_5_1_1_give_the_lvs_sequence() {
+        let mut fx = Fixture::with_tasks(&[0, 0, 0]);
+        for (spec, cores) in fx.specs.iter_mut().zip([5u64, 1, 1]) {
+            spec.capacity = Resources([cores * 1000, 0, 0, 0, 0, 0]);
+        }
+        let all = [NodeId(0), NodeId(1), NodeId(2)];
+        let mut b = WeightedRoundRobin::new(WeightBy::Cores);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+        let picks: Vec<u32> =
+            (0..14).map(|_| b.pick(&task(), &all, &fx.view(), Time::ZERO, &mut rng).unwrap().0).collect();
+        assert_eq!(picks, [0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 0, 1, 2]);
+    }
+}
