@@ -278,6 +278,8 @@ struct Dispatcher {
     rng: Stream,
     mode: ViewMode,
     loads: Vec<NodeLoad>,
+    /// When each node's latest report (or, for an oracle, change) was sent.
+    reported_at: Vec<Option<SimTime>>,
     used: Vec<Resources>,
     tracking: Vec<Tracking>,
     /// Per task class: the trusted nodes whose capacity can hold it, and each node's position.
@@ -493,7 +495,7 @@ impl Cluster {
             scheduler.schedule_at(t, Event::Fault);
         }
         let initial_load = match config.view {
-            ViewMode::Oracle => NodeLoad { reported_at: Some(SimTime::ZERO), ..NodeLoad::default() },
+            ViewMode::Oracle => NodeLoad::default(),
             ViewMode::Heartbeat { .. } => NodeLoad::default(),
         };
         let membership = match (&strategy.detector, config.view) {
@@ -545,6 +547,7 @@ impl Cluster {
                 rng: stream(seed, replication, Purpose::Strategy(&strategy.label)),
                 mode: config.view,
                 loads: vec![initial_load; n],
+                reported_at: vec![(config.view == ViewMode::Oracle).then_some(SimTime::ZERO); n],
                 used: vec![Resources::ZERO; n],
                 tracking: vec![Tracking::default(); n],
                 candidates,
@@ -593,6 +596,12 @@ impl Cluster {
     pub fn node_usage(&self, node: NodeId) -> (Resources, u32, u32) {
         let n = &self.nodes[node.index()];
         (n.used, n.n_running, n.queue.len)
+    }
+
+    /// When the dispatcher's view of a node was last refreshed (its latest report's send time;
+    /// for an oracle view, its latest change), `None` before the first.
+    pub fn reported_at(&self, node: NodeId) -> Option<SimTime> {
+        self.dispatcher.reported_at[node.index()]
     }
 
     /// True if the node is up (not crashed).
@@ -830,8 +839,8 @@ impl Cluster {
                 running: node.n_running,
                 queued: node.queue.len,
                 in_flight: t.sent.saturating_sub(node.received) as u32,
-                reported_at: Some(now),
             };
+            d.reported_at[n] = Some(now);
             d.used[n] = node.used.plus(&t.sent_demand.minus(&node.received_demand));
         }
     }
@@ -1026,19 +1035,15 @@ impl Cluster {
         let d = &mut self.dispatcher;
         let nu = n as usize;
         let load = &mut d.loads[nu];
-        if load.reported_at.is_some_and(|t| sent_at <= t) {
+        if d.reported_at[nu].is_some_and(|t| sent_at <= t) {
             return; // overtaken by a later heartbeat
         }
         let track = d.mode == ViewMode::Heartbeat { track_dispatches: true };
         let t = &mut d.tracking[nu];
         t.acked = received;
         t.acked_demand = received_demand;
-        *load = NodeLoad {
-            running,
-            queued,
-            in_flight: if track { t.sent.saturating_sub(t.acked) as u32 } else { 0 },
-            reported_at: Some(sent_at),
-        };
+        *load = NodeLoad { running, queued, in_flight: if track { t.sent.saturating_sub(t.acked) as u32 } else { 0 } };
+        d.reported_at[nu] = Some(sent_at);
         d.used[nu] = if track { used.plus(&t.sent_demand.minus(&t.acked_demand)) } else { used };
     }
 
@@ -1145,7 +1150,7 @@ impl Cluster {
         let d = &mut self.dispatcher;
         d.tracking[nu] =
             Tracking { sent: d.tracking[nu].acked, sent_demand: d.tracking[nu].acked_demand, ..d.tracking[nu] };
-        d.loads[nu] = NodeLoad { reported_at: d.loads[nu].reported_at, ..NodeLoad::default() };
+        d.loads[nu] = NodeLoad::default();
         d.used[nu] = Resources::ZERO;
         let mut orphans = std::mem::take(&mut d.outstanding[nu]);
         // Highest priority first (then oldest task): rate-limited policies move those first.

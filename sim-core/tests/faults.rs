@@ -299,9 +299,8 @@ fn partitions_are_noticed_exactly_when_the_silence_reaches_the_timeout() {
     let mut sim = build_simulation(&config, &strat, 0, &LOGS);
     sim.run_until(secs(100.0));
     // Each node's phase: when its latest heartbeat was sent, modulo the interval.
-    let phases: Vec<u64> = (0..nodes)
-        .map(|n| sim.model().view().load(NodeId(n)).reported_at.expect("heard from every node").0 % SEC)
-        .collect();
+    let phases: Vec<u64> =
+        (0..nodes).map(|n| sim.model().reported_at(NodeId(n)).expect("heard from every node").0 % SEC).collect();
     sim.run_until(config.end);
     let processed = sim.scheduler().processed();
     let out = sim.into_model().finish(processed);

@@ -158,7 +158,7 @@ fn check_nodes(sim: &Simulation<Cluster>, config: &SimConfig, faults: bool) -> R
         if config.view == ViewMode::Oracle && !faults {
             let load = view.load(id);
             prop_assert_eq!((load.running, load.queued), (running, queued), "oracle view of node {} at {}", i, at);
-            prop_assert!(load.reported_at.is_some());
+            prop_assert!(cluster.reported_at(id).is_some());
         }
         on_nodes += (running + queued) as usize;
     }

@@ -1,7 +1,7 @@
 //! What a strategy may read: a read-only view of the nodes as the scheduler believes them to be,
 //! and the task being placed.
 
-use crate::{Resources, Time};
+use crate::Resources;
 
 /// Dense node identifier: nodes are numbered from 0 in the order they are declared.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -29,7 +29,8 @@ pub struct NodeSpec {
 }
 
 /// The scheduler's belief about how busy a node is: the counts from its latest report, plus the
-/// tasks dispatched to it that the report does not yet reflect.
+/// tasks dispatched to it that the report does not yet reflect. (Twelve bytes: balancers that
+/// sample nodes at random read these, and a small record keeps a large cluster's view in cache.)
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NodeLoad {
     /// Tasks running at the time of the latest report.
@@ -39,8 +40,6 @@ pub struct NodeLoad {
     /// Tasks dispatched to the node that its latest report does not reflect yet (zero when the
     /// scheduler does not track its own dispatches).
     pub in_flight: u32,
-    /// When the latest report was sent (`None` before the first one).
-    pub reported_at: Option<Time>,
 }
 
 impl NodeLoad {
