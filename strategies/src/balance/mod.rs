@@ -192,6 +192,20 @@ pub(crate) mod testkit {
             }
         }
 
+        /// Nodes with these task counts and CPU cores.
+        pub fn with_tasks_and_cores(tasks: &[u32], cores: &[u64]) -> Fixture {
+            let mut fx = Fixture::with_tasks(tasks);
+            for (spec, &c) in fx.specs.iter_mut().zip(cores) {
+                spec.capacity = Resources([c * 1000, 0, 0, 0, 0, 0]);
+            }
+            fx
+        }
+
+        /// The candidates 0..n.
+        pub fn all(&self) -> Vec<crate::NodeId> {
+            (0..self.specs.len() as u32).map(crate::NodeId).collect()
+        }
+
         pub fn view(&self) -> ClusterView<'_> {
             ClusterView::new(&self.specs, &self.loads, &self.used)
         }

@@ -63,16 +63,12 @@ impl Balancer for SmoothWeightedRoundRobin {
 mod tests {
     use super::*;
     use crate::balance::testkit::{task, Fixture};
-    use crate::Resources;
     use rand_core::SeedableRng;
 
     #[test]
     fn weights_5_1_1_give_nginx_sequence() {
-        let mut fx = Fixture::with_tasks(&[0, 0, 0]);
-        for (spec, cores) in fx.specs.iter_mut().zip([5u64, 1, 1]) {
-            spec.capacity = Resources([cores * 1000, 0, 0, 0, 0, 0]);
-        }
-        let all = [NodeId(0), NodeId(1), NodeId(2)];
+        let fx = Fixture::with_tasks_and_cores(&[0, 0, 0], &[5, 1, 1]);
+        let all = fx.all();
         let mut b = SmoothWeightedRoundRobin::new(WeightBy::Cores);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
         let names: String = (0..14)

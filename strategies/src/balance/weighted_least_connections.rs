@@ -59,18 +59,14 @@ impl Balancer for WeightedLeastConnections {
 mod tests {
     use super::*;
     use crate::balance::testkit::{task, Fixture};
-    use crate::Resources;
     use rand_core::SeedableRng;
 
     #[test]
     fn prefers_capacity_per_task() {
         // Node 0: 4 cores, 3 tasks → 4/4 = 1; node 1: 1 core, 0 tasks → 1/1 = 1; node 2: 8 cores,
         // 6 tasks → 7/8: the lowest.
-        let mut fx = Fixture::with_tasks(&[3, 0, 6]);
-        for (spec, cores) in fx.specs.iter_mut().zip([4u64, 1, 8]) {
-            spec.capacity = Resources([cores * 1000, 0, 0, 0, 0, 0]);
-        }
-        let all = [NodeId(0), NodeId(1), NodeId(2)];
+        let fx = Fixture::with_tasks_and_cores(&[3, 0, 6], &[4, 1, 8]);
+        let all = fx.all();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
         let mut b = WeightedLeastConnections::new(WeightBy::Cores);
         assert_eq!(b.pick(&task(), &all, &fx.view(), Time::ZERO, &mut rng), Some(NodeId(2)));
