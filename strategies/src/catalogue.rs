@@ -114,6 +114,32 @@ const CATALOGUE: &[StrategyInfo] = &[
         params: &[],
     },
     StrategyInfo {
+        kind: "resource-aware",
+        role: Role::Balancer,
+        summary:
+            "filter (fits free resources, CPU cap) then Kubernetes-style scores: least/most allocated, balanced, queue",
+        params: &[
+            ParamInfo {
+                name: "weights",
+                ty: "{least_allocated, most_allocated, balanced_allocation, queue}",
+                default: r#"{"least_allocated": 1.0, "most_allocated": 0.0, "balanced_allocation": 1.0, "queue": 0.0}"#,
+                doc: "weights of the score terms",
+            },
+            ParamInfo {
+                name: "resources",
+                ty: "{cpu_cores, memory_gb, disk_gb, net_gbps, gpus, fpgas}",
+                default: r#"{"cpu_cores": 1.0, "memory_gb": 1.0}"#,
+                doc: "resource weights inside each term",
+            },
+            ParamInfo {
+                name: "max_cpu_utilization",
+                ty: "(0, 1] or null",
+                default: "null",
+                doc: "exclude nodes above it",
+            },
+        ],
+    },
+    StrategyInfo {
         kind: "timeout",
         role: Role::Detector,
         summary: "suspect after timeout_s without a heartbeat",
@@ -263,6 +289,7 @@ pub fn catalogue() -> &'static [StrategyInfo] {
             BalancerConfig::FirstFit {} => "first-fit",
             BalancerConfig::BestFit {} => "best-fit",
             BalancerConfig::WorstFit {} => "worst-fit",
+            BalancerConfig::ResourceAware { .. } => "resource-aware",
         }
     }
     fn _detectors(c: &DetectorConfig) -> &'static str {

@@ -9,6 +9,7 @@ mod fit;
 mod least_connections;
 mod power_of_d;
 mod random;
+mod resource_aware;
 mod round_robin;
 mod smooth_weighted_round_robin;
 mod weighted_least_connections;
@@ -19,6 +20,9 @@ pub use fit::{room_after, Fit, FitBalancer};
 pub use least_connections::LeastConnections;
 pub use power_of_d::PowerOfD;
 pub use random::Random;
+pub use resource_aware::{
+    balanced_score, default_resource_weights, least_requested_score, most_requested_score, ResourceAware, TermWeights,
+};
 pub use round_robin::RoundRobin;
 pub use smooth_weighted_round_robin::SmoothWeightedRoundRobin;
 pub use weighted_least_connections::WeightedLeastConnections;
@@ -109,6 +113,18 @@ pub enum BalancerConfig {
     BestFit {},
     /// The fitting candidate left with the most free room.
     WorstFit {},
+    /// Filter, then a weighted mean of Kubernetes-style score terms.
+    ResourceAware {
+        /// Weights of the score terms.
+        #[serde(default)]
+        weights: TermWeights,
+        /// Weights of the resource dimensions inside each term.
+        #[serde(default = "default_resource_weights")]
+        resources: crate::ResourceUnits,
+        /// Exclude nodes whose believed CPU utilisation is above this.
+        #[serde(default)]
+        max_cpu_utilization: Option<f64>,
+    },
 }
 
 impl BalancerConfig {
@@ -125,12 +141,27 @@ impl BalancerConfig {
             BalancerConfig::FirstFit {} => "first-fit",
             BalancerConfig::BestFit {} => "best-fit",
             BalancerConfig::WorstFit {} => "worst-fit",
+            BalancerConfig::ResourceAware { .. } => "resource-aware",
         }
     }
 
     /// Checks parameter ranges. Returns `(parameter, problem)` pairs.
     pub fn problems(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
+        if let BalancerConfig::ResourceAware { weights, resources, max_cpu_utilization } = self {
+            let terms = [weights.least_allocated, weights.most_allocated, weights.balanced_allocation, weights.queue];
+            if terms.iter().any(|w| !(w.is_finite() && *w >= 0.0)) || terms.iter().all(|w| *w == 0.0) {
+                out.push(("weights", "must be non-negative, and at least one positive".to_string()));
+            }
+            if resources.to_array().iter().any(|w| !(w.is_finite() && *w >= 0.0 && *w <= 1e6)) {
+                out.push(("resources", "weights must be between 0 and 1000000".to_string()));
+            }
+            if let Some(m) = max_cpu_utilization {
+                if !(m.is_finite() && *m > 0.0 && *m <= 1.0) {
+                    out.push(("max_cpu_utilization", format!("must be in (0, 1], got {m}")));
+                }
+            }
+        }
         if let BalancerConfig::PowerOfD { d } = self {
             if *d == 0 {
                 out.push(("d", "must be at least 1, got 0".to_string()));
@@ -158,6 +189,9 @@ impl BalancerConfig {
             BalancerConfig::FirstFit {} => Box::new(FitBalancer::new(Fit::First)),
             BalancerConfig::BestFit {} => Box::new(FitBalancer::new(Fit::Best)),
             BalancerConfig::WorstFit {} => Box::new(FitBalancer::new(Fit::Worst)),
+            BalancerConfig::ResourceAware { weights, resources, max_cpu_utilization } => {
+                Box::new(ResourceAware::new(*weights, *resources, *max_cpu_utilization))
+            }
         }
     }
 }
