@@ -118,6 +118,8 @@ struct Exec {
     gen: u16,
     /// When the current phase ends (the time its Step event is due).
     next_step: SimTime,
+    /// When it was dispatched.
+    dispatched: SimTime,
     /// The task's work and class (copied, so starting and stepping need not visit the task).
     work: u64,
     class: u32,
@@ -507,6 +509,10 @@ impl Cluster {
         let failover = strategy.failover.build();
         let checkpointing = failover.checkpointing();
         let has_faults = !config.faults.is_empty() || strategy.detector.is_some();
+        let balancer = strategy.balancer.build();
+        // Completions reach the dispatcher (in heartbeats) when something can fail or the
+        // balancer learns from them.
+        let track_execs = has_faults || balancer.wants_feedback();
         Cluster {
             specs: config.nodes.clone(),
             nodes: config
@@ -543,7 +549,7 @@ impl Cluster {
                 .collect(),
             generator,
             dispatcher: Dispatcher {
-                balancer: strategy.balancer.build(),
+                balancer,
                 rng: stream(seed, replication, Purpose::Strategy(&strategy.label)),
                 mode: config.view,
                 loads: vec![initial_load; n],
@@ -578,7 +584,7 @@ impl Cluster {
             sample_scratch: Vec::with_capacity(n),
             spare_vecs: Vec::new(),
             pending: 0,
-            track_execs: has_faults,
+            track_execs,
         }
     }
 
@@ -722,6 +728,7 @@ impl Cluster {
             incarnation,
             gen: 0,
             next_step: SimTime::MAX,
+            dispatched: now,
             work: task.work,
             class: task.class,
             phase: Phase::InFlight,
@@ -985,7 +992,13 @@ impl Cluster {
         let (incarnation, seq, sent_at) = (r.incarnation, r.seq, r.sent_at);
         let (running, queued, used, received, received_demand) =
             (r.running, r.queued, r.used, r.received, r.received_demand);
+        let feedback = self.dispatcher.balancer.wants_feedback();
         for &e in &completions {
+            let exec = &mut self.execs.slots[e as usize];
+            if feedback && exec.phase == Phase::Finished {
+                let latency = exec.next_step.saturating_since(exec.dispatched);
+                self.dispatcher.balancer.observe(NodeId(exec.node), latency, now);
+            }
             let exec = &mut self.execs.slots[e as usize];
             exec.node_done = true;
             if exec.out_pos != NONE {

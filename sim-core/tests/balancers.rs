@@ -91,3 +91,18 @@ fn weights_by_speed_beat_plain_round_robin_on_heterogeneous_nodes() {
     // Smoothing the weighted sequence spreads each fast node's turns: it never queues more.
     assert!(swrr <= wrr * 1.05);
 }
+
+#[test]
+fn learning_from_latency_and_dynamic_weights_find_the_fast_nodes() {
+    // The same heterogeneous cluster: peak-EWMA latency (learnt from completions reported in
+    // heartbeats) and weights recomputed from heartbeats both find the fast nodes without being
+    // told their speeds, and beat the load-blind strategies by a wide margin.
+    let speeds = [1.0, 1.0, 1.0, 1.0, 4.0, 4.0];
+    let config = cluster(&speeds, 0.7, 1.0, ViewMode::Heartbeat { track_dispatches: true });
+    let random = mean_response(&config, BalancerConfig::Random {});
+    let peak_ewma = mean_response(&config, BalancerConfig::ResponseTime { decay_s: 10.0 });
+    let dynamic = mean_response(&config, BalancerConfig::DynamicWeight {});
+    println!("random {random:.3} s, response-time {peak_ewma:.3} s, dynamic-weight {dynamic:.3} s");
+    assert!(peak_ewma < 0.5 * random, "response-time {peak_ewma} vs random {random}");
+    assert!(dynamic < 0.5 * random, "dynamic-weight {dynamic} vs random {random}");
+}

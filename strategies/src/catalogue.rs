@@ -114,6 +114,18 @@ const CATALOGUE: &[StrategyInfo] = &[
         params: &[],
     },
     StrategyInfo {
+        kind: "response-time",
+        role: Role::Balancer,
+        summary: "power-of-two on peak-EWMA latency x (outstanding + 1), as Finagle/linkerd; learns from completions",
+        params: &[ParamInfo { name: "decay_s", ty: "seconds > 0", default: "10.0", doc: "decay time of the average" }],
+    },
+    StrategyInfo {
+        kind: "dynamic-weight",
+        role: Role::Balancer,
+        summary: "smooth weighted round robin on weights from heartbeats: free CPU x speed",
+        params: &[],
+    },
+    StrategyInfo {
         kind: "resource-aware",
         role: Role::Balancer,
         summary:
@@ -290,6 +302,8 @@ pub fn catalogue() -> &'static [StrategyInfo] {
             BalancerConfig::BestFit {} => "best-fit",
             BalancerConfig::WorstFit {} => "worst-fit",
             BalancerConfig::ResourceAware { .. } => "resource-aware",
+            BalancerConfig::ResponseTime { .. } => "response-time",
+            BalancerConfig::DynamicWeight {} => "dynamic-weight",
         }
     }
     fn _detectors(c: &DetectorConfig) -> &'static str {

@@ -7,6 +7,7 @@
 
 mod fit;
 mod least_connections;
+mod peak_ewma;
 mod power_of_d;
 mod random;
 mod resource_aware;
@@ -18,6 +19,7 @@ mod weights;
 
 pub use fit::{room_after, Fit, FitBalancer};
 pub use least_connections::LeastConnections;
+pub use peak_ewma::PeakEwma;
 pub use power_of_d::PowerOfD;
 pub use random::Random;
 pub use resource_aware::{
@@ -32,7 +34,7 @@ pub use weights::WeightBy;
 use rand_core::RngCore;
 use serde::{Deserialize, Serialize};
 
-use crate::{ClusterView, NodeId, TaskInfo, Time};
+use crate::{ClusterView, NodeId, Span, TaskInfo, Time};
 
 /// Chooses the node a task goes to.
 ///
@@ -70,6 +72,16 @@ pub trait Balancer: Send {
         now: Time,
         rng: &mut dyn RngCore,
     ) -> Option<NodeId>;
+
+    /// True if the balancer learns from completions ([`observe`](Self::observe)); a caller that
+    /// does not track completions otherwise starts doing so.
+    fn wants_feedback(&self) -> bool {
+        false
+    }
+
+    /// A task this scheduler sent to `node` has completed, `latency` after it was dispatched; the
+    /// scheduler learned it at `now`.
+    fn observe(&mut self, _node: NodeId, _latency: Span, _now: Time) {}
 }
 
 /// A balancer's configuration, as scenario files and production programs write it: a JSON object
@@ -113,6 +125,14 @@ pub enum BalancerConfig {
     BestFit {},
     /// The fitting candidate left with the most free room.
     WorstFit {},
+    /// Power-of-two choices on peak-EWMA latency × outstanding tasks (Finagle, linkerd).
+    ResponseTime {
+        /// Decay time of the latency average, seconds.
+        #[serde(default = "PeakEwma::default_decay_s")]
+        decay_s: f64,
+    },
+    /// Smooth weighted round robin on weights recomputed from heartbeats: free CPU × speed.
+    DynamicWeight {},
     /// Filter, then a weighted mean of Kubernetes-style score terms.
     ResourceAware {
         /// Weights of the score terms.
@@ -142,6 +162,8 @@ impl BalancerConfig {
             BalancerConfig::BestFit {} => "best-fit",
             BalancerConfig::WorstFit {} => "worst-fit",
             BalancerConfig::ResourceAware { .. } => "resource-aware",
+            BalancerConfig::ResponseTime { .. } => "response-time",
+            BalancerConfig::DynamicWeight {} => "dynamic-weight",
         }
     }
 
@@ -160,6 +182,11 @@ impl BalancerConfig {
                 if !(m.is_finite() && *m > 0.0 && *m <= 1.0) {
                     out.push(("max_cpu_utilization", format!("must be in (0, 1], got {m}")));
                 }
+            }
+        }
+        if let BalancerConfig::ResponseTime { decay_s } = self {
+            if !(decay_s.is_finite() && *decay_s > 0.0 && *decay_s <= 1e6) {
+                out.push(("decay_s", format!("must be positive and at most 1000000, got {decay_s}")));
             }
         }
         if let BalancerConfig::PowerOfD { d } = self {
@@ -192,6 +219,8 @@ impl BalancerConfig {
             BalancerConfig::ResourceAware { weights, resources, max_cpu_utilization } => {
                 Box::new(ResourceAware::new(*weights, *resources, *max_cpu_utilization))
             }
+            BalancerConfig::ResponseTime { decay_s } => Box::new(PeakEwma::new(Span::from_secs_f64(*decay_s))),
+            BalancerConfig::DynamicWeight {} => Box::new(SmoothWeightedRoundRobin::new(WeightBy::FreeCapacity)),
         }
     }
 }

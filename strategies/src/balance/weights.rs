@@ -17,6 +17,9 @@ pub enum WeightBy {
     Speed,
     /// Every node 1 (plain round robin / least connections).
     Equal,
+    /// Dynamic: free CPU cores × speed as the view believes them now (a node with no free core
+    /// keeps a small weight, so it is not starved of its turn forever).
+    FreeCapacity,
 }
 
 impl WeightBy {
@@ -29,6 +32,10 @@ impl WeightBy {
             WeightBy::Cores => spec.capacity.units(Resource::Cpu),
             WeightBy::Speed => spec.speed,
             WeightBy::Equal => 1.0,
+            WeightBy::FreeCapacity => {
+                let free = spec.capacity.minus(view.used(node)).units(Resource::Cpu);
+                free.max(0.01) * spec.speed
+            }
         }
     }
 }
