@@ -64,6 +64,10 @@ struct RunArgs {
     /// Also write events.csv: faults, suspicions, re-admissions and migrations.
     #[arg(long)]
     event_log: bool,
+    /// Also write cost.json: the wall-clock time each balancer spends per decision (median, p99).
+    /// It varies between runs and machines, so it is kept out of the results.
+    #[arg(long)]
+    decision_cost: bool,
     /// Print nothing on success (no progress bar, no table).
     #[arg(long)]
     quiet: bool,
@@ -189,7 +193,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         args.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |t| t as usize);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("cannot start worker threads")?;
 
-    let options = RunOptions { task_log: args.task_log, event_log: args.event_log };
+    let options = RunOptions { task_log: args.task_log, event_log: args.event_log, decision_cost: args.decision_cost };
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
     let progress = if show_progress {
         let bar = ProgressBar::new(jobs.len() as u64);
@@ -242,8 +246,13 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     let summary = Summary::of(&study, VERSION);
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("cannot create output directory {}", out_dir.display()))?;
-    let files = write_study(&out_dir, &study, &summary)
+    let mut files = write_study(&out_dir, &study, &summary)
         .with_context(|| format!("cannot write results to {}", out_dir.display()))?;
+    if args.decision_cost {
+        let path = out_dir.join("cost.json");
+        fulcrum_reports::write_cost(&path, &study).with_context(|| format!("cannot write {}", path.display()))?;
+        files.written.push(path);
+    }
 
     if !args.quiet {
         println!(

@@ -137,7 +137,11 @@ fn results_are_byte_identical_across_runs_and_thread_counts() {
     let scenario = library("quickstart.json");
     let a = run_into(tmp.path(), "a", Some(&scenario), &["--threads", "1", "--task-log"]);
     let b = run_into(tmp.path(), "b", Some(&scenario), &["--threads", "2", "--task-log"]);
-    let c = run_into(tmp.path(), "c", Some(&scenario), &["--threads", "2", "--task-log"]);
+    // Measuring decision cost (wall clock) must not change any result.
+    let c = run_into(tmp.path(), "c", Some(&scenario), &["--threads", "2", "--task-log", "--decision-cost"]);
+    let cost: Value = serde_json::from_slice(&read(&c, "cost.json")).unwrap();
+    assert_eq!(cost["results"].as_array().unwrap().len(), 6);
+    assert!(cost["results"][0]["p99_us"].as_f64().unwrap() > 0.0);
     for f in ["summary.json", "runs.csv", "timeseries.csv", "nodes.csv", "tasks.csv"] {
         assert!(read(&a, f) == read(&b, f), "{f} differs between --threads 1 and --threads 2");
         assert!(read(&b, f) == read(&c, f), "{f} differs between two identical runs");

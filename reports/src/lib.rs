@@ -13,7 +13,7 @@ mod table;
 mod write;
 
 pub use table::comparison_table;
-pub use write::{write_atomic, write_study, OutputFiles};
+pub use write::{write_atomic, write_cost, write_study, OutputFiles};
 
 use fulcrum_sim_core::metrics::RunOutput;
 use indexmap::IndexMap;

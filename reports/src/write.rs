@@ -197,6 +197,41 @@ pub fn write_study(dir: &Path, study: &Study, summary: &Summary) -> io::Result<O
     Ok(out)
 }
 
+/// Writes `cost.json`: per label, the wall-clock time its balancer spent per decision over all
+/// replications (decisions, mean, median and 99th percentile, microseconds). Timings vary between
+/// runs and machines, which is why they live here and not in `summary.json`.
+pub fn write_cost(path: &Path, study: &Study) -> io::Result<()> {
+    let mut results = Vec::new();
+    for (info, runs) in study.labels.iter().zip(&study.runs) {
+        let mut merged: Option<hdrhistogram::Histogram<u64>> = None;
+        for h in runs.iter().filter_map(|r| r.decision_cost.as_ref()) {
+            match merged.as_mut() {
+                None => merged = Some(h.clone()),
+                Some(m) => m.add(h).map_err(io::Error::other)?,
+            }
+        }
+        let Some(h) = merged else { continue };
+        let us = |ns: f64| ns / 1000.0;
+        results.push(serde_json::json!({
+            "label": info.label,
+            "balancer": info.balancer,
+            "decisions": h.len(),
+            "mean_us": us(h.mean()),
+            "p50_us": us(h.value_at_quantile(0.5) as f64),
+            "p99_us": us(h.value_at_quantile(0.99) as f64),
+        }));
+    }
+    let doc = serde_json::json!({
+        "note": "wall-clock time per balancer decision on this machine; not deterministic, not part of the results",
+        "scenario": study.scenario_name,
+        "results": results,
+    });
+    write_atomic(path, |w| {
+        serde_json::to_writer_pretty(&mut *w, &doc).map_err(io::Error::other)?;
+        w.write_all(b"\n")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -578,7 +578,13 @@ impl Cluster {
             plan,
             next_fault: 0,
             instances: Vec::new(),
-            metrics: Collector::new(n, config.warmup, options.task_log, options.event_log, has_faults),
+            metrics: {
+                let mut c = Collector::new(n, config.warmup, options.task_log, options.event_log, has_faults);
+                c.decision_cost = options
+                    .decision_cost
+                    .then(|| hdrhistogram::Histogram::new_with_bounds(1, 1 << 40, 3).expect("valid bounds"));
+                c
+            },
             end: config.end,
             sample_interval: config.sample_interval,
             sample_scratch: Vec::with_capacity(n),
@@ -705,7 +711,18 @@ impl Cluster {
         let d = &mut self.dispatcher;
         let candidates = &d.candidates[task.class as usize];
         let view = ClusterView::new(&self.specs, &d.loads, &d.used);
-        let Some(node) = d.balancer.pick(&info, candidates, &view, now, &mut d.rng) else {
+        let picked = match self.metrics.decision_cost.as_mut() {
+            None => d.balancer.pick(&info, candidates, &view, now, &mut d.rng),
+            Some(cost) => {
+                // The one wall-clock read in the simulator, for the separate decision-cost report.
+                #[allow(clippy::disallowed_methods)]
+                let started = std::time::Instant::now();
+                let picked = d.balancer.pick(&info, candidates, &view, now, &mut d.rng);
+                cost.saturating_record(started.elapsed().as_nanos().max(1) as u64);
+                picked
+            }
+        };
+        let Some(node) = picked else {
             task.parked = true;
             d.backlog.push(task_slot);
             return;

@@ -108,6 +108,10 @@ pub struct RunOptions {
     pub task_log: bool,
     /// Keep the log of faults, suspicions, re-admissions and migrations.
     pub event_log: bool,
+    /// Measure the wall-clock time each balancer decision takes (into
+    /// [`RunOutput::decision_cost`](metrics::RunOutput::decision_cost), apart from the results,
+    /// which stay deterministic).
+    pub decision_cost: bool,
 }
 
 /// A cluster simulation ready to step: the model and its schedule.
@@ -141,5 +145,5 @@ pub fn run_replication(
     task_log: bool,
 ) -> RunOutput {
     let strategy = Strategy::balancer(label, balancer.clone());
-    run(config, &strategy, replication, &RunOptions { task_log, event_log: false })
+    run(config, &strategy, replication, &RunOptions { task_log, ..RunOptions::default() })
 }

@@ -90,6 +90,9 @@ pub struct RunOutput {
     pub tasks: Option<Vec<TaskRecord>>,
     /// Faults, suspicions, re-admissions and migrations in time order, when asked for.
     pub events: Option<Vec<EventRecord>>,
+    /// Wall-clock nanoseconds per balancer decision, when asked for. Not a result: it varies
+    /// from run to run and machine to machine, so it is kept apart from everything above.
+    pub decision_cost: Option<Histogram<u64>>,
 }
 
 impl RunOutput {
@@ -130,6 +133,7 @@ pub(crate) struct Collector {
     pub(crate) series: Vec<SeriesPoint>,
     pub(crate) task_log: Option<Vec<TaskRecord>>,
     event_log: Option<Vec<EventRecord>>,
+    pub(crate) decision_cost: Option<Histogram<u64>>,
     /// Measure faults, detection and recovery.
     fault_metrics: bool,
     detection_times: Vec<f64>,
@@ -169,6 +173,7 @@ impl Collector {
             series: Vec::new(),
             task_log: task_log.then(Vec::new),
             event_log: event_log.then(Vec::new),
+            decision_cost: None,
             fault_metrics,
             detection_times: Vec::new(),
             recovery_times: Vec::new(),
@@ -381,7 +386,14 @@ impl Collector {
             log.sort_by_key(|r| r.id);
             log
         });
-        RunOutput { metrics, series: self.series, node_utilization, tasks, events: self.event_log }
+        RunOutput {
+            metrics,
+            series: self.series,
+            node_utilization,
+            tasks,
+            events: self.event_log,
+            decision_cost: self.decision_cost,
+        }
     }
 }
 

@@ -35,7 +35,7 @@ const SEC: u64 = 1_000_000_000;
 /// One-way dispatch delay, seconds.
 const DISPATCH: f64 = 0.001;
 /// Keep both logs.
-const LOGS: RunOptions = RunOptions { task_log: true, event_log: true };
+const LOGS: RunOptions = RunOptions { task_log: true, event_log: true, decision_cost: false };
 /// Fault kinds as the event log names them.
 const FAULT_KINDS: [&str; 10] = [
     "crash",
@@ -660,7 +660,12 @@ fn every_strategy_meets_the_same_faults() {
                         detection: Default::default(),
                         failover: f.clone(),
                     };
-                    let out = run(&config, &s, replication, &RunOptions { task_log: false, event_log: true });
+                    let out = run(
+                        &config,
+                        &s,
+                        replication,
+                        &RunOptions { task_log: false, event_log: true, decision_cost: false },
+                    );
                     let actions = fault_actions(&out);
                     let faults = metric(&out, "faults");
                     outcomes.push((metric(&out, "mean_response_s"), metric(&out, "migrations")));

@@ -71,8 +71,14 @@ pub fn most_requested_score(requested: i64, capacity: i64) -> i64 {
 
 /// `BalancedAllocation` over (requested, capacity) pairs (Kubernetes' `balancedResourceScorer`).
 pub fn balanced_score(pairs: &[(i64, i64)]) -> i64 {
-    let fractions: Vec<f64> =
-        pairs.iter().filter(|&&(_, cap)| cap != 0).map(|&(req, cap)| (req as f64 / cap as f64).min(1.0)).collect();
+    // At most one fraction per resource dimension: kept on the stack (this runs per candidate).
+    let mut buf = [0.0f64; N_RESOURCES];
+    let mut len = 0;
+    for &(req, cap) in pairs.iter().filter(|&&(_, cap)| cap != 0).take(N_RESOURCES) {
+        buf[len] = (req as f64 / cap as f64).min(1.0);
+        len += 1;
+    }
+    let fractions = &buf[..len];
     let std = match fractions.len() {
         0 | 1 => 0.0,
         2 => ((fractions[0] - fractions[1]) / 2.0).abs(),
@@ -143,12 +149,13 @@ impl ResourceAware {
         add(t.least_allocated, &|| weighted(least_requested_score) as f64);
         add(t.most_allocated, &|| weighted(most_requested_score) as f64);
         add(t.balanced_allocation, &|| {
-            let pairs: Vec<(i64, i64)> = Resource::ALL
-                .iter()
-                .filter(|&&r| self.resource_weights[r as usize] > 0)
-                .map(|&r| (req.get(r) as i64, cap.get(r) as i64))
-                .collect();
-            balanced_score(&pairs) as f64
+            let mut pairs = [(0i64, 0i64); N_RESOURCES];
+            let mut len = 0;
+            for r in Resource::ALL.into_iter().filter(|&r| self.resource_weights[r as usize] > 0) {
+                pairs[len] = (req.get(r) as i64, cap.get(r) as i64);
+                len += 1;
+            }
+            balanced_score(&pairs[..len]) as f64
         });
         add(t.queue, &|| MAX_SCORE as f64 / f64::from(1 + view.load(node).tasks()));
         Some(if weight > 0.0 { total / weight } else { 0.0 })
