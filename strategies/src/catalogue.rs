@@ -120,6 +120,15 @@ const CATALOGUE: &[StrategyInfo] = &[
         params: &[ParamInfo { name: "decay_s", ty: "seconds > 0", default: "10.0", doc: "decay time of the average" }],
     },
     StrategyInfo {
+        kind: "predictive-least-connections",
+        role: Role::Balancer,
+        summary: "least connections on a forecast: tasks + trend x (tasks - time-decayed EWMA); O(nodes)",
+        params: &[
+            ParamInfo { name: "decay_s", ty: "seconds > 0", default: "5.0", doc: "decay time of the average" },
+            ParamInfo { name: "trend", ty: "number 0..=100", default: "1.0", doc: "how far the trend is extrapolated" },
+        ],
+    },
+    StrategyInfo {
         kind: "dynamic-weight",
         role: Role::Balancer,
         summary: "smooth weighted round robin on weights from heartbeats: free CPU x speed",
@@ -304,6 +313,7 @@ pub fn catalogue() -> &'static [StrategyInfo] {
             BalancerConfig::ResourceAware { .. } => "resource-aware",
             BalancerConfig::ResponseTime { .. } => "response-time",
             BalancerConfig::DynamicWeight {} => "dynamic-weight",
+            BalancerConfig::PredictiveLeastConnections { .. } => "predictive-least-connections",
         }
     }
     fn _detectors(c: &DetectorConfig) -> &'static str {

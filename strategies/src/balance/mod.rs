@@ -9,6 +9,7 @@ mod fit;
 mod least_connections;
 mod peak_ewma;
 mod power_of_d;
+mod predictive_least_connections;
 mod random;
 mod resource_aware;
 mod round_robin;
@@ -21,6 +22,7 @@ pub use fit::{room_after, Fit, FitBalancer};
 pub use least_connections::LeastConnections;
 pub use peak_ewma::PeakEwma;
 pub use power_of_d::PowerOfD;
+pub use predictive_least_connections::PredictiveLeastConnections;
 pub use random::Random;
 pub use resource_aware::{
     balanced_score, default_resource_weights, least_requested_score, most_requested_score, ResourceAware, TermWeights,
@@ -133,6 +135,15 @@ pub enum BalancerConfig {
     },
     /// Smooth weighted round robin on weights recomputed from heartbeats: free CPU × speed.
     DynamicWeight {},
+    /// Least connections on a trend forecast of each node's task count.
+    PredictiveLeastConnections {
+        /// Decay time of the average, seconds.
+        #[serde(default = "PredictiveLeastConnections::default_decay_s")]
+        decay_s: f64,
+        /// How far the trend is extrapolated.
+        #[serde(default = "PredictiveLeastConnections::default_trend")]
+        trend: f64,
+    },
     /// Filter, then a weighted mean of Kubernetes-style score terms.
     ResourceAware {
         /// Weights of the score terms.
@@ -164,6 +175,7 @@ impl BalancerConfig {
             BalancerConfig::ResourceAware { .. } => "resource-aware",
             BalancerConfig::ResponseTime { .. } => "response-time",
             BalancerConfig::DynamicWeight {} => "dynamic-weight",
+            BalancerConfig::PredictiveLeastConnections { .. } => "predictive-least-connections",
         }
     }
 
@@ -182,6 +194,14 @@ impl BalancerConfig {
                 if !(m.is_finite() && *m > 0.0 && *m <= 1.0) {
                     out.push(("max_cpu_utilization", format!("must be in (0, 1], got {m}")));
                 }
+            }
+        }
+        if let BalancerConfig::PredictiveLeastConnections { decay_s, trend } = self {
+            if !(decay_s.is_finite() && *decay_s > 0.0 && *decay_s <= 1e6) {
+                out.push(("decay_s", format!("must be positive and at most 1000000, got {decay_s}")));
+            }
+            if !(trend.is_finite() && (0.0..=100.0).contains(trend)) {
+                out.push(("trend", format!("must be between 0 and 100, got {trend}")));
             }
         }
         if let BalancerConfig::ResponseTime { decay_s } = self {
@@ -221,6 +241,9 @@ impl BalancerConfig {
             }
             BalancerConfig::ResponseTime { decay_s } => Box::new(PeakEwma::new(Span::from_secs_f64(*decay_s))),
             BalancerConfig::DynamicWeight {} => Box::new(SmoothWeightedRoundRobin::new(WeightBy::FreeCapacity)),
+            BalancerConfig::PredictiveLeastConnections { decay_s, trend } => {
+                Box::new(PredictiveLeastConnections::new(Span::from_secs_f64(*decay_s), *trend))
+            }
         }
     }
 }

@@ -1,0 +1,111 @@
+//! `predictive-least-connections`: least connections on a forecast of each node's load.
+//!
+//! Keeps a time-decayed EWMA of each candidate's task count (running + queued + in flight, as the
+//! view says) and extrapolates the trend: `forecast = tasks + trend · (tasks − ewma)`. A node whose
+//! load is rising (tasks above its average) looks busier than its count, one whose load is falling
+//! looks lighter — the idea of F5 BIG-IP's "Predictive" method. The EWMA weight of an old value is
+//! `exp(−Δt / decay)`. Ties are broken at random. Cost: O(candidates).
+
+use rand_core::RngCore;
+
+use super::{uniform_index, Balancer};
+use crate::{ClusterView, NodeId, Span, TaskInfo, Time};
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Average {
+    value: f64,
+    at: Option<Time>,
+}
+
+/// Least connections on a trend forecast.
+#[derive(Clone, Debug)]
+pub struct PredictiveLeastConnections {
+    decay_ns: f64,
+    trend: f64,
+    averages: Vec<Average>,
+}
+
+impl PredictiveLeastConnections {
+    /// Default decay time, seconds.
+    pub fn default_decay_s() -> f64 {
+        5.0
+    }
+    /// Default trend factor.
+    pub fn default_trend() -> f64 {
+        1.0
+    }
+
+    /// Averages decaying over `decay`, extrapolated with `trend`.
+    pub fn new(decay: Span, trend: f64) -> Self {
+        PredictiveLeastConnections { decay_ns: (decay.0 as f64).max(1.0), trend, averages: Vec::new() }
+    }
+
+    /// Updates `node`'s average with its current count and returns the forecast.
+    fn forecast(&mut self, node: NodeId, tasks: f64, now: Time) -> f64 {
+        if self.averages.len() <= node.index() {
+            self.averages.resize(node.index() + 1, Average::default());
+        }
+        let a = &mut self.averages[node.index()];
+        a.value = match a.at {
+            None => tasks,
+            Some(at) => {
+                let w = (-(now.saturating_since(at).0 as f64) / self.decay_ns).exp();
+                a.value * w + tasks * (1.0 - w)
+            }
+        };
+        a.at = Some(now);
+        tasks + self.trend * (tasks - a.value)
+    }
+}
+
+impl Balancer for PredictiveLeastConnections {
+    fn pick(
+        &mut self,
+        _task: &TaskInfo,
+        candidates: &[NodeId],
+        view: &ClusterView<'_>,
+        now: Time,
+        rng: &mut dyn RngCore,
+    ) -> Option<NodeId> {
+        let mut best: Option<(NodeId, f64)> = None;
+        let mut ties = 0usize;
+        for &c in candidates {
+            let f = self.forecast(c, f64::from(view.load(c).tasks()), now);
+            match best {
+                Some((_, b)) if f > b => {}
+                Some((_, b)) if f == b => {
+                    ties += 1;
+                    if uniform_index(rng, ties) == 0 {
+                        best = Some((c, f));
+                    }
+                }
+                _ => {
+                    best = Some((c, f));
+                    ties = 1;
+                }
+            }
+        }
+        best.map(|(c, _)| c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::balance::testkit::{task, Fixture};
+    use rand_core::SeedableRng;
+
+    #[test]
+    fn prefers_the_node_whose_load_is_falling() {
+        let mut b = PredictiveLeastConnections::new(Span::from_secs_f64(5.0), 1.0);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+        // At t = 0: node 0 has 1 task, node 1 has 9.
+        let early = Fixture::with_tasks(&[1, 9]);
+        b.pick(&task(), &early.all(), &early.view(), Time::ZERO, &mut rng);
+        // At t = 5 s both have 5: node 0 is rising, node 1 falling; plain least connections would
+        // tie, the forecast prefers node 1.
+        let now = Fixture::with_tasks(&[5, 5]);
+        let t = Time::from_secs_f64(5.0);
+        assert_eq!(b.pick(&task(), &now.all(), &now.view(), t, &mut rng), Some(NodeId(1)));
+    }
+}
