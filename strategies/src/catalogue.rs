@@ -120,6 +120,16 @@ const CATALOGUE: &[StrategyInfo] = &[
         params: &[ParamInfo { name: "decay_s", ty: "seconds > 0", default: "10.0", doc: "decay time of the average" }],
     },
     StrategyInfo {
+        kind: "hybrid",
+        role: Role::Balancer,
+        summary: "one balancer while mean CPU utilisation <= utilization, another above it",
+        params: &[
+            ParamInfo { name: "below", ty: "balancer", default: "(required)", doc: "for a quiet cluster" },
+            ParamInfo { name: "above", ty: "balancer", default: "(required)", doc: "for a busy cluster" },
+            ParamInfo { name: "utilization", ty: "number 0..=1", default: "(required)", doc: "switching point" },
+        ],
+    },
+    StrategyInfo {
         kind: "predictive-least-connections",
         role: Role::Balancer,
         summary: "least connections on a forecast: tasks + trend x (tasks - time-decayed EWMA); O(nodes)",
@@ -314,6 +324,7 @@ pub fn catalogue() -> &'static [StrategyInfo] {
             BalancerConfig::ResponseTime { .. } => "response-time",
             BalancerConfig::DynamicWeight {} => "dynamic-weight",
             BalancerConfig::PredictiveLeastConnections { .. } => "predictive-least-connections",
+            BalancerConfig::Hybrid { .. } => "hybrid",
         }
     }
     fn _detectors(c: &DetectorConfig) -> &'static str {
@@ -347,6 +358,8 @@ mod tests {
             let value = match (info.kind, p.name) {
                 ("combined", "k") => "1",
                 ("combined", "of") => r#"[{"kind": "timeout", "timeout_s": 3}]"#,
+                ("hybrid", "below" | "above") => r#"{"kind": "random"}"#,
+                ("hybrid", "utilization") => "0.5",
                 _ => "3",
             };
             json.push_str(&format!(r#", "{}": {value}"#, p.name));
@@ -388,12 +401,12 @@ mod tests {
     #[test]
     fn every_catalogued_balancer_parses_with_its_defaults() {
         for info in catalogue().iter().filter(|i| i.role == Role::Balancer) {
-            let json = format!(r#"{{"kind": "{}"}}"#, info.kind);
+            let json = minimal(info);
             let config: BalancerConfig = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{}: {e}", info.kind));
             assert_eq!(config.kind(), info.kind);
             assert!(config.problems().is_empty());
-            for p in info.params {
-                let json = format!(r#"{{"kind": "{}", "{}": {}}}"#, info.kind, p.name, p.default);
+            for p in info.params.iter().filter(|p| p.default != "(required)") {
+                let json = format!(r#"{}, "{}": {}}}"#, &json[..json.len() - 1], p.name, p.default);
                 let with_default: BalancerConfig = serde_json::from_str(&json).unwrap();
                 assert_eq!(with_default, config, "{}.{}: stated default differs", info.kind, p.name);
             }

@@ -6,6 +6,7 @@
 //! any generator it likes.
 
 mod fit;
+mod hybrid;
 mod least_connections;
 mod peak_ewma;
 mod power_of_d;
@@ -19,6 +20,7 @@ mod weighted_round_robin;
 mod weights;
 
 pub use fit::{room_after, Fit, FitBalancer};
+pub use hybrid::Hybrid;
 pub use least_connections::LeastConnections;
 pub use peak_ewma::PeakEwma;
 pub use power_of_d::PowerOfD;
@@ -135,6 +137,15 @@ pub enum BalancerConfig {
     },
     /// Smooth weighted round robin on weights recomputed from heartbeats: free CPU × speed.
     DynamicWeight {},
+    /// `below` while the candidates' mean CPU utilisation is at most `utilization`, else `above`.
+    Hybrid {
+        /// The balancer for a quiet cluster.
+        below: Box<BalancerConfig>,
+        /// The balancer for a busy cluster.
+        above: Box<BalancerConfig>,
+        /// Switching point, in [0, 1].
+        utilization: f64,
+    },
     /// Least connections on a trend forecast of each node's task count.
     PredictiveLeastConnections {
         /// Decay time of the average, seconds.
@@ -176,6 +187,7 @@ impl BalancerConfig {
             BalancerConfig::ResponseTime { .. } => "response-time",
             BalancerConfig::DynamicWeight {} => "dynamic-weight",
             BalancerConfig::PredictiveLeastConnections { .. } => "predictive-least-connections",
+            BalancerConfig::Hybrid { .. } => "hybrid",
         }
     }
 
@@ -193,6 +205,16 @@ impl BalancerConfig {
             if let Some(m) = max_cpu_utilization {
                 if !(m.is_finite() && *m > 0.0 && *m <= 1.0) {
                     out.push(("max_cpu_utilization", format!("must be in (0, 1], got {m}")));
+                }
+            }
+        }
+        if let BalancerConfig::Hybrid { below, above, utilization } = self {
+            if !(utilization.is_finite() && (0.0..=1.0).contains(utilization)) {
+                out.push(("utilization", format!("must be in [0, 1], got {utilization}")));
+            }
+            for (name, member) in [("below", below), ("above", above)] {
+                for (param, problem) in member.problems() {
+                    out.push((name, format!("{param}: {problem}")));
                 }
             }
         }
@@ -243,6 +265,9 @@ impl BalancerConfig {
             BalancerConfig::DynamicWeight {} => Box::new(SmoothWeightedRoundRobin::new(WeightBy::FreeCapacity)),
             BalancerConfig::PredictiveLeastConnections { decay_s, trend } => {
                 Box::new(PredictiveLeastConnections::new(Span::from_secs_f64(*decay_s), *trend))
+            }
+            BalancerConfig::Hybrid { below, above, utilization } => {
+                Box::new(Hybrid::new(below.build(), above.build(), *utilization))
             }
         }
     }
