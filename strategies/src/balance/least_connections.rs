@@ -7,7 +7,7 @@
 
 use rand_core::RngCore;
 
-use super::{uniform_index, Balancer};
+use super::{argmin_random_ties, Balancer};
 use crate::{ClusterView, NodeId, TaskInfo, Time};
 
 /// Joins the shortest queue as the view sees it.
@@ -23,25 +23,7 @@ impl Balancer for LeastConnections {
         _now: Time,
         rng: &mut dyn RngCore,
     ) -> Option<NodeId> {
-        let (&first, rest) = candidates.split_first()?;
-        let mut best = first;
-        let mut best_tasks = view.load(first).tasks();
-        let mut ties = 1usize;
-        for &node in rest {
-            let tasks = view.load(node).tasks();
-            if tasks < best_tasks {
-                best = node;
-                best_tasks = tasks;
-                ties = 1;
-            } else if tasks == best_tasks {
-                // Reservoir sampling: each of the tied nodes ends up chosen with probability 1/ties.
-                ties += 1;
-                if uniform_index(rng, ties) == 0 {
-                    best = node;
-                }
-            }
-        }
-        Some(best)
+        argmin_random_ties(candidates, rng, |c| Some(f64::from(view.load(c).tasks())))
     }
 }
 

@@ -281,6 +281,36 @@ pub fn uniform_index(rng: &mut dyn RngCore, n: usize) -> usize {
     ((rng.next_u64() as u128 * n as u128) >> 64) as usize
 }
 
+/// The candidate with the smallest `key`, ties broken uniformly at random by reservoir sampling
+/// (a random draw only when a tie is met, so tie-free decisions draw nothing). Candidates whose
+/// key is `None` are skipped; `None` if none is left.
+#[inline]
+pub fn argmin_random_ties(
+    candidates: &[NodeId],
+    rng: &mut dyn RngCore,
+    mut key: impl FnMut(NodeId) -> Option<f64>,
+) -> Option<NodeId> {
+    let mut best: Option<(NodeId, f64)> = None;
+    let mut ties = 0usize;
+    for &c in candidates {
+        let Some(k) = key(c) else { continue };
+        match best {
+            Some((_, b)) if k > b => {}
+            Some((_, b)) if k == b => {
+                ties += 1;
+                if uniform_index(rng, ties) == 0 {
+                    best = Some((c, k));
+                }
+            }
+            _ => {
+                best = Some((c, k));
+                ties = 1;
+            }
+        }
+    }
+    best.map(|(c, _)| c)
+}
+
 #[cfg(test)]
 pub(crate) mod testkit {
     use crate::{ClusterView, NodeLoad, NodeSpec, Resources, TaskId, TaskInfo};

@@ -8,7 +8,7 @@
 
 use rand_core::RngCore;
 
-use super::{uniform_index, Balancer};
+use super::{argmin_random_ties, Balancer};
 use crate::{ClusterView, NodeId, Span, TaskInfo, Time};
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -67,25 +67,7 @@ impl Balancer for PredictiveLeastConnections {
         now: Time,
         rng: &mut dyn RngCore,
     ) -> Option<NodeId> {
-        let mut best: Option<(NodeId, f64)> = None;
-        let mut ties = 0usize;
-        for &c in candidates {
-            let f = self.forecast(c, f64::from(view.load(c).tasks()), now);
-            match best {
-                Some((_, b)) if f > b => {}
-                Some((_, b)) if f == b => {
-                    ties += 1;
-                    if uniform_index(rng, ties) == 0 {
-                        best = Some((c, f));
-                    }
-                }
-                _ => {
-                    best = Some((c, f));
-                    ties = 1;
-                }
-            }
-        }
-        best.map(|(c, _)| c)
+        argmin_random_ties(candidates, rng, |c| Some(self.forecast(c, f64::from(view.load(c).tasks()), now)))
     }
 }
 

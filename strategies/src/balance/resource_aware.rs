@@ -21,7 +21,7 @@
 use rand_core::RngCore;
 use serde::{Deserialize, Serialize};
 
-use super::{uniform_index, Balancer};
+use super::{argmin_random_ties, Balancer};
 use crate::{ClusterView, NodeId, Resource, ResourceUnits, TaskInfo, Time, N_RESOURCES};
 
 /// Kubernetes' `MaxNodeScore`.
@@ -171,25 +171,10 @@ impl Balancer for ResourceAware {
         _now: Time,
         rng: &mut dyn RngCore,
     ) -> Option<NodeId> {
-        let mut best: Option<(NodeId, f64)> = None;
-        let mut ties = 0usize;
-        for &c in candidates {
-            let Some(score) = self.score(task, view, c) else { continue };
-            match best {
-                Some((_, b)) if score < b => {}
-                Some((_, b)) if score == b => {
-                    ties += 1;
-                    if uniform_index(rng, ties) == 0 {
-                        best = Some((c, score));
-                    }
-                }
-                _ => {
-                    best = Some((c, score));
-                    ties = 1;
-                }
-            }
-        }
-        best.map(|(c, _)| c).or_else(|| candidates.iter().copied().min_by_key(|&c| view.load(c).tasks()))
+        // Highest score among the candidates the filter passes; none passing, the task queues at
+        // the candidate with the fewest tasks.
+        let best = argmin_random_ties(candidates, rng, |c| self.score(task, view, c).map(|s| -s));
+        best.or_else(|| candidates.iter().copied().min_by_key(|&c| view.load(c).tasks()))
     }
 }
 

@@ -7,7 +7,7 @@
 
 use rand_core::RngCore;
 
-use super::{uniform_index, weights::WeightBy, Balancer};
+use super::{argmin_random_ties, weights::WeightBy, Balancer};
 use crate::{ClusterView, NodeId, TaskInfo, Time};
 
 /// Least tasks per unit of weight.
@@ -32,26 +32,10 @@ impl Balancer for WeightedLeastConnections {
         _now: Time,
         rng: &mut dyn RngCore,
     ) -> Option<NodeId> {
-        let mut best: Option<(NodeId, f64)> = None;
-        let mut ties = 0usize;
-        for &c in candidates {
-            // One more task than now: a node with no tasks still prefers the larger weight.
-            let score = f64::from(view.load(c).tasks() + 1) / self.weight_by.weight(view, c);
-            match best {
-                Some((_, s)) if score > s => {}
-                Some((_, s)) if score == s => {
-                    ties += 1;
-                    if uniform_index(rng, ties) == 0 {
-                        best = Some((c, score));
-                    }
-                }
-                _ => {
-                    best = Some((c, score));
-                    ties = 1;
-                }
-            }
-        }
-        best.map(|(c, _)| c)
+        // One more task than now: a node with no tasks still prefers the larger weight.
+        argmin_random_ties(candidates, rng, |c| {
+            Some(f64::from(view.load(c).tasks() + 1) / self.weight_by.weight(view, c))
+        })
     }
 }
 
