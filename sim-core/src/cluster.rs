@@ -391,6 +391,8 @@ impl Heartbeats {
 struct ClassInfo {
     demand: Resources,
     priority: i32,
+    /// Mean work, seconds at speed 1: what the scheduler is told of a task's size.
+    expected_work_s: f64,
 }
 
 /// A crash or partition as it happened, for detection and recovery metrics.
@@ -545,7 +547,7 @@ impl Cluster {
                 .workload
                 .classes
                 .iter()
-                .map(|c| ClassInfo { demand: c.demand, priority: c.priority })
+                .map(|c| ClassInfo { demand: c.demand, priority: c.priority, expected_work_s: c.work.mean() })
                 .collect(),
             generator,
             dispatcher: Dispatcher {
@@ -707,7 +709,13 @@ impl Cluster {
         let now = s.now();
         let task = &mut self.tasks.slots[task_slot as usize];
         let class = self.classes[task.class as usize];
-        let info = TaskInfo { id: TaskId(task.id), class: task.class, priority: class.priority, demand: class.demand };
+        let info = TaskInfo {
+            id: TaskId(task.id),
+            class: task.class,
+            priority: class.priority,
+            demand: class.demand,
+            expected_work_s: class.expected_work_s,
+        };
         let d = &mut self.dispatcher;
         let candidates = &d.candidates[task.class as usize];
         let view = ClusterView::new(&self.specs, &d.loads, &d.used);
@@ -1209,7 +1217,13 @@ impl Cluster {
             return; // already done, or a newer attempt is under way
         }
         let class = self.classes[task.class as usize];
-        let info = TaskInfo { id: TaskId(task.id), class: task.class, priority: class.priority, demand: class.demand };
+        let info = TaskInfo {
+            id: TaskId(task.id),
+            class: task.class,
+            priority: class.priority,
+            demand: class.demand,
+            expected_work_s: class.expected_work_s,
+        };
         match self.dispatcher.failover.reassign(&info, task.attempts, now) {
             Reassign::Now => {
                 self.metrics.migrations += 1;

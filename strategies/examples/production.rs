@@ -64,7 +64,7 @@ fn main() {
             }
             if membership.check(NodeId(n), now()) == Some(Transition::Suspected) {
                 println!("t={:>6.3}s node {n} suspected", now().as_secs_f64());
-                let orphan = TaskInfo { id: TaskId(round), class: 0, priority: 0, demand };
+                let orphan = TaskInfo { id: TaskId(round), class: 0, priority: 0, demand, expected_work_s: 1.0 };
                 match failover.reassign(&orphan, 1, now()) {
                     Reassign::Now => println!("           its tasks go back to the balancer now"),
                     Reassign::After(d) => println!("           its tasks are retried after {:.3}s", d.as_secs_f64()),
@@ -75,7 +75,7 @@ fn main() {
         // Place one task among the trusted nodes.
         let candidates: Vec<NodeId> = (0..specs.len() as u32).map(NodeId).filter(|&n| membership.is_alive(n)).collect();
         let view = ClusterView::new(&specs, &loads, &used);
-        let task = TaskInfo { id: TaskId(round), class: 0, priority: 0, demand };
+        let task = TaskInfo { id: TaskId(round), class: 0, priority: 0, demand, expected_work_s: 1.0 };
         if let Some(n) = balancer.pick(&task, &candidates, &view, now(), &mut rng) {
             loads[n.index()].queued += 1;
             if round % 10 == 0 {

@@ -47,6 +47,11 @@ impl Span {
         Span(round_to_u64(secs * NANOS_PER_SEC))
     }
 
+    /// `ms` milliseconds.
+    pub const fn from_millis(ms: u64) -> Span {
+        Span(ms.saturating_mul(1_000_000))
+    }
+
     /// Length in seconds.
     pub fn as_secs_f64(self) -> f64 {
         self.0 as f64 / NANOS_PER_SEC

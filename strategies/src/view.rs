@@ -114,4 +114,8 @@ pub struct TaskInfo {
     pub priority: i32,
     /// Resources the task holds while it runs.
     pub demand: Resources,
+    /// The scheduler's estimate of the task's work, in seconds at speed 1: the class mean in the
+    /// simulator, a user's declared estimate in production (as Slurm's time limit). Balancers
+    /// that plan, such as the batch optimisers, read it; the actual work stays unknown.
+    pub expected_work_s: f64,
 }

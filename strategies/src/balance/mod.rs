@@ -5,6 +5,7 @@
 //! simulator can give every strategy its own seeded stream and a production scheduler can pass
 //! any generator it likes.
 
+mod explain;
 mod fit;
 mod hybrid;
 mod least_connections;
@@ -19,6 +20,7 @@ mod weighted_least_connections;
 mod weighted_round_robin;
 mod weights;
 
+pub use explain::{Explanation, Note, Rank};
 pub use fit::{room_after, Fit, FitBalancer};
 pub use hybrid::Hybrid;
 pub use least_connections::LeastConnections;
@@ -60,7 +62,7 @@ use crate::{ClusterView, NodeId, Span, TaskInfo, Time};
 ///
 /// let config: BalancerConfig = serde_json::from_str(r#"{"kind": "least-connections"}"#).unwrap();
 /// let mut balancer = config.build();
-/// let task = TaskInfo { id: TaskId(0), class: 0, priority: 0, demand: Resources([1000, 0, 0, 0, 0, 0]) };
+/// let task = TaskInfo { id: TaskId(0), class: 0, priority: 0, demand: Resources([1000, 0, 0, 0, 0, 0]), expected_work_s: 1.0 };
 /// let candidates = [NodeId(0), NodeId(1), NodeId(2)];
 /// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
 /// # use rand_core::SeedableRng;
@@ -86,6 +88,64 @@ pub trait Balancer: Send {
     /// A task this scheduler sent to `node` has completed, `latency` after it was dispatched; the
     /// scheduler learned it at `now`.
     fn observe(&mut self, _node: NodeId, _latency: Span, _now: Time) {}
+
+    /// [`pick`](Self::pick), recording in `why` what the decision considered. It must choose
+    /// exactly what `pick` would and draw the same random numbers, so that logging decisions
+    /// changes no result. The default notes each candidate's task count and calls `pick`.
+    fn pick_explained(
+        &mut self,
+        task: &TaskInfo,
+        candidates: &[NodeId],
+        view: &ClusterView<'_>,
+        now: Time,
+        rng: &mut dyn RngCore,
+        why: &mut Explanation,
+    ) -> Option<NodeId> {
+        why.clear();
+        for &c in candidates {
+            why.note(c, None, &[("tasks", view.load(c).tasks() as f64)], None);
+        }
+        self.pick(task, candidates, view, now, rng)
+    }
+
+    /// How long a task waits before it is offered again when `pick` declines it (returns `None`
+    /// although there are candidates: a score threshold no node reaches, say).
+    fn retry_after(&self) -> Span {
+        Span::from_millis(100)
+    }
+
+    /// `Some` for a batch balancer: the scheduler collects tasks for up to `window` or until
+    /// `size` have arrived, whichever comes first, and places them together with
+    /// [`assign`](Self::assign). `None` (the default) places each task as it arrives with `pick`.
+    fn batching(&self) -> Option<Batching> {
+        None
+    }
+
+    /// Places a batch: `out[i]` becomes the node for `tasks[i]`, chosen among `candidates[i]`, or
+    /// `None` to leave it waiting. The default picks one task at a time on the same view.
+    fn assign(
+        &mut self,
+        tasks: &[TaskInfo],
+        candidates: &[&[NodeId]],
+        view: &ClusterView<'_>,
+        now: Time,
+        rng: &mut dyn RngCore,
+        out: &mut Vec<Option<NodeId>>,
+    ) {
+        out.clear();
+        for (task, cands) in tasks.iter().zip(candidates) {
+            out.push(self.pick(task, cands, view, now, rng));
+        }
+    }
+}
+
+/// When a batch balancer places its batch.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Batching {
+    /// The longest a task waits for its batch to close.
+    pub window: Span,
+    /// The batch closes as soon as it holds this many tasks.
+    pub size: usize,
 }
 
 /// A balancer's configuration, as scenario files and production programs write it: a JSON object
@@ -353,7 +413,13 @@ pub(crate) mod testkit {
     }
 
     pub fn task() -> TaskInfo {
-        TaskInfo { id: TaskId(0), class: 0, priority: 0, demand: Resources([1000, 0, 0, 0, 0, 0]) }
+        TaskInfo {
+            id: TaskId(0),
+            class: 0,
+            priority: 0,
+            demand: Resources([1000, 0, 0, 0, 0, 0]),
+            expected_work_s: 1.0,
+        }
     }
 }
 

@@ -49,7 +49,7 @@ pub struct Checkpointing {
 /// let config: FailoverConfig =
 ///     serde_json::from_str(r#"{"kind": "retry", "max_attempts": 3, "backoff_s": 1.0}"#).unwrap();
 /// let mut policy = config.build();
-/// let task = TaskInfo { id: TaskId(7), class: 0, priority: 0, demand: Resources::ZERO };
+/// let task = TaskInfo { id: TaskId(7), class: 0, priority: 0, demand: Resources::ZERO, expected_work_s: 1.0 };
 /// assert_eq!(policy.reassign(&task, 1, Time::ZERO), Reassign::After(Span::from_secs_f64(1.0)));
 /// assert_eq!(policy.reassign(&task, 2, Time::ZERO), Reassign::After(Span::from_secs_f64(2.0)));
 /// assert_eq!(policy.reassign(&task, 3, Time::ZERO), Reassign::Fail);

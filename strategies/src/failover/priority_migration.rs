@@ -68,7 +68,7 @@ mod tests {
 
     #[test]
     fn batches_leave_at_the_configured_rate() {
-        let task = TaskInfo { id: TaskId(0), class: 0, priority: 0, demand: Resources::ZERO };
+        let task = TaskInfo { id: TaskId(0), class: 0, priority: 0, demand: Resources::ZERO, expected_work_s: 1.0 };
         let mut p = PriorityMigration::new(4.0, 2); // 2 tasks every 0.5 s
         let now = Time::from_secs_f64(100.0);
         let delays: Vec<f64> = (0..7)
