@@ -22,7 +22,7 @@ use crate::rng::{stream, Purpose, Stream};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::Generator;
 use crate::Strategy;
-use fulcrum_strategies::balance::Balancer;
+use fulcrum_strategies::balance::{Balancer, Outcome};
 use fulcrum_strategies::detect::{DetectionOptions, Membership, Transition};
 use fulcrum_strategies::failover::{Checkpointing, FailoverPolicy, Reassign};
 use fulcrum_strategies::{
@@ -1021,8 +1021,14 @@ impl Cluster {
         for &e in &completions {
             let exec = &mut self.execs.slots[e as usize];
             if feedback && exec.phase == Phase::Finished {
-                let latency = exec.next_step.saturating_since(exec.dispatched);
-                self.dispatcher.balancer.observe(NodeId(exec.node), latency, now);
+                let outcome = Outcome {
+                    task: TaskId(self.tasks.slots[exec.task as usize].id),
+                    node: NodeId(exec.node),
+                    latency: exec.next_step.saturating_since(exec.dispatched),
+                    expected_work_s: self.classes[exec.class as usize].expected_work_s,
+                    completed: true,
+                };
+                self.dispatcher.balancer.observe(&outcome, now);
             }
             let exec = &mut self.execs.slots[e as usize];
             exec.node_done = true;

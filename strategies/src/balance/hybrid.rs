@@ -8,8 +8,8 @@
 
 use rand_core::RngCore;
 
-use super::Balancer;
-use crate::{ClusterView, NodeId, Resource, Span, TaskInfo, Time};
+use super::{Balancer, Outcome};
+use crate::{ClusterView, NodeId, Resource, TaskInfo, Time};
 
 /// Switches between two balancers on utilisation.
 pub struct Hybrid {
@@ -64,9 +64,9 @@ impl Balancer for Hybrid {
         self.below.wants_feedback() || self.above.wants_feedback()
     }
 
-    fn observe(&mut self, node: NodeId, latency: Span, now: Time) {
-        self.below.observe(node, latency, now);
-        self.above.observe(node, latency, now);
+    fn observe(&mut self, outcome: &Outcome, now: Time) {
+        self.below.observe(outcome, now);
+        self.above.observe(outcome, now);
     }
 }
 

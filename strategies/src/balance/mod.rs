@@ -40,7 +40,7 @@ pub use weights::WeightBy;
 use rand_core::RngCore;
 use serde::{Deserialize, Serialize};
 
-use crate::{ClusterView, NodeId, Span, TaskInfo, Time};
+use crate::{ClusterView, NodeId, Span, TaskId, TaskInfo, Time};
 
 /// Chooses the node a task goes to.
 ///
@@ -85,9 +85,8 @@ pub trait Balancer: Send {
         false
     }
 
-    /// A task this scheduler sent to `node` has completed, `latency` after it was dispatched; the
-    /// scheduler learned it at `now`.
-    fn observe(&mut self, _node: NodeId, _latency: Span, _now: Time) {}
+    /// The scheduler learned at `now` how one of its dispatches ended.
+    fn observe(&mut self, _outcome: &Outcome, _now: Time) {}
 
     /// [`pick`](Self::pick), recording in `why` what the decision considered. It must choose
     /// exactly what `pick` would and draw the same random numbers, so that logging decisions
@@ -137,6 +136,22 @@ pub trait Balancer: Send {
             out.push(self.pick(task, cands, view, now, rng));
         }
     }
+}
+
+/// How one dispatch ended, as the scheduler learns it (from a heartbeat, or from failover).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Outcome {
+    /// The task.
+    pub task: TaskId,
+    /// The node it was sent to.
+    pub node: NodeId,
+    /// From dispatch to completion, or, for a loss, to when the loss was learned.
+    pub latency: Span,
+    /// The task's expected work ([`TaskInfo::expected_work_s`]), so that a learner can relate
+    /// latency to size without remembering its dispatches.
+    pub expected_work_s: f64,
+    /// True if the task completed there; false if it was lost with the node.
+    pub completed: bool,
 }
 
 /// When a batch balancer places its batch.

@@ -9,7 +9,7 @@
 
 use rand_core::RngCore;
 
-use super::{uniform_index, Balancer};
+use super::{uniform_index, Balancer, Outcome};
 use crate::{ClusterView, NodeId, Span, TaskInfo, Time};
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -75,7 +75,11 @@ impl Balancer for PeakEwma {
         true
     }
 
-    fn observe(&mut self, node: NodeId, latency: Span, now: Time) {
+    fn observe(&mut self, outcome: &Outcome, now: Time) {
+        if !outcome.completed {
+            return;
+        }
+        let (node, latency) = (outcome.node, outcome.latency);
         if self.estimates.len() <= node.index() {
             self.estimates.resize(node.index() + 1, Estimate::default());
         }
@@ -97,15 +101,19 @@ mod tests {
     use crate::balance::testkit::{task, Fixture};
     use rand_core::SeedableRng;
 
+    fn done(node: NodeId, latency: Span) -> Outcome {
+        Outcome { task: crate::TaskId(0), node, latency, expected_work_s: 1.0, completed: true }
+    }
+
     #[test]
     fn peaks_jump_and_decay_with_time() {
         let mut b = PeakEwma::new(Span::from_secs_f64(10.0));
         let n = NodeId(0);
         let s = Time::from_secs_f64;
-        b.observe(n, Span::from_secs_f64(1.0), s(0.0));
-        b.observe(n, Span::from_secs_f64(3.0), s(1.0));
+        b.observe(&done(n, Span::from_secs_f64(1.0)), s(0.0));
+        b.observe(&done(n, Span::from_secs_f64(3.0)), s(1.0));
         assert_eq!(b.latency_s(n), 3.0, "a peak is taken at once");
-        b.observe(n, Span::from_secs_f64(1.0), s(11.0));
+        b.observe(&done(n, Span::from_secs_f64(1.0)), s(11.0));
         // Ten seconds later the old value weighs e^-1.
         let want = 3.0 * (-1.0f64).exp() + 1.0 * (1.0 - (-1.0f64).exp());
         assert!((b.latency_s(n) - want).abs() < 1e-9, "{}", b.latency_s(n));
@@ -115,8 +123,8 @@ mod tests {
     fn avoids_the_slow_node() {
         let fx = Fixture::with_tasks(&[1, 1]);
         let mut b = PeakEwma::new(Span::from_secs_f64(10.0));
-        b.observe(NodeId(0), Span::from_secs_f64(5.0), Time::ZERO);
-        b.observe(NodeId(1), Span::from_secs_f64(0.5), Time::ZERO);
+        b.observe(&done(NodeId(0), Span::from_secs_f64(5.0)), Time::ZERO);
+        b.observe(&done(NodeId(1), Span::from_secs_f64(0.5)), Time::ZERO);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
         for _ in 0..20 {
             assert_eq!(b.pick(&task(), &fx.all(), &fx.view(), Time::ZERO, &mut rng), Some(NodeId(1)));
