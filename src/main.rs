@@ -43,6 +43,33 @@ enum Command {
     },
     /// List every strategy with its parameters and defaults.
     Strategies,
+    /// Show one logged decision as a table, or where two strategies first decide differently
+    /// (reads DIR/decisions.jsonl, written by `run --decision-log`).
+    Explain(ExplainArgs),
+}
+
+#[derive(Args)]
+struct ExplainArgs {
+    /// A results directory written by `fulcrum run --decision-log`.
+    dir: PathBuf,
+    /// The task whose decisions to show.
+    #[arg(long, required_unless_present = "diff", conflicts_with = "diff")]
+    task: Option<u64>,
+    /// Only this strategy label.
+    #[arg(long)]
+    label: Option<String>,
+    /// Replication.
+    #[arg(long, default_value_t = 0)]
+    replication: usize,
+    /// Show the first decision where strategy A and strategy B choose differently.
+    #[arg(long, num_args = 2, value_names = ["A", "B"])]
+    diff: Option<Vec<String>>,
+    /// Read strategy B of --diff from this other results directory (default: DIR).
+    #[arg(long, requires = "diff")]
+    against: Option<PathBuf>,
+    /// Candidates shown per decision, best first (the chosen node is always shown).
+    #[arg(long, default_value_t = 20)]
+    top: usize,
 }
 
 #[derive(Args)]
@@ -68,6 +95,13 @@ struct RunArgs {
     /// It varies between runs and machines, so it is kept out of the results.
     #[arg(long)]
     decision_cost: bool,
+    /// Also write decisions.jsonl: each balancer decision with, per candidate node, the filter
+    /// that rejected it or its score terms (read it with `fulcrum explain`). Changes no result.
+    #[arg(long)]
+    decision_log: bool,
+    /// Decisions logged per run (strategy x replication) with --decision-log.
+    #[arg(long, default_value_t = 1000, requires = "decision_log")]
+    decision_limit: u32,
     /// Print nothing on success (no progress bar, no table).
     #[arg(long)]
     quiet: bool,
@@ -103,6 +137,7 @@ fn main() -> ExitCode {
             print!("{}", strategies_text());
             Ok(())
         }
+        Command::Explain(args) => explain(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -160,6 +195,84 @@ fn strategies_text() -> String {
     out
 }
 
+fn explain(args: &ExplainArgs) -> Result<(), Failure> {
+    use fulcrum_reports::explain::{decision_table, find_task, first_difference, read_decisions};
+    let read = |dir: &Path| {
+        read_decisions(&dir.join("decisions.jsonl")).map_err(|e| Failure {
+            code: 2,
+            error: anyhow::anyhow!("{e} (write it with `fulcrum run --decision-log`)"),
+        })
+    };
+    let decisions = read(&args.dir)?;
+    if let Some(task) = args.task {
+        let found = find_task(&decisions, task, args.label.as_deref(), args.replication);
+        if found.is_empty() {
+            return Err(Failure {
+                code: 2,
+                error: anyhow::anyhow!(
+                    "{}: no logged decision for task {task} in replication {}{} (the log keeps the first \
+                     --decision-limit decisions of each run)",
+                    args.dir.join("decisions.jsonl").display(),
+                    args.replication,
+                    args.label.as_ref().map_or(String::new(), |l| format!(" with label {l:?}"))
+                ),
+            });
+        }
+        for d in found {
+            println!("{}", decision_table(d, args.top));
+        }
+        return Ok(());
+    }
+    let names = args.diff.as_ref().expect("clap requires --task or --diff");
+    let other = match &args.against {
+        Some(dir) => read(dir)?,
+        None => Vec::new(),
+    };
+    let b_source = if args.against.is_some() { &other } else { &decisions };
+    fn pick<'a>(
+        all: &'a [fulcrum_reports::explain::Decision],
+        label: &str,
+        dir: &Path,
+    ) -> Result<Vec<&'a fulcrum_reports::explain::Decision>, Failure> {
+        let v: Vec<_> = all.iter().filter(|d| d.label == label).collect();
+        if v.is_empty() {
+            let mut labels: Vec<&str> = all.iter().map(|d| d.label.as_str()).collect();
+            labels.dedup();
+            return Err(Failure {
+                code: 2,
+                error: anyhow::anyhow!(
+                    "{}: no decisions for label {label:?}; labels: {}",
+                    dir.display(),
+                    labels.join(", ")
+                ),
+            });
+        }
+        Ok(v)
+    }
+    let a = pick(&decisions, &names[0], &args.dir)?;
+    let b = pick(b_source, &names[1], args.against.as_deref().unwrap_or(&args.dir))?;
+    match first_difference(&a, &b) {
+        None => {
+            println!("{} and {} agree on every decision both logged ({} and {}).", names[0], names[1], a.len(), b.len())
+        }
+        Some((x, y)) => {
+            println!(
+                "first difference: replication {}, task {} attempt {}: {} chose {}, {} chose {}\n",
+                x.replication,
+                x.task,
+                x.attempt,
+                names[0],
+                x.chosen.map_or("to wait".to_string(), |n| format!("node {n}")),
+                names[1],
+                y.chosen.map_or("to wait".to_string(), |n| format!("node {n}"))
+            );
+            println!("{}", decision_table(x, args.top));
+            println!("{}", decision_table(y, args.top));
+        }
+    }
+    Ok(())
+}
+
 /// A directory-safe version of a scenario name.
 fn dir_name(name: &str) -> String {
     let s: String = name
@@ -193,7 +306,12 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         args.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |t| t as usize);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("cannot start worker threads")?;
 
-    let options = RunOptions { task_log: args.task_log, event_log: args.event_log, decision_cost: args.decision_cost };
+    let options = RunOptions {
+        task_log: args.task_log,
+        event_log: args.event_log,
+        decision_cost: args.decision_cost,
+        decision_log: args.decision_log.then_some(args.decision_limit),
+    };
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
     let progress = if show_progress {
         let bar = ProgressBar::new(jobs.len() as u64);

@@ -137,8 +137,15 @@ fn results_are_byte_identical_across_runs_and_thread_counts() {
     let scenario = library("quickstart.json");
     let a = run_into(tmp.path(), "a", Some(&scenario), &["--threads", "1", "--task-log"]);
     let b = run_into(tmp.path(), "b", Some(&scenario), &["--threads", "2", "--task-log"]);
-    // Measuring decision cost (wall clock) must not change any result.
-    let c = run_into(tmp.path(), "c", Some(&scenario), &["--threads", "2", "--task-log", "--decision-cost"]);
+    // Measuring decision cost (wall clock) and logging decisions must not change any result.
+    let c = run_into(
+        tmp.path(),
+        "c",
+        Some(&scenario),
+        &["--threads", "2", "--task-log", "--decision-cost", "--decision-log", "--decision-limit", "20"],
+    );
+    let log = String::from_utf8(read(&c, "decisions.jsonl")).unwrap();
+    assert_eq!(log.lines().count(), 6 * 5 * 20, "20 decisions per run, 6 balancers x 5 replications");
     let cost: Value = serde_json::from_slice(&read(&c, "cost.json")).unwrap();
     assert_eq!(cost["results"].as_array().unwrap().len(), 6);
     assert!(cost["results"][0]["p99_us"].as_f64().unwrap() > 0.0);
@@ -286,5 +293,39 @@ fn crash_storm_compares_detectors_and_failover_on_the_same_faults() {
     assert!(first.len() >= 15, "{first:?}");
     for (label, faults) in &per_label {
         assert!(faults == first, "{label} saw different faults");
+    }
+}
+
+#[test]
+fn explain_shows_a_decision_and_where_two_strategies_part() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = run_into(tmp.path(), "d", None, &["--replications", "1", "--decision-log", "--decision-limit", "200"]);
+    let dir_s = dir.display().to_string();
+    let o = fulcrum(&["explain", &dir_s, "--task", "3", "--label", "least-connections", "--top", "4"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.starts_with("least-connections replication 0: task 3 attempt 1"), "{text}");
+    assert_eq!(text.lines().filter(|l| l.trim_start().starts_with("=>")).count(), 1, "{text}");
+    assert!(text.contains("more candidates"), "{text}");
+
+    // Round robin and least connections choose differently early on; the diff finds the first.
+    let o = fulcrum(&["explain", &dir_s, "--diff", "round-robin", "least-connections"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.starts_with("first difference: replication 0, task "), "{text}");
+    // A label against itself (from a second, identical run) never differs.
+    let again = run_into(tmp.path(), "e", None, &["--replications", "1", "--decision-log", "--decision-limit", "200"]);
+    let again_s = again.display().to_string();
+    let o = fulcrum(&["explain", &dir_s, "--diff", "p2c", "p2c", "--against", &again_s]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("agree on every decision both logged (200 and 200)"));
+
+    for (args, expected) in [
+        (vec!["explain", &dir_s, "--task", "999999"], "no logged decision for task 999999"),
+        (vec!["explain", &dir_s, "--diff", "nope", "p2c"], "no decisions for label \"nope\""),
+    ] {
+        let o = fulcrum(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains(expected), "{}", stderr(&o));
     }
 }

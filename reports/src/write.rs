@@ -194,7 +194,79 @@ pub fn write_study(dir: &Path, study: &Study, summary: &Summary) -> io::Result<O
         })?;
         out.written.push(path);
     }
+
+    if study.runs.iter().flatten().any(|r| r.decisions.is_some()) {
+        let path = dir.join("decisions.jsonl");
+        write_atomic(&path, |w| {
+            for (info, runs) in study.labels.iter().zip(&study.runs) {
+                for (rep, run) in runs.iter().enumerate() {
+                    for d in run.decisions.iter().flatten() {
+                        serde_json::to_writer(&mut *w, &decision_json(&info.label, rep, d))
+                            .map_err(io::Error::other)?;
+                        w.write_all(b"\n")?;
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        out.written.push(path);
+    }
     Ok(out)
+}
+
+/// One line of `decisions.jsonl` (fields in this order; terms in the balancer's order).
+#[derive(serde::Serialize)]
+struct DecisionLine<'a> {
+    label: &'a str,
+    replication: usize,
+    t_s: String,
+    task: u64,
+    attempt: u32,
+    chosen: Option<u32>,
+    batch: u32,
+    rank: fulcrum_strategies::balance::Rank,
+    candidates: Vec<CandidateLine>,
+}
+
+#[derive(serde::Serialize)]
+struct CandidateLine {
+    node: u32,
+    rejected_by: Option<&'static str>,
+    terms: indexmap::IndexMap<&'static str, serde_json::Value>,
+    score: Option<serde_json::Value>,
+}
+
+fn decision_json<'a>(
+    label: &'a str,
+    replication: usize,
+    d: &fulcrum_sim_core::metrics::DecisionRecord,
+) -> DecisionLine<'a> {
+    DecisionLine {
+        label,
+        replication,
+        t_s: secs(d.t),
+        task: d.task,
+        attempt: d.attempt,
+        chosen: d.chosen,
+        batch: d.batch,
+        rank: d.why.rank,
+        candidates: d
+            .why
+            .notes
+            .iter()
+            .map(|n| CandidateLine {
+                node: n.node,
+                rejected_by: n.rejected_by,
+                terms: n.terms.iter().map(|(k, v)| (*k, finite(*v))).collect(),
+                score: n.score.map(finite),
+            })
+            .collect(),
+    }
+}
+
+/// A number for JSON: non-finite values become null.
+fn finite(x: f64) -> serde_json::Value {
+    serde_json::Number::from_f64(x).map_or(serde_json::Value::Null, serde_json::Value::Number)
 }
 
 /// Writes `cost.json`: per label, the wall-clock time its balancer spent per decision over all
@@ -210,8 +282,26 @@ pub fn write_cost(path: &Path, study: &Study) -> io::Result<()> {
                 Some(m) => m.add(h).map_err(io::Error::other)?,
             }
         }
-        let Some(h) = merged else { continue };
+        let mut batches: Option<hdrhistogram::Histogram<u64>> = None;
+        for h in runs.iter().filter_map(|r| r.batch_cost.as_ref()) {
+            match batches.as_mut() {
+                None => batches = Some(h.clone()),
+                Some(m) => m.add(h).map_err(io::Error::other)?,
+            }
+        }
         let us = |ns: f64| ns / 1000.0;
+        if let Some(h) = batches.filter(|h| !h.is_empty()) {
+            results.push(serde_json::json!({
+                "label": info.label,
+                "balancer": info.balancer,
+                "batches": h.len(),
+                "mean_us_per_batch": us(h.mean()),
+                "p50_us_per_batch": us(h.value_at_quantile(0.5) as f64),
+                "p99_us_per_batch": us(h.value_at_quantile(0.99) as f64),
+            }));
+            continue;
+        }
+        let Some(h) = merged else { continue };
         results.push(serde_json::json!({
             "label": info.label,
             "balancer": info.balancer,

@@ -17,12 +17,12 @@ use crate::config::{SimConfig, ViewMode};
 use crate::dist::Sampler;
 use crate::engine::{Model, Scheduler};
 use crate::faults::{FaultAction, FaultPlan};
-use crate::metrics::{balance_stats, Collector, FaultKind, RunOutput, SeriesPoint, TaskRecord};
+use crate::metrics::{balance_stats, Collector, DecisionRecord, FaultKind, RunOutput, SeriesPoint, TaskRecord};
 use crate::rng::{stream, Purpose, Stream};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::Generator;
 use crate::Strategy;
-use fulcrum_strategies::balance::{Balancer, Outcome};
+use fulcrum_strategies::balance::{Balancer, Explanation, Outcome};
 use fulcrum_strategies::detect::{DetectionOptions, Membership, Transition};
 use fulcrum_strategies::failover::{Checkpointing, FailoverPolicy, Reassign};
 use fulcrum_strategies::{
@@ -56,6 +56,8 @@ pub enum Event {
     Fault,
     /// A task (slot) whose retry backoff has elapsed goes back to the balancer.
     Retry(u32),
+    /// A batch balancer's window closes (batch generation; stale if the batch already closed).
+    Flush(u32),
     /// Time-series sample.
     Sample,
 }
@@ -308,6 +310,21 @@ struct Dispatcher {
     /// Per node: a suspicion being confirmed by probes (attempt, and when its reply or timeout is
     /// due; events that do not match are stale).
     probing: Vec<Option<(u32, SimTime)>>,
+    /// The batch being collected, for a batch balancer.
+    batch: Option<Batch>,
+    /// Scratch for decision explanations.
+    why: Explanation,
+}
+
+/// Tasks collected for a batch balancer.
+struct Batch {
+    window: SimDuration,
+    size: usize,
+    /// Counts closed batches: a window's Flush event acts only on the batch it opened.
+    generation: u32,
+    slots: Vec<u32>,
+    infos: Vec<TaskInfo>,
+    picked: Vec<Option<NodeId>>,
 }
 
 impl Dispatcher {
@@ -512,6 +529,15 @@ impl Cluster {
         let checkpointing = failover.checkpointing();
         let has_faults = !config.faults.is_empty() || strategy.detector.is_some();
         let balancer = strategy.balancer.build();
+        let batch = balancer.batching().map(|b| Batch {
+            window: SimDuration(b.window.0.max(1)),
+            size: b.size.max(1),
+            generation: 0,
+            slots: Vec::with_capacity(b.size.clamp(1, 1 << 16)),
+            infos: Vec::new(),
+            picked: Vec::new(),
+        });
+        let batching = batch.is_some();
         // Completions reach the dispatcher (in heartbeats) when something can fail or the
         // balancer learns from them.
         let track_execs = has_faults || balancer.wants_feedback();
@@ -575,6 +601,8 @@ impl Cluster {
                 options: strategy.detection.clone(),
                 probe_rng: stream(seed, replication, Purpose::Probes),
                 probing: vec![None; n],
+                batch,
+                why: Explanation::default(),
             },
             heartbeats,
             plan,
@@ -582,9 +610,13 @@ impl Cluster {
             instances: Vec::new(),
             metrics: {
                 let mut c = Collector::new(n, config.warmup, options.task_log, options.event_log, has_faults);
-                c.decision_cost = options
-                    .decision_cost
-                    .then(|| hdrhistogram::Histogram::new_with_bounds(1, 1 << 40, 3).expect("valid bounds"));
+                let histogram = || hdrhistogram::Histogram::new_with_bounds(1, 1 << 40, 3).expect("valid bounds");
+                c.decision_cost = options.decision_cost.then(histogram);
+                c.batch_cost = (options.decision_cost && batching).then(histogram);
+                if let Some(limit) = options.decision_log {
+                    c.decisions = Some(Vec::new());
+                    c.decisions_left = limit;
+                }
                 c
             },
             end: config.end,
@@ -704,10 +736,22 @@ impl Cluster {
         self.dispatch(slot, s);
     }
 
-    /// Sends a task to the node its balancer picks, or parks it if no trusted node can hold it.
+    /// Offers a task to the balancer: at once, or, for a batch balancer, with the next batch.
     fn dispatch(&mut self, task_slot: u32, s: &mut Scheduler<Event>) {
+        if let Some(batch) = self.dispatcher.batch.as_mut() {
+            if batch.slots.is_empty() {
+                s.schedule_in(batch.window, Event::Flush(batch.generation));
+            }
+            batch.slots.push(task_slot);
+            // The slot stays this task's while it waits for its batch.
+            self.tasks.slots[task_slot as usize].parked = true;
+            if batch.slots.len() >= batch.size {
+                self.flush_batch(s);
+            }
+            return;
+        }
         let now = s.now();
-        let task = &mut self.tasks.slots[task_slot as usize];
+        let task = &self.tasks.slots[task_slot as usize];
         let class = self.classes[task.class as usize];
         let info = TaskInfo {
             id: TaskId(task.id),
@@ -716,23 +760,117 @@ impl Cluster {
             demand: class.demand,
             expected_work_s: class.expected_work_s,
         };
+        let attempt = task.attempts + 1;
         let d = &mut self.dispatcher;
         let candidates = &d.candidates[task.class as usize];
         let view = ClusterView::new(&self.specs, &d.loads, &d.used);
-        let picked = match self.metrics.decision_cost.as_mut() {
-            None => d.balancer.pick(&info, candidates, &view, now, &mut d.rng),
-            Some(cost) => {
-                // The one wall-clock read in the simulator, for the separate decision-cost report.
-                #[allow(clippy::disallowed_methods)]
-                let started = std::time::Instant::now();
-                let picked = d.balancer.pick(&info, candidates, &view, now, &mut d.rng);
-                cost.saturating_record(started.elapsed().as_nanos().max(1) as u64);
-                picked
-            }
+        let explain = self.metrics.decisions_left > 0;
+        // The one wall-clock read in the simulator, for the separate decision-cost report.
+        #[allow(clippy::disallowed_methods)]
+        let started = self.metrics.decision_cost.is_some().then(std::time::Instant::now);
+        let picked = if explain {
+            d.balancer.pick_explained(&info, candidates, &view, now, &mut d.rng, &mut d.why)
+        } else {
+            d.balancer.pick(&info, candidates, &view, now, &mut d.rng)
         };
+        if let (Some(started), Some(cost)) = (started, self.metrics.decision_cost.as_mut()) {
+            cost.saturating_record(started.elapsed().as_nanos().max(1) as u64);
+        }
+        if explain {
+            self.metrics.record_decision(DecisionRecord {
+                t: now,
+                task: info.id.0,
+                attempt,
+                chosen: picked.map(|n| n.0),
+                batch: 0,
+                why: d.why.clone(),
+            });
+        }
+        self.place(task_slot, picked, s);
+    }
+
+    /// Closes the current batch and places its tasks together.
+    fn flush_batch(&mut self, s: &mut Scheduler<Event>) {
+        let now = s.now();
+        let Some(batch) = self.dispatcher.batch.as_mut() else { return };
+        batch.generation = batch.generation.wrapping_add(1);
+        let mut slots = std::mem::take(&mut batch.slots);
+        let mut infos = std::mem::take(&mut batch.infos);
+        let mut picked = std::mem::take(&mut batch.picked);
+        // Tasks whose earlier execution completed (or that failed) while they waited drop out.
+        slots.retain(|&t| {
+            let task = &mut self.tasks.slots[t as usize];
+            task.parked = false;
+            if task.status == Status::Pending {
+                true
+            } else {
+                self.maybe_free_task(t);
+                false
+            }
+        });
+        infos.clear();
+        infos.extend(slots.iter().map(|&t| {
+            let task = &self.tasks.slots[t as usize];
+            let class = &self.classes[task.class as usize];
+            TaskInfo {
+                id: TaskId(task.id),
+                class: task.class,
+                priority: class.priority,
+                demand: class.demand,
+                expected_work_s: class.expected_work_s,
+            }
+        }));
+        let d = &mut self.dispatcher;
+        let candidates: Vec<&[NodeId]> = infos.iter().map(|i| d.candidates[i.class as usize].as_slice()).collect();
+        let view = ClusterView::new(&self.specs, &d.loads, &d.used);
+        #[allow(clippy::disallowed_methods)]
+        let started = self.metrics.batch_cost.is_some().then(std::time::Instant::now);
+        d.balancer.assign(&infos, &candidates, &view, now, &mut d.rng, &mut picked);
+        if let (Some(started), Some(cost)) = (started, self.metrics.batch_cost.as_mut()) {
+            cost.saturating_record(started.elapsed().as_nanos().max(1) as u64);
+        }
+        debug_assert_eq!(picked.len(), slots.len(), "a batch balancer places every task of its batch");
+        for (i, &t) in slots.iter().enumerate() {
+            let chosen = picked.get(i).copied().flatten();
+            if self.metrics.decisions_left > 0 {
+                let task = &self.tasks.slots[t as usize];
+                self.metrics.record_decision(DecisionRecord {
+                    t: now,
+                    task: task.id,
+                    attempt: task.attempts + 1,
+                    chosen: chosen.map(|n| n.0),
+                    batch: slots.len() as u32,
+                    why: Default::default(),
+                });
+            }
+            self.place(t, chosen, s);
+        }
+        let batch = self.dispatcher.batch.as_mut().expect("batching");
+        slots.clear();
+        if batch.slots.is_empty() {
+            batch.slots = slots; // keep the buffer
+        }
+        batch.infos = infos;
+        batch.picked = picked;
+    }
+
+    /// Sends a task to the node chosen for it; with no node, parks it until a node that can hold
+    /// it is trusted again, or, if the balancer declined although there were candidates, retries
+    /// after the balancer's delay.
+    fn place(&mut self, task_slot: u32, picked: Option<NodeId>, s: &mut Scheduler<Event>) {
+        let now = s.now();
+        let task = &mut self.tasks.slots[task_slot as usize];
+        let class = self.classes[task.class as usize];
+        let d = &mut self.dispatcher;
+        let candidates = &d.candidates[task.class as usize];
         let Some(node) = picked else {
             task.parked = true;
-            d.backlog.push(task_slot);
+            if candidates.is_empty() {
+                d.backlog.push(task_slot);
+            } else {
+                self.metrics.deferrals += 1;
+                s.schedule_in(SimDuration(d.balancer.retry_after().0.max(1)), Event::Retry(task_slot));
+            }
             return;
         };
         debug_assert!(candidates.contains(&node), "balancer picked a node outside the candidates");
@@ -1604,6 +1742,11 @@ impl Model for Cluster {
             Event::ProbeTimeout(node) => self.on_probe_timeout(node, s),
             Event::Fault => self.on_fault(s),
             Event::Retry(task) => self.on_retry(task, s),
+            Event::Flush(generation) => {
+                if self.dispatcher.batch.as_ref().is_some_and(|b| b.generation == generation) {
+                    self.flush_batch(s);
+                }
+            }
             Event::Sample => self.on_sample(s),
         }
     }

@@ -112,6 +112,10 @@ pub struct RunOptions {
     /// [`RunOutput::decision_cost`](metrics::RunOutput::decision_cost), apart from the results,
     /// which stay deterministic).
     pub decision_cost: bool,
+    /// Record the first this-many balancer decisions of each run with the balancer's
+    /// explanation (into [`RunOutput::decisions`](metrics::RunOutput::decisions)). Recording
+    /// changes no result.
+    pub decision_log: Option<u32>,
 }
 
 /// A cluster simulation ready to step: the model and its schedule.

@@ -76,6 +76,23 @@ impl SeriesPoint {
     }
 }
 
+/// One balancer decision, for `decisions.jsonl` (`--decision-log`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecisionRecord {
+    /// When the decision was made.
+    pub t: SimTime,
+    /// The task placed.
+    pub task: u64,
+    /// Its attempt number (1 for the first dispatch).
+    pub attempt: u32,
+    /// The node chosen, or `None` if the task was left waiting.
+    pub chosen: Option<u32>,
+    /// The size of the batch the task was placed in (0 for a single-task decision).
+    pub batch: u32,
+    /// What the balancer considered (empty for batch decisions).
+    pub why: fulcrum_strategies::balance::Explanation,
+}
+
 /// What one replication of one strategy measured.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunOutput {
@@ -93,6 +110,11 @@ pub struct RunOutput {
     /// Wall-clock nanoseconds per balancer decision, when asked for. Not a result: it varies
     /// from run to run and machine to machine, so it is kept apart from everything above.
     pub decision_cost: Option<Histogram<u64>>,
+    /// Wall-clock nanoseconds per batch placement (batch balancers), when asked for; like
+    /// `decision_cost`, not a result.
+    pub batch_cost: Option<Histogram<u64>>,
+    /// The first decisions of the run with their explanations, when asked for.
+    pub decisions: Option<Vec<DecisionRecord>>,
 }
 
 impl RunOutput {
@@ -134,6 +156,10 @@ pub(crate) struct Collector {
     pub(crate) task_log: Option<Vec<TaskRecord>>,
     event_log: Option<Vec<EventRecord>>,
     pub(crate) decision_cost: Option<Histogram<u64>>,
+    pub(crate) batch_cost: Option<Histogram<u64>>,
+    pub(crate) decisions: Option<Vec<DecisionRecord>>,
+    /// How many more decisions to record.
+    pub(crate) decisions_left: u32,
     /// Measure faults, detection and recovery.
     fault_metrics: bool,
     detection_times: Vec<f64>,
@@ -144,6 +170,8 @@ pub(crate) struct Collector {
     pub(crate) lost_work: u64,
     pub(crate) duplicate_executions: u64,
     pub(crate) migrations: u64,
+    /// Times the balancer declined a task that had candidates (it waits and is offered again).
+    pub(crate) deferrals: u64,
     pub(crate) failed_tasks: u64,
     /// Stale executions killed by fencing.
     pub(crate) fenced: u64,
@@ -152,6 +180,16 @@ pub(crate) struct Collector {
 }
 
 impl Collector {
+    /// Keeps a decision while the decision log has room.
+    pub(crate) fn record_decision(&mut self, record: DecisionRecord) {
+        if let Some(log) = self.decisions.as_mut() {
+            if self.decisions_left > 0 {
+                self.decisions_left -= 1;
+                log.push(record);
+            }
+        }
+    }
+
     pub(crate) fn new(
         n_nodes: usize,
         warmup: SimTime,
@@ -174,6 +212,10 @@ impl Collector {
             task_log: task_log.then(Vec::new),
             event_log: event_log.then(Vec::new),
             decision_cost: None,
+            batch_cost: None,
+            decisions: None,
+            decisions_left: 0,
+            deferrals: 0,
             fault_metrics,
             detection_times: Vec::new(),
             recovery_times: Vec::new(),
@@ -381,6 +423,7 @@ impl Collector {
                 ("failed_tasks", self.failed_tasks as f64),
             ]);
         }
+        metrics.push(("deferrals", self.deferrals as f64));
         metrics.push(("events", events as f64));
         let tasks = self.task_log.map(|mut log| {
             log.sort_by_key(|r| r.id);
@@ -393,6 +436,8 @@ impl Collector {
             tasks,
             events: self.event_log,
             decision_cost: self.decision_cost,
+            batch_cost: self.batch_cost,
+            decisions: self.decisions,
         }
     }
 }

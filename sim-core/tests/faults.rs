@@ -35,7 +35,7 @@ const SEC: u64 = 1_000_000_000;
 /// One-way dispatch delay, seconds.
 const DISPATCH: f64 = 0.001;
 /// Keep both logs.
-const LOGS: RunOptions = RunOptions { task_log: true, event_log: true, decision_cost: false };
+const LOGS: RunOptions = RunOptions { task_log: true, event_log: true, decision_cost: false, decision_log: None };
 /// Fault kinds as the event log names them.
 const FAULT_KINDS: [&str; 10] = [
     "crash",
@@ -664,7 +664,7 @@ fn every_strategy_meets_the_same_faults() {
                         &config,
                         &s,
                         replication,
-                        &RunOptions { task_log: false, event_log: true, decision_cost: false },
+                        &RunOptions { task_log: false, event_log: true, decision_cost: false, decision_log: None },
                     );
                     let actions = fault_actions(&out);
                     let faults = metric(&out, "faults");

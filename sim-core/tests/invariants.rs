@@ -408,7 +408,7 @@ proptest! {
         (config, combo) in faulty_world(),
         replication in 0u32..4,
     ) {
-        let options = RunOptions { task_log: false, event_log: true, decision_cost: false };
+        let options = RunOptions { task_log: false, event_log: true, decision_cost: false, decision_log: None };
         let mut sim = build_simulation(&config, &combo, replication, &options);
         let n = config.nodes.len();
         let mut last = sim.now();
