@@ -95,6 +95,7 @@ pub fn heartbeat_config(n_nodes: usize, seconds: f64, seed: u64) -> SimConfig {
         },
         dispatch_delay: Dist::Const { value: MESSAGE_DELAY_S },
         view: ViewMode::Heartbeat { track_dispatches: true },
+        dispatchers: Default::default(),
         end: SimTime::from_secs_f64(seconds),
         warmup: SimTime::ZERO,
         sample_interval: SimDuration::from_secs_f64(SAMPLE_INTERVAL_S),

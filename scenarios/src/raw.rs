@@ -27,6 +27,9 @@ pub struct RawScenario {
     /// `"heartbeat"`, `"oracle"` or `{"kind": "heartbeat", "track_dispatches": false}`.
     #[serde(default)]
     pub view: Option<serde_json::Value>,
+    /// `N`, or `{"count": N, "split": "random" | "round-robin"}`.
+    #[serde(default)]
+    pub dispatchers: Option<serde_json::Value>,
     pub workload: RawWorkload,
     /// Each a kind string or a `{"kind": …, "label": …, params…}` object.
     pub balancers: Vec<serde_json::Value>,
@@ -275,4 +278,21 @@ pub struct RawMetrics {
     /// Time-series sampling interval; default: the measured window / 200.
     #[serde(default)]
     pub sample_interval_s: Option<f64>,
+}
+
+/// Several dispatchers, in object form.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDispatchers {
+    pub count: u64,
+    #[serde(default)]
+    pub split: RawSplit,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawSplit {
+    #[default]
+    Random,
+    RoundRobin,
 }

@@ -1,7 +1,7 @@
 //! From a [`RawScenario`] to a validated [`Scenario`]: every field checked, every problem
 //! collected with its path, nothing run until all is well.
 
-use fulcrum_sim_core::config::{HeartbeatConfig, NodeGroup, SimConfig, ViewMode};
+use fulcrum_sim_core::config::{Dispatchers, HeartbeatConfig, NodeGroup, SimConfig, Split, ViewMode};
 use fulcrum_sim_core::dist::Dist;
 use fulcrum_sim_core::faults::{FaultSpec, Lifetime, NodeSelection};
 use fulcrum_sim_core::workload::{ArrivalProcess, TaskClass, Workload};
@@ -19,6 +19,10 @@ use crate::{Combination, Scenario};
 
 /// Most nodes a scenario may declare.
 pub const MAX_NODES: u64 = 10_000_000;
+/// Most dispatchers.
+pub const MAX_DISPATCHERS: u64 = 1024;
+/// Most (dispatcher, node) pairs: every dispatcher keeps a view of every node.
+pub const MAX_DISPATCHER_NODES: u64 = 20_000_000;
 /// Longest simulated duration, seconds (about 31 years; time is integer nanoseconds).
 pub const MAX_DURATION_S: f64 = 1e9;
 /// Most replications.
@@ -230,6 +234,61 @@ pub fn validate(raw: RawScenario, sha256: String, base_dir: Option<&Path>) -> Re
         }
     };
 
+    let dispatchers = match &raw.dispatchers {
+        None => Dispatchers::default(),
+        Some(v) => {
+            let parsed = match v {
+                serde_json::Value::Number(n) => match n.as_u64() {
+                    Some(count) => Some((count, Split::Random)),
+                    None => {
+                        c.push("dispatchers", format!("must be a whole number of dispatchers, got {n}"));
+                        None
+                    }
+                },
+                v @ serde_json::Value::Object(_) => {
+                    match serde_path_to_error::deserialize::<_, crate::raw::RawDispatchers>(v) {
+                        Ok(d) => Some((
+                            d.count,
+                            match d.split {
+                                crate::raw::RawSplit::Random => Split::Random,
+                                crate::raw::RawSplit::RoundRobin => Split::RoundRobin,
+                            },
+                        )),
+                        Err(e) => {
+                            c.push(join_path("dispatchers", &e.path().to_string()), e.inner().to_string());
+                            None
+                        }
+                    }
+                }
+                other => {
+                    c.push("dispatchers", format!("must be a number or {{\"count\": N, \"split\": ...}}, got {other}"));
+                    None
+                }
+            };
+            let path = if v.is_object() { "dispatchers.count" } else { "dispatchers" };
+            match parsed {
+                Some((count, split)) if (1..=MAX_DISPATCHERS).contains(&count) => {
+                    if count * total > MAX_DISPATCHER_NODES {
+                        c.push(
+                            path,
+                            format!(
+                                "{count} dispatchers x {total} nodes is {} per-node views; at most {MAX_DISPATCHER_NODES} \
+                                 are supported",
+                                count * total
+                            ),
+                        );
+                    }
+                    Dispatchers { count: count as u32, split }
+                }
+                Some((count, _)) => {
+                    c.push(path, format!("must be between 1 and {MAX_DISPATCHERS}, got {count}"));
+                    Dispatchers::default()
+                }
+                None => Dispatchers::default(),
+            }
+        }
+    };
+
     // Workload.
     let arrival = match raw.workload.arrival {
         RawArrival::Poisson { rate_per_s } => {
@@ -356,6 +415,7 @@ pub fn validate(raw: RawScenario, sha256: String, base_dir: Option<&Path>) -> Re
         },
         dispatch_delay,
         view,
+        dispatchers,
         end: SimTime::from_secs_f64(raw.duration_s),
         warmup: SimTime::from_secs_f64(raw.warmup_s),
         sample_interval: SimDuration::from_secs_f64(sample_interval_s).max(SimDuration(1)),

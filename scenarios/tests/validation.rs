@@ -328,3 +328,26 @@ fn detector_options_sit_beside_the_detector() {
         "s.json: detectors[0].k: must be between 1 and the 1 detectors listed, got 3",
     );
 }
+
+#[test]
+fn several_dispatchers_as_a_number_or_an_object() {
+    use fulcrum_sim_core::config::{Dispatchers, Split};
+    let parse = |d: Value| {
+        let mut v: Value = serde_json::from_str(CONTRACT).unwrap();
+        v["dispatchers"] = d;
+        parse_str(&v.to_string(), "s.json").unwrap().sim.dispatchers
+    };
+    assert_eq!(parse(json!(4)), Dispatchers { count: 4, split: Split::Random });
+    assert_eq!(parse(json!({"count": 3, "split": "round-robin"})), Dispatchers { count: 3, split: Split::RoundRobin });
+    let s = parse_str(CONTRACT, "s.json").unwrap();
+    assert_eq!(s.sim.dispatchers, Dispatchers { count: 1, split: Split::Random });
+
+    let e = error_after(|v| v["dispatchers"] = json!(0));
+    assert!(e.contains("dispatchers: must be between 1 and 1024, got 0"), "{e}");
+    let e = error_after(|v| v["dispatchers"] = json!({"count": 2, "split": "hash"}));
+    assert!(e.contains("dispatchers.split: unknown variant `hash`"), "{e}");
+    let e = error_after(|v| v["dispatchers"] = json!({"count": 2000}));
+    assert!(e.contains("dispatchers.count: must be between 1 and 1024, got 2000"), "{e}");
+    let e = error_after(|v| v["dispatchers"] = json!(2.5));
+    assert!(e.contains("dispatchers: must be a whole number of dispatchers, got 2.5"), "{e}");
+}

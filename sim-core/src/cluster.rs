@@ -13,7 +13,7 @@
 
 use rand::Rng;
 
-use crate::config::{SimConfig, ViewMode};
+use crate::config::{SimConfig, Split, ViewMode};
 use crate::dist::Sampler;
 use crate::engine::{Model, Scheduler};
 use crate::faults::{FaultAction, FaultPlan};
@@ -56,8 +56,9 @@ pub enum Event {
     Fault,
     /// A task (slot) whose retry backoff has elapsed goes back to the balancer.
     Retry(u32),
-    /// A batch balancer's window closes (batch generation; stale if the batch already closed).
-    Flush(u32),
+    /// A batch balancer's window closes (batch generation, dispatcher; stale if that batch
+    /// already closed).
+    Flush(u32, u16),
     /// Time-series sample.
     Sample,
 }
@@ -73,6 +74,8 @@ enum Status {
 #[derive(Clone, Copy, Debug)]
 struct Task {
     id: u64,
+    /// The dispatcher the task arrived at (every attempt goes through it).
+    front: u16,
     arrival: SimTime,
     /// Work at speed 1, ns.
     work: u64,
@@ -118,6 +121,8 @@ struct Exec {
     /// restarted node refuses what was meant for its previous life.
     incarnation: u32,
     gen: u16,
+    /// The dispatcher that sent it.
+    front: u16,
     /// When the current phase ends (the time its Step event is due).
     next_step: SimTime,
     /// When it was dispatched.
@@ -276,16 +281,32 @@ struct Tracking {
     acked_demand: Resources,
 }
 
-/// The central dispatcher: its view, its strategies, and its records.
-struct Dispatcher {
+/// One dispatcher instance: its balancer, its view of the nodes, and its record of what it sent.
+/// A scenario runs one, or several that split the arrivals between them (as several load-balancer
+/// instances, or Sparrow's distributed schedulers, do) and decide without coordinating.
+struct Front {
     balancer: Box<dyn Balancer>,
     rng: Stream,
-    mode: ViewMode,
     loads: Vec<NodeLoad>,
-    /// When each node's latest report (or, for an oracle, change) was sent.
-    reported_at: Vec<Option<SimTime>>,
     used: Vec<Resources>,
     tracking: Vec<Tracking>,
+    /// The batch being collected, for a batch balancer.
+    batch: Option<Batch>,
+    /// Scratch for decision explanations.
+    why: Explanation,
+}
+
+/// The scheduler: its dispatchers, and the control plane they share (membership, failover,
+/// the records of what runs where).
+struct Dispatcher {
+    fronts: Vec<Front>,
+    /// How arrivals are split between the dispatchers.
+    split: Split,
+    split_rng: Stream,
+    next_front: u32,
+    mode: ViewMode,
+    /// When each node's latest report (or, for an oracle, change) was sent.
+    reported_at: Vec<Option<SimTime>>,
     /// Per task class: the trusted nodes whose capacity can hold it, and each node's position.
     candidates: Vec<Vec<NodeId>>,
     candidate_pos: Vec<Vec<u32>>,
@@ -310,10 +331,6 @@ struct Dispatcher {
     /// Per node: a suspicion being confirmed by probes (attempt, and when its reply or timeout is
     /// due; events that do not match are stale).
     probing: Vec<Option<(u32, SimTime)>>,
-    /// The batch being collected, for a batch balancer.
-    batch: Option<Batch>,
-    /// Scratch for decision explanations.
-    why: Explanation,
 }
 
 /// Tasks collected for a batch balancer.
@@ -363,6 +380,9 @@ struct Report {
     used: Resources,
     received: u64,
     received_demand: Resources,
+    /// With several dispatchers: what the node had received from each, when it sent the report
+    /// (empty with one dispatcher: `received` says it all).
+    received_by: Vec<(u64, Resources)>,
     completions: Vec<u32>,
 }
 
@@ -442,6 +462,10 @@ pub struct Cluster {
     sample_interval: SimDuration,
     sample_scratch: Vec<f64>,
     spare_vecs: Vec<Vec<u32>>,
+    /// With several dispatchers: per (node, dispatcher), dispatches received and their demand,
+    /// at index `node * dispatchers + dispatcher` (empty with one dispatcher).
+    received_by: Vec<(u64, Resources)>,
+    spare_received: Vec<Vec<(u64, Resources)>>,
     /// Tasks neither completed nor failed.
     pending: u64,
     /// Keep the dispatcher's per-node records of executions and report completions: needed only
@@ -528,19 +552,40 @@ impl Cluster {
         let failover = strategy.failover.build();
         let checkpointing = failover.checkpointing();
         let has_faults = !config.faults.is_empty() || strategy.detector.is_some();
-        let balancer = strategy.balancer.build();
-        let batch = balancer.batching().map(|b| Batch {
-            window: SimDuration(b.window.0.max(1)),
-            size: b.size.max(1),
-            generation: 0,
-            slots: Vec::with_capacity(b.size.clamp(1, 1 << 16)),
-            infos: Vec::new(),
-            picked: Vec::new(),
-        });
-        let batching = batch.is_some();
+        let n_fronts = config.dispatchers.count.max(1) as usize;
+        let fronts: Vec<Front> = (0..n_fronts)
+            .map(|f| {
+                let balancer = strategy.balancer.build();
+                let batch = balancer.batching().map(|b| Batch {
+                    window: SimDuration(b.window.0.max(1)),
+                    size: b.size.max(1),
+                    generation: 0,
+                    slots: Vec::with_capacity(b.size.clamp(1, 1 << 16)),
+                    infos: Vec::new(),
+                    picked: Vec::new(),
+                });
+                // Dispatcher 0 draws from the strategy's own stream, so one dispatcher is the
+                // plain case; the others get streams of their own.
+                let purpose = if f == 0 {
+                    Purpose::Strategy(&strategy.label)
+                } else {
+                    Purpose::Dispatcher(&strategy.label, f as u32)
+                };
+                Front {
+                    balancer,
+                    rng: stream(seed, replication, purpose),
+                    loads: vec![initial_load; n],
+                    used: vec![Resources::ZERO; n],
+                    tracking: vec![Tracking::default(); n],
+                    batch,
+                    why: Explanation::default(),
+                }
+            })
+            .collect();
+        let batching = fronts[0].batch.is_some();
         // Completions reach the dispatcher (in heartbeats) when something can fail or the
         // balancer learns from them.
-        let track_execs = has_faults || balancer.wants_feedback();
+        let track_execs = has_faults || fronts[0].balancer.wants_feedback();
         Cluster {
             specs: config.nodes.clone(),
             nodes: config
@@ -577,13 +622,12 @@ impl Cluster {
                 .collect(),
             generator,
             dispatcher: Dispatcher {
-                balancer,
-                rng: stream(seed, replication, Purpose::Strategy(&strategy.label)),
+                fronts,
+                split: config.dispatchers.split,
+                split_rng: stream(seed, replication, Purpose::DispatchSplit),
+                next_front: 0,
                 mode: config.view,
-                loads: vec![initial_load; n],
                 reported_at: vec![(config.view == ViewMode::Oracle).then_some(SimTime::ZERO); n],
-                used: vec![Resources::ZERO; n],
-                tracking: vec![Tracking::default(); n],
                 candidates,
                 candidate_pos,
                 feasible,
@@ -601,8 +645,6 @@ impl Cluster {
                 options: strategy.detection.clone(),
                 probe_rng: stream(seed, replication, Purpose::Probes),
                 probing: vec![None; n],
-                batch,
-                why: Explanation::default(),
             },
             heartbeats,
             plan,
@@ -623,6 +665,8 @@ impl Cluster {
             sample_interval: config.sample_interval,
             sample_scratch: Vec::with_capacity(n),
             spare_vecs: Vec::new(),
+            received_by: if n_fronts > 1 { vec![(0, Resources::ZERO); n * n_fronts] } else { Vec::new() },
+            spare_received: Vec::new(),
             pending: 0,
             track_execs,
         }
@@ -635,7 +679,8 @@ impl Cluster {
 
     /// The dispatcher's current view of the nodes (for tools that step the simulation).
     pub fn view(&self) -> ClusterView<'_> {
-        ClusterView::new(&self.specs, &self.dispatcher.loads, &self.dispatcher.used)
+        let front = &self.dispatcher.fronts[0];
+        ClusterView::new(&self.specs, &front.loads, &front.used)
     }
 
     /// A node's true state: resources in use, executions running, executions queued.
@@ -720,8 +765,21 @@ impl Cluster {
         let id = self.next_task_id;
         self.next_task_id += 1;
         self.pending += 1;
+        let d = &mut self.dispatcher;
+        let front = match d.fronts.len() {
+            1 => 0,
+            n => match d.split {
+                Split::Random => d.split_rng.random_range(0..n as u32),
+                Split::RoundRobin => {
+                    let f = d.next_front;
+                    d.next_front = (f + 1) % n as u32;
+                    f
+                }
+            },
+        } as u16;
         let slot = self.tasks.insert(Task {
             id,
+            front,
             arrival: now,
             work: new.work.0,
             saved: 0,
@@ -738,15 +796,16 @@ impl Cluster {
 
     /// Offers a task to the balancer: at once, or, for a batch balancer, with the next batch.
     fn dispatch(&mut self, task_slot: u32, s: &mut Scheduler<Event>) {
-        if let Some(batch) = self.dispatcher.batch.as_mut() {
+        let f = self.tasks.slots[task_slot as usize].front;
+        if let Some(batch) = self.dispatcher.fronts[f as usize].batch.as_mut() {
             if batch.slots.is_empty() {
-                s.schedule_in(batch.window, Event::Flush(batch.generation));
+                s.schedule_in(batch.window, Event::Flush(batch.generation, f));
             }
             batch.slots.push(task_slot);
             // The slot stays this task's while it waits for its batch.
             self.tasks.slots[task_slot as usize].parked = true;
             if batch.slots.len() >= batch.size {
-                self.flush_batch(s);
+                self.flush_batch(f, s);
             }
             return;
         }
@@ -763,6 +822,7 @@ impl Cluster {
         let attempt = task.attempts + 1;
         let d = &mut self.dispatcher;
         let candidates = &d.candidates[task.class as usize];
+        let d = &mut d.fronts[f as usize];
         let view = ClusterView::new(&self.specs, &d.loads, &d.used);
         let explain = self.metrics.decisions_left > 0;
         // The one wall-clock read in the simulator, for the separate decision-cost report.
@@ -790,9 +850,9 @@ impl Cluster {
     }
 
     /// Closes the current batch and places its tasks together.
-    fn flush_batch(&mut self, s: &mut Scheduler<Event>) {
+    fn flush_batch(&mut self, f: u16, s: &mut Scheduler<Event>) {
         let now = s.now();
-        let Some(batch) = self.dispatcher.batch.as_mut() else { return };
+        let Some(batch) = self.dispatcher.fronts[f as usize].batch.as_mut() else { return };
         batch.generation = batch.generation.wrapping_add(1);
         let mut slots = std::mem::take(&mut batch.slots);
         let mut infos = std::mem::take(&mut batch.infos);
@@ -822,6 +882,7 @@ impl Cluster {
         }));
         let d = &mut self.dispatcher;
         let candidates: Vec<&[NodeId]> = infos.iter().map(|i| d.candidates[i.class as usize].as_slice()).collect();
+        let d = &mut d.fronts[f as usize];
         let view = ClusterView::new(&self.specs, &d.loads, &d.used);
         #[allow(clippy::disallowed_methods)]
         let started = self.metrics.batch_cost.is_some().then(std::time::Instant::now);
@@ -845,7 +906,7 @@ impl Cluster {
             }
             self.place(t, chosen, s);
         }
-        let batch = self.dispatcher.batch.as_mut().expect("batching");
+        let batch = self.dispatcher.fronts[f as usize].batch.as_mut().expect("batching");
         slots.clear();
         if batch.slots.is_empty() {
             batch.slots = slots; // keep the buffer
@@ -863,24 +924,25 @@ impl Cluster {
         let class = self.classes[task.class as usize];
         let d = &mut self.dispatcher;
         let candidates = &d.candidates[task.class as usize];
+        let front = &mut d.fronts[task.front as usize];
         let Some(node) = picked else {
             task.parked = true;
             if candidates.is_empty() {
                 d.backlog.push(task_slot);
             } else {
                 self.metrics.deferrals += 1;
-                s.schedule_in(SimDuration(d.balancer.retry_after().0.max(1)), Event::Retry(task_slot));
+                s.schedule_in(SimDuration(front.balancer.retry_after().0.max(1)), Event::Retry(task_slot));
             }
             return;
         };
         debug_assert!(candidates.contains(&node), "balancer picked a node outside the candidates");
         let n = node.index();
-        let t = &mut d.tracking[n];
+        let t = &mut front.tracking[n];
         t.sent += 1;
         t.sent_demand.add_assign(&class.demand);
         if d.mode != (ViewMode::Heartbeat { track_dispatches: false }) {
-            d.loads[n].in_flight += 1;
-            d.used[n].add_assign(&class.demand);
+            front.loads[n].in_flight += 1;
+            front.used[n].add_assign(&class.demand);
         }
         let incarnation = if d.mode == ViewMode::Oracle { self.nodes[n].incarnation } else { d.known_incarnation[n] };
         let out = &mut d.outstanding[n];
@@ -890,6 +952,7 @@ impl Cluster {
             node: node.0,
             incarnation,
             gen: 0,
+            front: task.front,
             next_step: SimTime::MAX,
             dispatched: now,
             work: task.work,
@@ -936,6 +999,12 @@ impl Cluster {
         exec.phase = Phase::Queued;
         node.received += 1;
         node.received_demand.add_assign(&demand);
+        let n_fronts = self.dispatcher.fronts.len();
+        if n_fronts > 1 {
+            let by = &mut self.received_by[n * n_fronts + exec.front as usize];
+            by.0 += 1;
+            by.1.add_assign(&demand);
+        }
         node.queue.push_back(&mut self.execs.slots, e);
         self.try_start(n, s);
     }
@@ -1004,14 +1073,22 @@ impl Cluster {
         if self.dispatcher.mode == ViewMode::Oracle {
             let node = &self.nodes[n];
             let d = &mut self.dispatcher;
-            let t = &d.tracking[n];
-            d.loads[n] = NodeLoad {
-                running: node.n_running,
-                queued: node.queue.len,
-                in_flight: t.sent.saturating_sub(node.received) as u32,
-            };
             d.reported_at[n] = Some(now);
-            d.used[n] = node.used.plus(&t.sent_demand.minus(&node.received_demand));
+            let n_fronts = d.fronts.len();
+            for (f, front) in d.fronts.iter_mut().enumerate() {
+                let (received, received_demand) = if n_fronts > 1 {
+                    self.received_by[n * n_fronts + f]
+                } else {
+                    (node.received, node.received_demand)
+                };
+                let t = &front.tracking[n];
+                front.loads[n] = NodeLoad {
+                    running: node.n_running,
+                    queued: node.queue.len,
+                    in_flight: t.sent.saturating_sub(received) as u32,
+                };
+                front.used[n] = node.used.plus(&t.sent_demand.minus(&received_demand));
+            }
         }
     }
 
@@ -1127,6 +1204,13 @@ impl Cluster {
         }
         let mut completions = self.spare_vecs.pop().unwrap_or_default();
         std::mem::swap(&mut completions, &mut node.unreported);
+        let n_fronts = self.dispatcher.fronts.len();
+        let mut received_by = Vec::new();
+        if n_fronts > 1 {
+            received_by = self.spare_received.pop().unwrap_or_default();
+            let first = n as usize * n_fronts;
+            received_by.extend_from_slice(&self.received_by[first..first + n_fronts]);
+        }
         let report = Report {
             node: n,
             incarnation: node.incarnation,
@@ -1137,6 +1221,7 @@ impl Cluster {
             used: node.used,
             received: node.received,
             received_demand: node.received_demand,
+            received_by,
             completions,
         };
         let slot = hb.in_flight.insert(report);
@@ -1155,7 +1240,8 @@ impl Cluster {
         let (incarnation, seq, sent_at) = (r.incarnation, r.seq, r.sent_at);
         let (running, queued, used, received, received_demand) =
             (r.running, r.queued, r.used, r.received, r.received_demand);
-        let feedback = self.dispatcher.balancer.wants_feedback();
+        let received_by = std::mem::take(&mut r.received_by);
+        let feedback = self.dispatcher.fronts[0].balancer.wants_feedback();
         for &e in &completions {
             let exec = &mut self.execs.slots[e as usize];
             if feedback && exec.phase == Phase::Finished {
@@ -1166,7 +1252,7 @@ impl Cluster {
                     expected_work_s: self.classes[exec.class as usize].expected_work_s,
                     completed: true,
                 };
-                self.dispatcher.balancer.observe(&outcome, now);
+                self.dispatcher.fronts[exec.front as usize].balancer.observe(&outcome, now);
             }
             let exec = &mut self.execs.slots[e as usize];
             exec.node_done = true;
@@ -1216,17 +1302,30 @@ impl Cluster {
         }
         let d = &mut self.dispatcher;
         let nu = n as usize;
-        let load = &mut d.loads[nu];
         if d.reported_at[nu].is_some_and(|t| sent_at <= t) {
+            self.recycle_received(received_by);
             return; // overtaken by a later heartbeat
         }
-        let track = d.mode == ViewMode::Heartbeat { track_dispatches: true };
-        let t = &mut d.tracking[nu];
-        t.acked = received;
-        t.acked_demand = received_demand;
-        *load = NodeLoad { running, queued, in_flight: if track { t.sent.saturating_sub(t.acked) as u32 } else { 0 } };
         d.reported_at[nu] = Some(sent_at);
-        d.used[nu] = if track { used.plus(&t.sent_demand.minus(&t.acked_demand)) } else { used };
+        let track = d.mode == ViewMode::Heartbeat { track_dispatches: true };
+        for (f, front) in d.fronts.iter_mut().enumerate() {
+            let t = &mut front.tracking[nu];
+            (t.acked, t.acked_demand) = match received_by.get(f) {
+                Some(&by) => by,
+                None => (received, received_demand),
+            };
+            front.loads[nu] =
+                NodeLoad { running, queued, in_flight: if track { t.sent.saturating_sub(t.acked) as u32 } else { 0 } };
+            front.used[nu] = if track { used.plus(&t.sent_demand.minus(&t.acked_demand)) } else { used };
+        }
+        self.recycle_received(received_by);
+    }
+
+    fn recycle_received(&mut self, mut v: Vec<(u64, Resources)>) {
+        if v.capacity() > 0 {
+            v.clear();
+            self.spare_received.push(v);
+        }
     }
 
     fn on_check(&mut self, n: u32, s: &mut Scheduler<Event>) {
@@ -1330,10 +1429,12 @@ impl Cluster {
         }
         self.metrics.log(now, "suspect", Some(n), None);
         let d = &mut self.dispatcher;
-        d.tracking[nu] =
-            Tracking { sent: d.tracking[nu].acked, sent_demand: d.tracking[nu].acked_demand, ..d.tracking[nu] };
-        d.loads[nu] = NodeLoad::default();
-        d.used[nu] = Resources::ZERO;
+        for front in &mut d.fronts {
+            let t = &mut front.tracking[nu];
+            *t = Tracking { sent: t.acked, sent_demand: t.acked_demand, ..*t };
+            front.loads[nu] = NodeLoad::default();
+            front.used[nu] = Resources::ZERO;
+        }
         let mut orphans = std::mem::take(&mut d.outstanding[nu]);
         // Highest priority first (then oldest task): rate-limited policies move those first.
         let (execs, tasks, classes) = (&self.execs.slots, &self.tasks.slots, &self.classes);
@@ -1742,9 +1843,9 @@ impl Model for Cluster {
             Event::ProbeTimeout(node) => self.on_probe_timeout(node, s),
             Event::Fault => self.on_fault(s),
             Event::Retry(task) => self.on_retry(task, s),
-            Event::Flush(generation) => {
-                if self.dispatcher.batch.as_ref().is_some_and(|b| b.generation == generation) {
-                    self.flush_batch(s);
+            Event::Flush(generation, f) => {
+                if self.dispatcher.fronts[f as usize].batch.as_ref().is_some_and(|b| b.generation == generation) {
+                    self.flush_batch(f, s);
                 }
             }
             Event::Sample => self.on_sample(s),

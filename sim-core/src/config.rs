@@ -47,6 +47,32 @@ pub enum ViewMode {
     Oracle,
 }
 
+/// How arrivals are split between several dispatchers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Split {
+    /// Each task goes to a uniformly random dispatcher (its own seeded stream).
+    #[default]
+    Random,
+    /// Dispatchers in turn.
+    RoundRobin,
+}
+
+/// The dispatchers of the scheduler.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dispatchers {
+    /// How many independent dispatchers, each with its own balancer, view and dispatch
+    /// tracking (1: one central dispatcher). They share membership and failover.
+    pub count: u32,
+    /// How arrivals are split between them.
+    pub split: Split,
+}
+
+impl Default for Dispatchers {
+    fn default() -> Self {
+        Dispatchers { count: 1, split: Split::Random }
+    }
+}
+
 /// One simulated world, validated.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SimConfig {
@@ -62,6 +88,8 @@ pub struct SimConfig {
     pub dispatch_delay: Dist,
     /// The scheduler's knowledge.
     pub view: ViewMode,
+    /// The scheduler's dispatchers.
+    pub dispatchers: Dispatchers,
     /// End of the run.
     pub end: SimTime,
     /// End of the warm-up: nothing before it is measured.

@@ -40,6 +40,7 @@
 //!     },
 //!     dispatch_delay: Dist::Const { value: 0.001 },
 //!     view: ViewMode::Heartbeat { track_dispatches: true },
+//!     dispatchers: Default::default(),
 //!     end: SimTime::from_secs_f64(1000.0),
 //!     warmup: SimTime::from_secs_f64(100.0),
 //!     sample_interval: SimDuration::from_secs_f64(100.0),

@@ -39,6 +39,11 @@ pub enum Purpose<'a> {
     Probes,
     /// A strategy's own randomness, keyed by its label.
     Strategy(&'a str),
+    /// The randomness of dispatcher `i` ≥ 1 of a strategy with several dispatchers (dispatcher 0
+    /// uses [`Purpose::Strategy`]).
+    Dispatcher(&'a str, u32),
+    /// Which dispatcher each arriving task goes to.
+    DispatchSplit,
 }
 
 impl Purpose<'_> {
@@ -54,6 +59,10 @@ impl Purpose<'_> {
             Purpose::Faults => fnv1a(b"faults"),
             Purpose::Probes => fnv1a(b"probes"),
             Purpose::Strategy(label) => fnv1a(b"strategy/") ^ splitmix64(fnv1a(label.as_bytes())),
+            Purpose::Dispatcher(label, i) => {
+                fnv1a(b"dispatcher/") ^ splitmix64(fnv1a(label.as_bytes()) ^ splitmix64(u64::from(*i)))
+            }
+            Purpose::DispatchSplit => fnv1a(b"dispatch-split"),
         }
     }
 }

@@ -34,6 +34,7 @@ fn cluster(speeds: &[f64], load: f64, interval_s: f64, view: ViewMode) -> SimCon
         },
         dispatch_delay: Dist::Const { value: 0.001 },
         view,
+        dispatchers: Default::default(),
         end: SimTime::from_secs_f64(3000.0),
         warmup: SimTime::from_secs_f64(500.0),
         sample_interval: SimDuration::from_secs_f64(100.0),
@@ -105,4 +106,28 @@ fn learning_from_latency_and_dynamic_weights_find_the_fast_nodes() {
     println!("random {random:.3} s, response-time {peak_ewma:.3} s, dynamic-weight {dynamic:.3} s");
     assert!(peak_ewma < 0.5 * random, "response-time {peak_ewma} vs random {random}");
     assert!(dynamic < 0.5 * random, "dynamic-weight {dynamic} vs random {random}");
+}
+
+#[test]
+fn uncoordinated_dispatchers_pay_for_their_stale_views() {
+    // One dispatcher that counts its own dispatches between heartbeats (every 1 s) is close to
+    // join-the-shortest-queue. Ten dispatchers splitting the arrivals each count only their own:
+    // between two heartbeats they all see the same nodes as the emptiest and pile onto them.
+    // Sampling two nodes at random (p2c) spreads the choices and suffers far less.
+    use fulcrum_sim_core::config::{Dispatchers, Split};
+    let one = cluster(&[1.0; 100], 0.9, 1.0, ViewMode::Heartbeat { track_dispatches: true });
+    let mut ten = one.clone();
+    ten.dispatchers = Dispatchers { count: 10, split: Split::RoundRobin };
+    let lc1 = mean_response(&one, BalancerConfig::LeastConnections {});
+    let lc10 = mean_response(&ten, BalancerConfig::LeastConnections {});
+    let p2c1 = mean_response(&one, BalancerConfig::PowerOfD { d: 2 });
+    let p2c10 = mean_response(&ten, BalancerConfig::PowerOfD { d: 2 });
+    println!("least-connections {lc1:.3} s -> {lc10:.3} s, p2c {p2c1:.3} s -> {p2c10:.3} s");
+    assert!(lc10 > 1.3 * lc1, "ten dispatchers {lc10} should do clearly worse than one {lc1}");
+    assert!(lc10 / lc1 > 1.2 * (p2c10 / p2c1), "least-connections should suffer more than p2c");
+    // A random split draws from its own stream: the same tasks, a different division.
+    let mut random_split = ten.clone();
+    random_split.dispatchers.split = Split::Random;
+    let lc10r = mean_response(&random_split, BalancerConfig::LeastConnections {});
+    assert!(lc10r > 1.3 * lc1 && lc10r != lc10, "random split: {lc10r}");
 }

@@ -80,6 +80,7 @@ fn world(
         },
         dispatch_delay: Dist::Const { value: DISPATCH },
         view: ViewMode::Heartbeat { track_dispatches: true },
+        dispatchers: Default::default(),
         end: secs(end_s),
         warmup: secs(warmup_s),
         sample_interval: SimDuration::from_secs_f64(10.0),

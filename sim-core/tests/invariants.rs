@@ -15,7 +15,7 @@
 use fulcrum_sim_core::cluster::Cluster;
 use std::collections::{BTreeMap, BTreeSet};
 
-use fulcrum_sim_core::config::{HeartbeatConfig, NodeGroup, SimConfig, ViewMode};
+use fulcrum_sim_core::config::{Dispatchers, HeartbeatConfig, NodeGroup, SimConfig, Split, ViewMode};
 use fulcrum_sim_core::dist::Dist;
 use fulcrum_sim_core::engine::Simulation;
 use fulcrum_sim_core::faults::{FaultSpec, Lifetime, NodeSelection};
@@ -76,6 +76,7 @@ prop_compose! {
         (interval, jitter, loss, hb_delay_kind, hb_delay) in (0.05f64..2.0, 0.0f64..0.5, 0.0f64..0.3, 0u8..2, 0.0f64..0.2),
         (dispatch_kind, dispatch_delay) in (0u8..3, 0.0f64..0.05),
         view in view(),
+        (n_dispatchers, round_robin_split) in (prop_oneof![3 => Just(1u32), 1 => 2u32..=4], any::<bool>()),
         (end, warmup_fraction, sample) in (5.0f64..60.0, prop_oneof![Just(0.0), 0.0f64..0.5], 0.2f64..5.0),
         seed in any::<u64>(),
     ) -> SimConfig {
@@ -120,6 +121,10 @@ prop_compose! {
             },
             dispatch_delay: dist(dispatch_kind, dispatch_delay),
             view,
+            dispatchers: Dispatchers {
+                count: n_dispatchers,
+                split: if round_robin_split { Split::RoundRobin } else { Split::Random },
+            },
             end: SimTime::from_secs_f64(end),
             warmup: SimTime::from_secs_f64(end * warmup_fraction),
             sample_interval: SimDuration::from_secs_f64(sample),

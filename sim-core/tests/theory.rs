@@ -61,6 +61,7 @@ fn scenario(nodes: usize, cores: u64, rate: f64, work: Dist, view: ViewMode) -> 
         },
         dispatch_delay: Dist::Const { value: DISPATCH_DELAY },
         view,
+        dispatchers: Default::default(),
         end: SimTime::from_secs_f64(200_000.0),
         warmup: SimTime::from_secs_f64(2_000.0),
         sample_interval: SimDuration::from_secs_f64(100.0),
