@@ -7,7 +7,7 @@
 
 use rand_core::RngCore;
 
-use super::{argmin_random_ties, weights::WeightBy, Balancer};
+use super::{argmin_random_ties, weights::WeightBy, Balancer, Explanation, Rank};
 use crate::{ClusterView, NodeId, TaskInfo, Time};
 
 /// Least tasks per unit of weight.
@@ -32,9 +32,45 @@ impl Balancer for WeightedLeastConnections {
         _now: Time,
         rng: &mut dyn RngCore,
     ) -> Option<NodeId> {
+        self.choose(candidates, view, rng, None)
+    }
+
+    fn pick_explained(
+        &mut self,
+        _task: &TaskInfo,
+        candidates: &[NodeId],
+        view: &ClusterView<'_>,
+        _now: Time,
+        rng: &mut dyn RngCore,
+        why: &mut Explanation,
+    ) -> Option<NodeId> {
+        self.choose(candidates, view, rng, Some(why))
+    }
+}
+
+impl WeightedLeastConnections {
+    /// The decision behind `pick` and `pick_explained`: the score is (tasks + 1) / weight.
+    #[inline]
+    fn choose(
+        &self,
+        candidates: &[NodeId],
+        view: &ClusterView<'_>,
+        rng: &mut dyn RngCore,
+        mut why: Option<&mut Explanation>,
+    ) -> Option<NodeId> {
+        if let Some(why) = why.as_deref_mut() {
+            why.clear();
+            why.rank = Rank::Lowest;
+        }
         // One more task than now: a node with no tasks still prefers the larger weight.
         argmin_random_ties(candidates, rng, |c| {
-            Some(f64::from(view.load(c).tasks() + 1) / self.weight_by.weight(view, c))
+            let tasks = view.load(c).tasks();
+            let weight = self.weight_by.weight(view, c);
+            let score = f64::from(tasks + 1) / weight;
+            if let Some(why) = why.as_deref_mut() {
+                why.note(c, None, &[("tasks", f64::from(tasks)), ("weight", weight)], Some(score));
+            }
+            Some(score)
         })
     }
 }
@@ -42,7 +78,7 @@ impl Balancer for WeightedLeastConnections {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::balance::testkit::{task, Fixture};
+    use crate::balance::testkit::{assert_explained_matches_pick, task, Fixture};
     use rand_core::SeedableRng;
 
     #[test]
@@ -57,5 +93,21 @@ mod tests {
         // Equal weights: plain least connections.
         let mut plain = WeightedLeastConnections::new(WeightBy::Equal);
         assert_eq!(plain.pick(&task(), &all, &fx.view(), Time::ZERO, &mut rng), Some(NodeId(1)));
+    }
+
+    #[test]
+    fn explained_picks_match_plain_picks() {
+        for weight_by in [WeightBy::Capacity, WeightBy::Cores, WeightBy::Equal, WeightBy::FreeCapacity] {
+            assert_explained_matches_pick(WeightedLeastConnections::new(weight_by), 2000);
+        }
+        // The example above: scores 4/4, 1/1 and 7/8.
+        let fx = Fixture::with_tasks_and_cores(&[3, 0, 6], &[4, 1, 8]);
+        let mut why = Explanation::default();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+        let mut b = WeightedLeastConnections::new(WeightBy::Cores);
+        assert_eq!(b.pick_explained(&task(), &fx.all(), &fx.view(), Time::ZERO, &mut rng, &mut why), Some(NodeId(2)));
+        let scores: Vec<_> = why.notes.iter().map(|n| n.score.unwrap()).collect();
+        assert_eq!(scores, [1.0, 1.0, 0.875]);
+        assert_eq!(why.notes[2].terms, [("tasks", 6.0), ("weight", 8.0)]);
     }
 }
