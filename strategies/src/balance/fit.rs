@@ -11,7 +11,7 @@
 
 use rand_core::RngCore;
 
-use super::{Balancer, Explanation, Rank};
+use super::{Balancer, Explanation, Notes, Rank};
 use crate::{ClusterView, NodeId, Resource, TaskInfo, Time};
 
 /// Which fitting node to choose.
@@ -64,7 +64,7 @@ impl Balancer for FitBalancer {
         _now: Time,
         _rng: &mut dyn RngCore,
     ) -> Option<NodeId> {
-        self.choose(task, candidates, view, None)
+        self.choose(task, candidates, view, &mut ())
     }
 
     fn pick_explained(
@@ -76,7 +76,7 @@ impl Balancer for FitBalancer {
         _rng: &mut dyn RngCore,
         why: &mut Explanation,
     ) -> Option<NodeId> {
-        self.choose(task, candidates, view, Some(why))
+        self.choose(task, candidates, view, why)
     }
 }
 
@@ -85,25 +85,22 @@ impl FitBalancer {
     /// its task count and, if it fits, its room after placement (the score of best and worst
     /// fit); a candidate that does not fit is rejected by `fit`.
     #[inline]
-    fn choose(
+    fn choose<N: Notes>(
         &self,
         task: &TaskInfo,
         candidates: &[NodeId],
         view: &ClusterView<'_>,
-        mut why: Option<&mut Explanation>,
+        why: &mut N,
     ) -> Option<NodeId> {
-        if let Some(why) = why.as_deref_mut() {
-            why.clear();
-            why.rank = match self.fit {
-                Fit::First => Rank::None,
-                Fit::Best => Rank::Lowest,
-                Fit::Worst => Rank::Highest,
-            };
-        }
+        why.start(match self.fit {
+            Fit::First => Rank::None,
+            Fit::Best => Rank::Lowest,
+            Fit::Worst => Rank::Highest,
+        });
         let mut best: Option<(NodeId, f64)> = None;
         for &c in candidates {
             let room = room_after(view, c, task);
-            if let Some(why) = why.as_deref_mut() {
+            if N::ON {
                 let tasks = ("tasks", f64::from(view.load(c).tasks()));
                 match room {
                     None => why.note(c, Some("fit"), &[tasks], None),
@@ -116,7 +113,7 @@ impl FitBalancer {
             let Some(room) = room else { continue };
             match self.fit {
                 // Explained, the remaining candidates are still noted.
-                Fit::First if why.is_none() => return Some(c),
+                Fit::First if !N::ON => return Some(c),
                 Fit::First if best.is_none() => best = Some((c, room)),
                 Fit::Best if best.is_none_or(|(_, r)| room < r) => best = Some((c, room)),
                 Fit::Worst if best.is_none_or(|(_, r)| room > r) => best = Some((c, room)),

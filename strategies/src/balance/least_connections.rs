@@ -7,7 +7,7 @@
 
 use rand_core::RngCore;
 
-use super::{argmin_random_ties, Balancer, Explanation, Rank};
+use super::{argmin_random_ties, Balancer, Explanation, Notes, Rank};
 use crate::{ClusterView, NodeId, TaskInfo, Time};
 
 /// Joins the shortest queue as the view sees it.
@@ -23,7 +23,7 @@ impl Balancer for LeastConnections {
         _now: Time,
         rng: &mut dyn RngCore,
     ) -> Option<NodeId> {
-        choose(candidates, view, rng, None)
+        choose(candidates, view, rng, &mut ())
     }
 
     fn pick_explained(
@@ -35,27 +35,22 @@ impl Balancer for LeastConnections {
         rng: &mut dyn RngCore,
         why: &mut Explanation,
     ) -> Option<NodeId> {
-        choose(candidates, view, rng, Some(why))
+        choose(candidates, view, rng, why)
     }
 }
 
 /// The decision behind `pick` and `pick_explained`: each candidate's task count is its score.
 #[inline]
-fn choose(
+fn choose<N: Notes>(
     candidates: &[NodeId],
     view: &ClusterView<'_>,
     rng: &mut dyn RngCore,
-    mut why: Option<&mut Explanation>,
+    why: &mut N,
 ) -> Option<NodeId> {
-    if let Some(why) = why.as_deref_mut() {
-        why.clear();
-        why.rank = Rank::Lowest;
-    }
+    why.start(Rank::Lowest);
     argmin_random_ties(candidates, rng, |c| {
         let tasks = f64::from(view.load(c).tasks());
-        if let Some(why) = why.as_deref_mut() {
-            why.note(c, None, &[("tasks", tasks)], Some(tasks));
-        }
+        why.note(c, None, &[("tasks", tasks)], Some(tasks));
         Some(tasks)
     })
 }

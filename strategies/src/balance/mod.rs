@@ -462,6 +462,50 @@ pub fn argmin_random_ties(
     best.map(|(c, _)| c)
 }
 
+/// Where a decision function writes what it considered: nowhere (`()`, for
+/// [`pick`](Balancer::pick)) or an [`Explanation`] (for [`pick_explained`](Balancer::pick_explained)).
+/// One generic function then serves both, and `pick`, monomorphised with `()`, carries no trace of
+/// the bookkeeping: guard work done only for the notes with `if N::ON`.
+pub(crate) trait Notes {
+    /// True if notes are kept.
+    const ON: bool;
+    /// Starts a decision ranked by `rank`.
+    fn start(&mut self, rank: Rank);
+    /// Notes a candidate (see [`Explanation::note`]).
+    fn note(
+        &mut self,
+        node: NodeId,
+        rejected_by: Option<&'static str>,
+        terms: &[(&'static str, f64)],
+        score: Option<f64>,
+    );
+}
+
+impl Notes for () {
+    const ON: bool = false;
+    #[inline(always)]
+    fn start(&mut self, _rank: Rank) {}
+    #[inline(always)]
+    fn note(&mut self, _: NodeId, _: Option<&'static str>, _: &[(&'static str, f64)], _: Option<f64>) {}
+}
+
+impl Notes for Explanation {
+    const ON: bool = true;
+    fn start(&mut self, rank: Rank) {
+        self.clear();
+        self.rank = rank;
+    }
+    fn note(
+        &mut self,
+        node: NodeId,
+        rejected_by: Option<&'static str>,
+        terms: &[(&'static str, f64)],
+        score: Option<f64>,
+    ) {
+        Explanation::note(self, node, rejected_by, terms, score);
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod testkit {
     use rand_chacha::ChaCha8Rng;

@@ -9,7 +9,7 @@
 
 use rand_core::RngCore;
 
-use super::{uniform_index, Balancer, Explanation, Outcome, Rank};
+use super::{uniform_index, Balancer, Explanation, Notes, Outcome, Rank};
 use crate::{ClusterView, NodeId, Span, TaskInfo, Time};
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -49,19 +49,16 @@ impl PeakEwma {
     /// The decision behind `pick` and `pick_explained`, which notes the two sampled nodes (the
     /// only candidate, if there is one) with their cost as score.
     #[inline]
-    fn choose(
+    fn choose<N: Notes>(
         &self,
         candidates: &[NodeId],
         view: &ClusterView<'_>,
         rng: &mut dyn RngCore,
-        mut why: Option<&mut Explanation>,
+        why: &mut N,
     ) -> Option<NodeId> {
-        if let Some(why) = why.as_deref_mut() {
-            why.clear();
-            why.rank = Rank::Lowest;
-        }
+        why.start(Rank::Lowest);
         let mut note = |node: NodeId, cost: f64| {
-            if let Some(why) = why.as_deref_mut() {
+            if N::ON {
                 let tasks = f64::from(view.load(node).tasks());
                 why.note(node, None, &[("latency_s", self.latency_s(node)), ("tasks", tasks)], Some(cost));
             }
@@ -69,7 +66,9 @@ impl PeakEwma {
         match candidates.len() {
             0 => None,
             1 => {
-                note(candidates[0], self.cost(view, candidates[0]));
+                if N::ON {
+                    note(candidates[0], self.cost(view, candidates[0]));
+                }
                 Some(candidates[0])
             }
             n => {
@@ -97,7 +96,7 @@ impl Balancer for PeakEwma {
         _now: Time,
         rng: &mut dyn RngCore,
     ) -> Option<NodeId> {
-        self.choose(candidates, view, rng, None)
+        self.choose(candidates, view, rng, &mut ())
     }
 
     fn pick_explained(
@@ -109,7 +108,7 @@ impl Balancer for PeakEwma {
         rng: &mut dyn RngCore,
         why: &mut Explanation,
     ) -> Option<NodeId> {
-        self.choose(candidates, view, rng, Some(why))
+        self.choose(candidates, view, rng, why)
     }
 
     fn wants_feedback(&self) -> bool {

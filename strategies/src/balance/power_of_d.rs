@@ -9,7 +9,7 @@
 
 use rand_core::RngCore;
 
-use super::{uniform_index, Balancer, Explanation, Rank};
+use super::{uniform_index, Balancer, Explanation, Notes, Rank};
 use crate::{ClusterView, NodeId, TaskInfo, Time};
 
 /// Power-of-d-choices.
@@ -42,7 +42,7 @@ impl Balancer for PowerOfD {
         _now: Time,
         rng: &mut dyn RngCore,
     ) -> Option<NodeId> {
-        self.choose(candidates, view, rng, None)
+        self.choose(candidates, view, rng, &mut ())
     }
 
     fn pick_explained(
@@ -54,32 +54,27 @@ impl Balancer for PowerOfD {
         rng: &mut dyn RngCore,
         why: &mut Explanation,
     ) -> Option<NodeId> {
-        self.choose(candidates, view, rng, Some(why))
+        self.choose(candidates, view, rng, why)
     }
 }
 
 /// Notes a sampled node with its task count as score.
 #[inline]
-fn note(why: &mut Option<&mut Explanation>, node: NodeId, tasks: u32) {
-    if let Some(why) = why.as_deref_mut() {
-        why.note(node, None, &[("tasks", f64::from(tasks))], Some(f64::from(tasks)));
-    }
+fn note(why: &mut impl Notes, node: NodeId, tasks: u32) {
+    why.note(node, None, &[("tasks", f64::from(tasks))], Some(f64::from(tasks)));
 }
 
 impl PowerOfD {
     /// The decision behind `pick` and `pick_explained`, which notes the sampled nodes only.
     #[inline]
-    fn choose(
+    fn choose<N: Notes>(
         &self,
         candidates: &[NodeId],
         view: &ClusterView<'_>,
         rng: &mut dyn RngCore,
-        mut why: Option<&mut Explanation>,
+        why: &mut N,
     ) -> Option<NodeId> {
-        if let Some(why) = why.as_deref_mut() {
-            why.clear();
-            why.rank = Rank::Lowest;
-        }
+        why.start(Rank::Lowest);
         let n = candidates.len();
         if n == 0 {
             return None;
@@ -87,9 +82,9 @@ impl PowerOfD {
         let d = self.d as usize;
         if d >= n {
             // Every candidate is sampled: the first of the least loaded, in candidate order.
-            if why.is_some() {
+            if N::ON {
                 for &c in candidates {
-                    note(&mut why, c, view.load(c).tasks());
+                    note(why, c, view.load(c).tasks());
                 }
             }
             return candidates.iter().copied().min_by_key(|&c| view.load(c).tasks());
@@ -102,8 +97,8 @@ impl PowerOfD {
             }
             let (a, b) = (candidates[i], candidates[j]);
             let (ta, tb) = (view.load(a).tasks(), view.load(b).tasks());
-            note(&mut why, a, ta);
-            note(&mut why, b, tb);
+            note(why, a, ta);
+            note(why, b, tb);
             return Some(if tb < ta { b } else { a });
         }
         // Distinct sample by partial Fisher-Yates over the index space, kept sparse: the few
@@ -121,7 +116,7 @@ impl PowerOfD {
             swapped[s] = (r, displaced);
             let node = candidates[chosen];
             let tasks = view.load(node).tasks();
-            note(&mut why, node, tasks);
+            note(why, node, tasks);
             if best.is_none_or(|(_, t)| tasks < t) {
                 best = Some((node, tasks));
             }

@@ -8,7 +8,7 @@
 
 use rand_core::RngCore;
 
-use super::{argmin_random_ties, Balancer, Explanation, Rank};
+use super::{argmin_random_ties, Balancer, Explanation, Notes, Rank};
 use crate::{ClusterView, NodeId, Span, TaskInfo, Time};
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -41,6 +41,7 @@ impl PredictiveLeastConnections {
     }
 
     /// Updates `node`'s average with its current count and returns the forecast.
+    #[inline]
     fn forecast(&mut self, node: NodeId, tasks: f64, now: Time) -> f64 {
         if self.averages.len() <= node.index() {
             self.averages.resize(node.index() + 1, Average::default());
@@ -67,7 +68,7 @@ impl Balancer for PredictiveLeastConnections {
         now: Time,
         rng: &mut dyn RngCore,
     ) -> Option<NodeId> {
-        self.choose(candidates, view, now, rng, None)
+        self.choose(candidates, view, now, rng, &mut ())
     }
 
     fn pick_explained(
@@ -79,7 +80,7 @@ impl Balancer for PredictiveLeastConnections {
         rng: &mut dyn RngCore,
         why: &mut Explanation,
     ) -> Option<NodeId> {
-        self.choose(candidates, view, now, rng, Some(why))
+        self.choose(candidates, view, now, rng, why)
     }
 }
 
@@ -87,22 +88,19 @@ impl PredictiveLeastConnections {
     /// The decision behind `pick` and `pick_explained`: the score is the forecast (every
     /// candidate's average is updated once either way).
     #[inline]
-    fn choose(
+    fn choose<N: Notes>(
         &mut self,
         candidates: &[NodeId],
         view: &ClusterView<'_>,
         now: Time,
         rng: &mut dyn RngCore,
-        mut why: Option<&mut Explanation>,
+        why: &mut N,
     ) -> Option<NodeId> {
-        if let Some(why) = why.as_deref_mut() {
-            why.clear();
-            why.rank = Rank::Lowest;
-        }
+        why.start(Rank::Lowest);
         argmin_random_ties(candidates, rng, |c| {
             let tasks = f64::from(view.load(c).tasks());
             let forecast = self.forecast(c, tasks, now);
-            if let Some(why) = why.as_deref_mut() {
+            if N::ON {
                 let average = self.averages[c.index()].value;
                 why.note(c, None, &[("tasks", tasks), ("average", average)], Some(forecast));
             }

@@ -9,7 +9,7 @@
 
 use rand_core::RngCore;
 
-use super::{weights::WeightBy, Balancer, Explanation};
+use super::{weights::WeightBy, Balancer, Explanation, Notes, Rank};
 use crate::{ClusterView, NodeId, TaskInfo, Time};
 
 /// nginx's smooth weighted round robin.
@@ -36,7 +36,7 @@ impl Balancer for SmoothWeightedRoundRobin {
         _now: Time,
         _rng: &mut dyn RngCore,
     ) -> Option<NodeId> {
-        self.choose(candidates, view, None)
+        self.choose(candidates, view, &mut ())
     }
 
     fn pick_explained(
@@ -48,7 +48,7 @@ impl Balancer for SmoothWeightedRoundRobin {
         _rng: &mut dyn RngCore,
         why: &mut Explanation,
     ) -> Option<NodeId> {
-        self.choose(candidates, view, Some(why))
+        self.choose(candidates, view, why)
     }
 }
 
@@ -56,15 +56,8 @@ impl SmoothWeightedRoundRobin {
     /// The decision behind `pick` and `pick_explained`, which notes each candidate's weight and
     /// its current weight when compared (after the increase, before the winner's decrease).
     #[inline]
-    fn choose(
-        &mut self,
-        candidates: &[NodeId],
-        view: &ClusterView<'_>,
-        mut why: Option<&mut Explanation>,
-    ) -> Option<NodeId> {
-        if let Some(why) = why.as_deref_mut() {
-            why.clear();
-        }
+    fn choose<N: Notes>(&mut self, candidates: &[NodeId], view: &ClusterView<'_>, why: &mut N) -> Option<NodeId> {
+        why.start(Rank::None);
         if candidates.is_empty() {
             return None;
         }
@@ -78,9 +71,7 @@ impl SmoothWeightedRoundRobin {
             total += w;
             let cur = &mut self.current[c.index()];
             *cur += w;
-            if let Some(why) = why.as_deref_mut() {
-                why.note(c, None, &[("weight", w), ("current", *cur)], None);
-            }
+            why.note(c, None, &[("weight", w), ("current", *cur)], None);
             if best.is_none_or(|(_, b)| *cur > b) {
                 best = Some((c, *cur));
             }

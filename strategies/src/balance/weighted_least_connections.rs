@@ -7,7 +7,7 @@
 
 use rand_core::RngCore;
 
-use super::{argmin_random_ties, weights::WeightBy, Balancer, Explanation, Rank};
+use super::{argmin_random_ties, weights::WeightBy, Balancer, Explanation, Notes, Rank};
 use crate::{ClusterView, NodeId, TaskInfo, Time};
 
 /// Least tasks per unit of weight.
@@ -32,7 +32,7 @@ impl Balancer for WeightedLeastConnections {
         _now: Time,
         rng: &mut dyn RngCore,
     ) -> Option<NodeId> {
-        self.choose(candidates, view, rng, None)
+        self.choose(candidates, view, rng, &mut ())
     }
 
     fn pick_explained(
@@ -44,31 +44,27 @@ impl Balancer for WeightedLeastConnections {
         rng: &mut dyn RngCore,
         why: &mut Explanation,
     ) -> Option<NodeId> {
-        self.choose(candidates, view, rng, Some(why))
+        self.choose(candidates, view, rng, why)
     }
 }
 
 impl WeightedLeastConnections {
     /// The decision behind `pick` and `pick_explained`: the score is (tasks + 1) / weight.
     #[inline]
-    fn choose(
+    fn choose<N: Notes>(
         &self,
         candidates: &[NodeId],
         view: &ClusterView<'_>,
         rng: &mut dyn RngCore,
-        mut why: Option<&mut Explanation>,
+        why: &mut N,
     ) -> Option<NodeId> {
-        if let Some(why) = why.as_deref_mut() {
-            why.clear();
-            why.rank = Rank::Lowest;
-        }
+        why.start(Rank::Lowest);
         // One more task than now: a node with no tasks still prefers the larger weight.
         argmin_random_ties(candidates, rng, |c| {
-            let tasks = view.load(c).tasks();
-            let weight = self.weight_by.weight(view, c);
-            let score = f64::from(tasks + 1) / weight;
-            if let Some(why) = why.as_deref_mut() {
-                why.note(c, None, &[("tasks", f64::from(tasks)), ("weight", weight)], Some(score));
+            let score = f64::from(view.load(c).tasks() + 1) / self.weight_by.weight(view, c);
+            if N::ON {
+                let (tasks, weight) = (f64::from(view.load(c).tasks()), self.weight_by.weight(view, c));
+                why.note(c, None, &[("tasks", tasks), ("weight", weight)], Some(score));
             }
             Some(score)
         })

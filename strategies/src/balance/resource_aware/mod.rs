@@ -54,7 +54,7 @@ mod terms;
 use rand_core::RngCore;
 use serde::{Deserialize, Serialize};
 
-use super::{argmin_random_ties, Balancer, Explanation, Outcome, Rank};
+use super::{argmin_random_ties, Balancer, Explanation, Notes, Outcome, Rank};
 use crate::{ClusterView, NodeId, Resource, ResourceUnits, Resources, Span, TaskInfo, Time, N_RESOURCES};
 use history::NodeHistory;
 use terms::queue_score;
@@ -245,30 +245,19 @@ impl Rejection {
     }
 }
 
-/// A set of term weights, with the terms of positive weight listed for the scoring loop.
+/// A set of term weights and the sum of those that count (the positive ones).
 #[derive(Clone, Copy, Debug)]
-struct ActiveTerms {
-    /// `(term, weight)` of the terms with positive weight, in term order.
-    active: [(usize, f64); N_TERMS],
-    n_active: usize,
+struct WeightSet {
+    /// The weights, in term order.
+    all: [f64; N_TERMS],
     /// Σ of the positive weights, summed in term order.
     weight_sum: f64,
 }
 
-impl ActiveTerms {
+impl WeightSet {
     fn new(weights: &TermWeights) -> Self {
-        let mut out = ActiveTerms { active: [(0, 0.0); N_TERMS], n_active: 0, weight_sum: 0.0 };
-        for (term, w) in weights.to_array().into_iter().enumerate().filter(|&(_, w)| w > 0.0) {
-            out.active[out.n_active] = (term, w);
-            out.n_active += 1;
-            out.weight_sum += w;
-        }
-        out
-    }
-
-    #[inline]
-    fn active(&self) -> &[(usize, f64)] {
-        &self.active[..self.n_active]
+        let all = weights.to_array();
+        WeightSet { all, weight_sum: all.iter().filter(|&&w| w > 0.0).sum() }
     }
 }
 
@@ -287,9 +276,9 @@ struct Site<'a> {
 #[derive(Clone, Debug)]
 pub struct ResourceAware {
     /// Term weights for tasks no profile covers.
-    weights: ActiveTerms,
+    weights: WeightSet,
     /// `(min_priority, weights)`, sorted by `min_priority`.
-    profiles: Vec<(i32, ActiveTerms)>,
+    profiles: Vec<(i32, WeightSet)>,
     /// Resource weights, rounded to integers (Kubernetes weights are integers), as floats for
     /// the terms computed in floating point.
     resource_weights_f64: [f64; N_RESOURCES],
@@ -346,7 +335,7 @@ impl ResourceAware {
             limits[Resource::Cpu as usize] = max;
         }
         ResourceAware {
-            weights: ActiveTerms::new(&terms),
+            weights: WeightSet::new(&terms),
             profiles: Vec::new(),
             resource_weights_f64: w.map(|v| v as f64),
             active,
@@ -384,7 +373,7 @@ impl ResourceAware {
     /// Term weights by priority (none by default). Sorted here; of two profiles with the same
     /// `min_priority` (which `problems` reports) the later applies.
     pub fn with_profiles(mut self, profiles: &[WeightProfile]) -> Self {
-        self.profiles = profiles.iter().map(|p| (p.min_priority, ActiveTerms::new(&p.weights))).collect();
+        self.profiles = profiles.iter().map(|p| (p.min_priority, WeightSet::new(&p.weights))).collect();
         self.profiles.sort_by_key(|&(p, _)| p);
         self.feedback |= profiles.iter().any(|p| p.weights.uses_feedback());
         self
@@ -399,16 +388,19 @@ impl ResourceAware {
     }
 
     /// How the learned terms weigh the past (`decay`: an outcome `age` old weighs
-    /// `exp(−age / decay)`) and the latency at which the response-time term scores 50.
+    /// `exp(−age / decay)`) and the latency at which the response-time term scores 50 (a scale
+    /// that is not a positive number keeps the default, 1 s).
     pub fn with_history(mut self, decay: Span, latency_scale_s: f64) -> Self {
         self.decay_ns = (decay.0 as f64).max(1.0);
-        self.latency_scale_s = latency_scale_s;
+        if latency_scale_s > 0.0 && latency_scale_s.is_finite() {
+            self.latency_scale_s = latency_scale_s;
+        }
         self
     }
 
     /// The term weights that apply to a task of this priority.
     #[inline]
-    fn weights_for(&self, priority: i32) -> &ActiveTerms {
+    fn weights_for(&self, priority: i32) -> &WeightSet {
         self.profiles.iter().rev().find(|(p, _)| *p <= priority).map_or(&self.weights, |(_, w)| w)
     }
 
@@ -434,7 +426,7 @@ impl ResourceAware {
     #[inline(always)]
     fn evaluate<const ALL: bool>(
         &self,
-        weights: &ActiveTerms,
+        weights: &WeightSet,
         task: &TaskInfo,
         view: &ClusterView<'_>,
         node: NodeId,
@@ -471,14 +463,18 @@ impl ResourceAware {
             for (term, value) in terms.iter_mut().enumerate() {
                 *value = self.term(term, &node_site);
             }
-            for &(term, w) in weights.active() {
-                total += w * terms[term];
-            }
-        } else {
-            for &(term, w) in weights.active() {
-                total += w * self.term(term, &node_site);
-            }
         }
+        // Written out term by term (a loop or a closure is not reliably unrolled and inlined), so
+        // that each `term` call is resolved at compile time.
+        let w = &weights.all;
+        macro_rules! add {
+            ($($term:expr),*) => {$(
+                if w[$term] > 0.0 {
+                    total += w[$term] * if ALL { terms[$term] } else { self.term($term, &node_site) };
+                }
+            )*};
+        }
+        add!(LEAST, MOST, BALANCED, QUEUE, TETRIS, DEMAND_FIT, EFFICIENCY, RESPONSE_TIME);
         // The same sums, in the same order, as adding term by term: scores are bit-identical to
         // those of the scorer before profiles and new terms.
         Ok(if weights.weight_sum > 0.0 { total / weights.weight_sum } else { 0.0 })
@@ -535,29 +531,26 @@ impl ResourceAware {
     }
 
     /// The one decision behind `pick` and `pick_explained`.
-    fn choose(
+    fn choose<N: Notes>(
         &self,
         task: &TaskInfo,
         candidates: &[NodeId],
         view: &ClusterView<'_>,
         rng: &mut dyn RngCore,
-        mut why: Option<&mut Explanation>,
+        why: &mut N,
     ) -> Option<NodeId> {
         let weights = self.weights_for(task.priority);
         let min_score = self.min_score.unwrap_or(f64::NEG_INFINITY);
-        if let Some(why) = why.as_deref_mut() {
-            why.clear();
-            why.rank = Rank::Highest;
-        }
+        why.start(Rank::Highest);
         // Highest score among the candidates the filters and the threshold pass.
         let best = argmin_random_ties(candidates, rng, |c| {
             let mut terms = [0.0; N_TERMS];
-            let Some(why) = why.as_deref_mut() else {
+            if !N::ON {
                 return match self.evaluate::<false>(weights, task, view, c, &mut terms) {
                     Ok(score) if score >= min_score => Some(-score),
                     _ => None,
                 };
-            };
+            }
             match self.evaluate::<true>(weights, task, view, c, &mut terms) {
                 Ok(score) => {
                     let named: [(&'static str, f64); N_TERMS] = std::array::from_fn(|i| (TERM_NAMES[i], terms[i]));
@@ -594,7 +587,7 @@ impl Balancer for ResourceAware {
         _now: Time,
         rng: &mut dyn RngCore,
     ) -> Option<NodeId> {
-        self.choose(task, candidates, view, rng, None)
+        self.choose(task, candidates, view, rng, &mut ())
     }
 
     fn pick_explained(
@@ -606,7 +599,7 @@ impl Balancer for ResourceAware {
         rng: &mut dyn RngCore,
         why: &mut Explanation,
     ) -> Option<NodeId> {
-        self.choose(task, candidates, view, rng, Some(why))
+        self.choose(task, candidates, view, rng, why)
     }
 
     fn wants_feedback(&self) -> bool {
