@@ -147,14 +147,16 @@ const CATALOGUE: &[StrategyInfo] = &[
     StrategyInfo {
         kind: "resource-aware",
         role: Role::Balancer,
-        summary:
-            "filter (fits free resources, CPU cap) then Kubernetes-style scores: least/most allocated, balanced, queue",
+        summary: "filter (fit, utilisation limits, reserved accelerators) then a weighted mean of 0-100 terms: \
+                  Kubernetes least/most allocated and balanced, Tetris alignment, demand fit, queue, learned \
+                  efficiency and response time; per-priority profiles; a task may wait below min_score",
         params: &[
             ParamInfo {
                 name: "weights",
-                ty: "{least_allocated, most_allocated, balanced_allocation, queue}",
-                default: r#"{"least_allocated": 1.0, "most_allocated": 0.0, "balanced_allocation": 1.0, "queue": 0.0}"#,
-                doc: "weights of the score terms",
+                ty: "{least_allocated, most_allocated, balanced_allocation, queue, tetris, demand_fit, efficiency, \
+                     response_time}, each 0..=1e6",
+                default: r#"{"least_allocated": 1.0, "most_allocated": 0.0, "balanced_allocation": 1.0, "queue": 0.0, "tetris": 0.0, "demand_fit": 0.0, "efficiency": 0.0, "response_time": 0.0}"#,
+                doc: "weights of the score terms (missing terms take these values)",
             },
             ParamInfo {
                 name: "resources",
@@ -166,7 +168,49 @@ const CATALOGUE: &[StrategyInfo] = &[
                 name: "max_cpu_utilization",
                 ty: "(0, 1] or null",
                 default: "null",
-                doc: "exclude nodes above it",
+                doc: "exclude nodes above it (the older form of max_utilization.cpu)",
+            },
+            ParamInfo {
+                name: "max_utilization",
+                ty: "{cpu, memory, disk, network, gpu, fpga}, each (0, 1] or null",
+                default: "{}",
+                doc: "exclude nodes whose believed utilisation of a dimension is above its limit",
+            },
+            ParamInfo {
+                name: "reserve_accelerators",
+                ty: "boolean",
+                default: "false",
+                doc: "a task using no GPU (FPGA) avoids nodes that have them",
+            },
+            ParamInfo {
+                name: "profiles",
+                ty: "[{min_priority: integer, weights}], distinct min_priority",
+                default: "[]",
+                doc: "weights for tasks of at least min_priority (the highest that applies wins)",
+            },
+            ParamInfo {
+                name: "min_score",
+                ty: "number 0..=100 or null",
+                default: "null",
+                doc: "a task waits rather than go to a node scoring below it",
+            },
+            ParamInfo {
+                name: "retry_after_s",
+                ty: "seconds > 0",
+                default: "0.5",
+                doc: "delay before a waiting task is offered again",
+            },
+            ParamInfo {
+                name: "decay_s",
+                ty: "seconds > 0",
+                default: "10.0",
+                doc: "decay time of the learned efficiency and latency averages",
+            },
+            ParamInfo {
+                name: "latency_scale_s",
+                ty: "seconds > 0",
+                default: "1.0",
+                doc: "latency at which the response-time term scores 50",
             },
         ],
     },

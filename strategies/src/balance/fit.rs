@@ -11,7 +11,7 @@
 
 use rand_core::RngCore;
 
-use super::Balancer;
+use super::{Balancer, Explanation, Notes, Rank};
 use crate::{ClusterView, NodeId, Resource, TaskInfo, Time};
 
 /// Which fitting node to choose.
@@ -64,11 +64,57 @@ impl Balancer for FitBalancer {
         _now: Time,
         _rng: &mut dyn RngCore,
     ) -> Option<NodeId> {
+        self.choose(task, candidates, view, &mut ())
+    }
+
+    fn pick_explained(
+        &mut self,
+        task: &TaskInfo,
+        candidates: &[NodeId],
+        view: &ClusterView<'_>,
+        _now: Time,
+        _rng: &mut dyn RngCore,
+        why: &mut Explanation,
+    ) -> Option<NodeId> {
+        self.choose(task, candidates, view, why)
+    }
+}
+
+impl FitBalancer {
+    /// The decision behind `pick` and `pick_explained`. Explained, every candidate is noted with
+    /// its task count and, if it fits, its room after placement (the score of best and worst
+    /// fit); a candidate that does not fit is rejected by `fit`.
+    #[inline]
+    fn choose<N: Notes>(
+        &self,
+        task: &TaskInfo,
+        candidates: &[NodeId],
+        view: &ClusterView<'_>,
+        why: &mut N,
+    ) -> Option<NodeId> {
+        why.start(match self.fit {
+            Fit::First => Rank::None,
+            Fit::Best => Rank::Lowest,
+            Fit::Worst => Rank::Highest,
+        });
         let mut best: Option<(NodeId, f64)> = None;
         for &c in candidates {
-            let Some(room) = room_after(view, c, task) else { continue };
+            let room = room_after(view, c, task);
+            if N::ON {
+                let tasks = ("tasks", f64::from(view.load(c).tasks()));
+                match room {
+                    None => why.note(c, Some("fit"), &[tasks], None),
+                    Some(r) => {
+                        let score = (self.fit != Fit::First).then_some(r);
+                        why.note(c, None, &[tasks, ("room_after", r)], score);
+                    }
+                }
+            }
+            let Some(room) = room else { continue };
             match self.fit {
-                Fit::First => return Some(c),
+                // Explained, the remaining candidates are still noted.
+                Fit::First if !N::ON => return Some(c),
+                Fit::First if best.is_none() => best = Some((c, room)),
                 Fit::Best if best.is_none_or(|(_, r)| room < r) => best = Some((c, room)),
                 Fit::Worst if best.is_none_or(|(_, r)| room > r) => best = Some((c, room)),
                 _ => {}
@@ -81,7 +127,7 @@ impl Balancer for FitBalancer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::balance::testkit::{task, Fixture};
+    use crate::balance::testkit::{assert_explained_matches_pick, task, Fixture};
     use crate::Resources;
     use rand_core::SeedableRng;
 
@@ -111,5 +157,26 @@ mod tests {
         // Nothing fits a 5-core task: fall back to the fewest tasks (node 2).
         let huge = TaskInfo { demand: Resources([5000, 0, 0, 0, 0, 0]), ..task() };
         assert_eq!(first.pick(&huge, &all, &fx.view(), Time::ZERO, &mut rng), Some(NodeId(2)));
+    }
+
+    #[test]
+    fn explained_picks_match_plain_picks() {
+        for fit in [Fit::First, Fit::Best, Fit::Worst] {
+            assert_explained_matches_pick(FitBalancer::new(fit), 2000);
+        }
+        // Nodes using 3, 1, 0 and 4 of 4 cores: a 2-core task fits nodes 1 and 2 only, with
+        // 1/4 and 2/4 of the CPU left (the nodes have no other resource).
+        let fx = fixture();
+        let big = TaskInfo { demand: Resources([2000, 0, 0, 0, 0, 0]), ..task() };
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+        let mut why = Explanation::default();
+        let mut best = FitBalancer::new(Fit::Best);
+        assert_eq!(best.pick_explained(&big, &fx.all(), &fx.view(), Time::ZERO, &mut rng, &mut why), Some(NodeId(1)));
+        let verdicts: Vec<_> = why.notes.iter().map(|n| (n.rejected_by, n.score)).collect();
+        assert_eq!(verdicts, [(Some("fit"), None), (None, Some(0.25)), (None, Some(0.5)), (Some("fit"), None)]);
+        let mut first = FitBalancer::new(Fit::First);
+        assert_eq!(first.pick_explained(&big, &fx.all(), &fx.view(), Time::ZERO, &mut rng, &mut why), Some(NodeId(1)));
+        assert_eq!(why.notes.len(), 4, "first fit notes every candidate");
+        assert_eq!(why.notes[2].terms[1], ("room_after", 0.5));
     }
 }

@@ -7,7 +7,7 @@
 
 use rand_core::RngCore;
 
-use super::{argmin_random_ties, Balancer};
+use super::{argmin_random_ties, Balancer, Explanation, Notes, Rank};
 use crate::{ClusterView, NodeId, TaskInfo, Time};
 
 /// Joins the shortest queue as the view sees it.
@@ -23,14 +23,42 @@ impl Balancer for LeastConnections {
         _now: Time,
         rng: &mut dyn RngCore,
     ) -> Option<NodeId> {
-        argmin_random_ties(candidates, rng, |c| Some(f64::from(view.load(c).tasks())))
+        choose(candidates, view, rng, &mut ())
     }
+
+    fn pick_explained(
+        &mut self,
+        _task: &TaskInfo,
+        candidates: &[NodeId],
+        view: &ClusterView<'_>,
+        _now: Time,
+        rng: &mut dyn RngCore,
+        why: &mut Explanation,
+    ) -> Option<NodeId> {
+        choose(candidates, view, rng, why)
+    }
+}
+
+/// The decision behind `pick` and `pick_explained`: each candidate's task count is its score.
+#[inline]
+fn choose<N: Notes>(
+    candidates: &[NodeId],
+    view: &ClusterView<'_>,
+    rng: &mut dyn RngCore,
+    why: &mut N,
+) -> Option<NodeId> {
+    why.start(Rank::Lowest);
+    argmin_random_ties(candidates, rng, |c| {
+        let tasks = f64::from(view.load(c).tasks());
+        why.note(c, None, &[("tasks", tasks)], Some(tasks));
+        Some(tasks)
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::balance::testkit::{task, Fixture};
+    use crate::balance::testkit::{assert_explained_matches_pick, task, Fixture};
     use rand_core::SeedableRng;
 
     #[test]
@@ -48,5 +76,18 @@ mod tests {
         // Restricted candidates: node 2 is the least loaded among {0, 2, 4}.
         let some = [NodeId(0), NodeId(2), NodeId(4)];
         assert_eq!(LeastConnections.pick(&task(), &some, &fx.view(), Time::ZERO, &mut rng), Some(NodeId(2)));
+    }
+
+    #[test]
+    fn explained_picks_match_plain_picks() {
+        assert_explained_matches_pick(LeastConnections, 3000);
+        let fx = Fixture::with_tasks(&[2, 0, 1]);
+        let mut why = Explanation::default();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+        let picked = LeastConnections.pick_explained(&task(), &fx.all(), &fx.view(), Time::ZERO, &mut rng, &mut why);
+        assert_eq!(picked, Some(NodeId(1)));
+        assert_eq!(why.rank, Rank::Lowest);
+        let scores: Vec<_> = why.notes.iter().map(|n| (n.node, n.score)).collect();
+        assert_eq!(scores, [(0, Some(2.0)), (1, Some(0.0)), (2, Some(1.0))]);
     }
 }

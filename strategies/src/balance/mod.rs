@@ -31,6 +31,7 @@ pub use random::Random;
 pub use resource_aware::{
     balanced_score, default_resource_weights, least_requested_score, most_requested_score, ResourceAware, TermWeights,
 };
+pub use resource_aware::{demand_fit_score, tetris_score, UtilizationLimits, WeightProfile, N_TERMS, TERM_NAMES};
 pub use round_robin::RoundRobin;
 pub use smooth_weighted_round_robin::SmoothWeightedRoundRobin;
 pub use weighted_least_connections::WeightedLeastConnections;
@@ -165,6 +166,9 @@ pub struct Batching {
 
 /// A balancer's configuration, as scenario files and production programs write it: a JSON object
 /// whose `kind` names the algorithm, with its parameters beside it.
+// A configuration is parsed once and cloned rarely: its size does not matter, and boxing the
+// larger variants' fields would only make them clumsier to write.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum BalancerConfig {
@@ -241,6 +245,27 @@ pub enum BalancerConfig {
         /// Exclude nodes whose believed CPU utilisation is above this.
         #[serde(default)]
         max_cpu_utilization: Option<f64>,
+        /// Exclude nodes whose believed utilisation of a dimension is above its limit.
+        #[serde(default)]
+        max_utilization: UtilizationLimits,
+        /// Keep GPU and FPGA nodes for the tasks that use them.
+        #[serde(default)]
+        reserve_accelerators: bool,
+        /// Term weights by task priority, replacing `weights`.
+        #[serde(default)]
+        profiles: Vec<WeightProfile>,
+        /// A task waits rather than go to a node scoring below this (0–100).
+        #[serde(default)]
+        min_score: Option<f64>,
+        /// Seconds before a task that waited is offered again.
+        #[serde(default = "ResourceAware::default_retry_after_s")]
+        retry_after_s: f64,
+        /// Decay time of the learned averages, seconds.
+        #[serde(default = "ResourceAware::default_decay_s")]
+        decay_s: f64,
+        /// Latency at which the response-time term scores 50, seconds.
+        #[serde(default = "ResourceAware::default_latency_scale_s")]
+        latency_scale_s: f64,
     },
 }
 
@@ -269,10 +294,21 @@ impl BalancerConfig {
     /// Checks parameter ranges. Returns `(parameter, problem)` pairs.
     pub fn problems(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
-        if let BalancerConfig::ResourceAware { weights, resources, max_cpu_utilization } = self {
-            let terms = [weights.least_allocated, weights.most_allocated, weights.balanced_allocation, weights.queue];
-            if terms.iter().any(|w| !(w.is_finite() && *w >= 0.0)) || terms.iter().all(|w| *w == 0.0) {
-                out.push(("weights", "must be non-negative, and at least one positive".to_string()));
+        if let BalancerConfig::ResourceAware {
+            weights,
+            resources,
+            max_cpu_utilization,
+            max_utilization,
+            profiles,
+            min_score,
+            retry_after_s,
+            decay_s,
+            latency_scale_s,
+            ..
+        } = self
+        {
+            if let Some(problem) = weights.problem() {
+                out.push(("weights", problem));
             }
             if resources.to_array().iter().any(|w| !(w.is_finite() && *w >= 0.0 && *w <= 1e6)) {
                 out.push(("resources", "weights must be between 0 and 1000000".to_string()));
@@ -280,6 +316,30 @@ impl BalancerConfig {
             if let Some(m) = max_cpu_utilization {
                 if !(m.is_finite() && *m > 0.0 && *m <= 1.0) {
                     out.push(("max_cpu_utilization", format!("must be in (0, 1], got {m}")));
+                }
+                if max_utilization.cpu.is_some() {
+                    out.push(("max_utilization", "cpu: set either this or max_cpu_utilization, not both".to_string()));
+                }
+            }
+            out.extend(max_utilization.problems().into_iter().map(|p| ("max_utilization", p)));
+            for (i, profile) in profiles.iter().enumerate() {
+                if profiles[..i].iter().any(|p| p.min_priority == profile.min_priority) {
+                    out.push(("profiles", format!("two profiles have min_priority {}", profile.min_priority)));
+                }
+                if let Some(problem) = profile.weights.problem() {
+                    out.push(("profiles", format!("min_priority {}: weights {problem}", profile.min_priority)));
+                }
+            }
+            if let Some(m) = min_score {
+                if !(m.is_finite() && (0.0..=100.0).contains(m)) {
+                    out.push(("min_score", format!("must be between 0 and 100, got {m}")));
+                }
+            }
+            for (name, value) in
+                [("retry_after_s", retry_after_s), ("decay_s", decay_s), ("latency_scale_s", latency_scale_s)]
+            {
+                if !(value.is_finite() && *value > 0.0 && *value <= 1e6) {
+                    out.push((name, format!("must be positive and at most 1000000, got {value}")));
                 }
             }
         }
@@ -333,9 +393,25 @@ impl BalancerConfig {
             BalancerConfig::FirstFit {} => Box::new(FitBalancer::new(Fit::First)),
             BalancerConfig::BestFit {} => Box::new(FitBalancer::new(Fit::Best)),
             BalancerConfig::WorstFit {} => Box::new(FitBalancer::new(Fit::Worst)),
-            BalancerConfig::ResourceAware { weights, resources, max_cpu_utilization } => {
-                Box::new(ResourceAware::new(*weights, *resources, *max_cpu_utilization))
-            }
+            BalancerConfig::ResourceAware {
+                weights,
+                resources,
+                max_cpu_utilization,
+                max_utilization,
+                reserve_accelerators,
+                profiles,
+                min_score,
+                retry_after_s,
+                decay_s,
+                latency_scale_s,
+            } => Box::new(
+                ResourceAware::new(*weights, *resources, *max_cpu_utilization)
+                    .with_max_utilization(*max_utilization)
+                    .with_reserve_accelerators(*reserve_accelerators)
+                    .with_profiles(profiles)
+                    .with_min_score(*min_score, Span::from_secs_f64(*retry_after_s))
+                    .with_history(Span::from_secs_f64(*decay_s), *latency_scale_s),
+            ),
             BalancerConfig::ResponseTime { decay_s } => Box::new(PeakEwma::new(Span::from_secs_f64(*decay_s))),
             BalancerConfig::DynamicWeight {} => Box::new(SmoothWeightedRoundRobin::new(WeightBy::FreeCapacity)),
             BalancerConfig::PredictiveLeastConnections { decay_s, trend } => {
@@ -386,9 +462,57 @@ pub fn argmin_random_ties(
     best.map(|(c, _)| c)
 }
 
+/// Where a decision function writes what it considered: nowhere (`()`, for
+/// [`pick`](Balancer::pick)) or an [`Explanation`] (for [`pick_explained`](Balancer::pick_explained)).
+/// One generic function then serves both, and `pick`, monomorphised with `()`, carries no trace of
+/// the bookkeeping: guard work done only for the notes with `if N::ON`.
+pub(crate) trait Notes {
+    /// True if notes are kept.
+    const ON: bool;
+    /// Starts a decision ranked by `rank`.
+    fn start(&mut self, rank: Rank);
+    /// Notes a candidate (see [`Explanation::note`]).
+    fn note(
+        &mut self,
+        node: NodeId,
+        rejected_by: Option<&'static str>,
+        terms: &[(&'static str, f64)],
+        score: Option<f64>,
+    );
+}
+
+impl Notes for () {
+    const ON: bool = false;
+    #[inline(always)]
+    fn start(&mut self, _rank: Rank) {}
+    #[inline(always)]
+    fn note(&mut self, _: NodeId, _: Option<&'static str>, _: &[(&'static str, f64)], _: Option<f64>) {}
+}
+
+impl Notes for Explanation {
+    const ON: bool = true;
+    fn start(&mut self, rank: Rank) {
+        self.clear();
+        self.rank = rank;
+    }
+    fn note(
+        &mut self,
+        node: NodeId,
+        rejected_by: Option<&'static str>,
+        terms: &[(&'static str, f64)],
+        score: Option<f64>,
+    ) {
+        Explanation::note(self, node, rejected_by, terms, score);
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod testkit {
-    use crate::{ClusterView, NodeLoad, NodeSpec, Resources, TaskId, TaskInfo};
+    use rand_chacha::ChaCha8Rng;
+    use rand_core::{RngCore, SeedableRng};
+
+    use super::{Balancer, Explanation, Outcome, Rank};
+    use crate::{ClusterView, NodeId, NodeLoad, NodeSpec, Resources, Span, TaskId, TaskInfo, Time};
 
     /// Owned storage for a hand-made view.
     pub struct Fixture {
@@ -435,6 +559,100 @@ pub(crate) mod testkit {
             demand: Resources([1000, 0, 0, 0, 0, 0]),
             expected_work_s: 1.0,
         }
+    }
+
+    /// A small random cluster (1 to 10 nodes, some with GPUs or FPGAs, few distinct task counts so
+    /// that ties are common), a non-empty candidate subset in id order, and a random task.
+    fn random_case(gen: &mut ChaCha8Rng) -> (Fixture, Vec<NodeId>, TaskInfo) {
+        let mut next = |n: u64| gen.next_u64() % n;
+        let n = 1 + next(10) as usize;
+        let mut fx = Fixture::with_tasks(&vec![0; n]);
+        for i in 0..n {
+            let cap = Resources([
+                [2000, 4000, 8000][next(3) as usize],
+                [4000, 8000, 16_000][next(3) as usize],
+                next(2) * 100_000,
+                next(2) * 10_000,
+                [0, 0, 2000][next(3) as usize],
+                [0, 0, 0, 1000][next(4) as usize],
+            ]);
+            fx.specs[i] = NodeSpec { capacity: cap, speed: [0.5, 1.0, 2.0][next(3) as usize] };
+            fx.used[i] = Resources(cap.0.map(|c| if c == 0 { 0 } else { next(c + 1) / 500 * 500 }));
+            fx.loads[i] = NodeLoad { running: next(3) as u32, queued: next(2) as u32, in_flight: next(2) as u32 };
+        }
+        let mut candidates: Vec<NodeId> = (0..n as u32).filter(|_| next(4) != 0).map(NodeId).collect();
+        if candidates.is_empty() {
+            candidates.push(NodeId(next(n as u64) as u32));
+        }
+        let task = TaskInfo {
+            id: TaskId(next(1000)),
+            class: 0,
+            priority: next(5) as i32,
+            demand: Resources([next(7) * 500, next(9) * 500, 0, 0, [0, 0, 1000][next(3) as usize], 0]),
+            expected_work_s: 0.5 + next(4) as f64 * 0.5,
+        };
+        (fx, candidates, task)
+    }
+
+    /// Checks that `pick_explained` chooses exactly what `pick` does and draws the same random
+    /// numbers: `balancer` (after a warm-up) and its clone decide `rounds` times on random views,
+    /// candidates and tasks, learning the same random outcomes, one through `pick`, the other
+    /// through `pick_explained`, each with a generator of the same seed. After every decision the
+    /// choices and the generators' next outputs must agree, every note must be about a candidate,
+    /// and a ranked choice must carry the best score among the notes no filter rejected.
+    pub fn assert_explained_matches_pick<B: Balancer + Clone>(balancer: B, rounds: usize) {
+        let mut gen = ChaCha8Rng::seed_from_u64(99);
+        let mut plain = balancer;
+        let mut rng_plain = ChaCha8Rng::seed_from_u64(5);
+        let learn = |b: &mut B, gen: &mut ChaCha8Rng, n: usize, now: Time| {
+            if gen.next_u32().is_multiple_of(2) {
+                let outcome = Outcome {
+                    task: TaskId(0),
+                    node: NodeId(gen.next_u32() % n as u32),
+                    latency: Span::from_millis(1 + u64::from(gen.next_u32() % 3000)),
+                    expected_work_s: 0.5 + f64::from(gen.next_u32() % 4) * 0.5,
+                    completed: !gen.next_u32().is_multiple_of(5),
+                };
+                b.observe(&outcome, now);
+                Some(outcome)
+            } else {
+                None
+            }
+        };
+        for round in 0..50u64 {
+            let (fx, candidates, task) = random_case(&mut gen);
+            let now = Time(round * 100_000_000);
+            plain.pick(&task, &candidates, &fx.view(), now, &mut rng_plain);
+            learn(&mut plain, &mut gen, fx.specs.len(), now);
+        }
+        let mut explained = plain.clone();
+        let mut rng_explained = rng_plain.clone();
+        let mut why = Explanation::default();
+        let mut noted = 0;
+        for round in 50..50 + rounds as u64 {
+            let (fx, candidates, task) = random_case(&mut gen);
+            let now = Time(round * 100_000_000);
+            let view = fx.view();
+            let a = plain.pick(&task, &candidates, &view, now, &mut rng_plain);
+            let b = explained.pick_explained(&task, &candidates, &view, now, &mut rng_explained, &mut why);
+            assert_eq!(a, b, "round {round}: pick and pick_explained disagree");
+            assert_eq!(rng_plain.clone().next_u64(), rng_explained.clone().next_u64(), "round {round}: draws differ");
+            assert!(why.notes.iter().all(|n| candidates.contains(&NodeId(n.node))), "round {round}: {why:?}");
+            noted += usize::from(!why.notes.is_empty());
+            let chosen = a.and_then(|c| why.notes.iter().find(|n| n.node == c.0 && n.rejected_by.is_none()));
+            if let (Some(note), Rank::Lowest | Rank::Highest) = (chosen, why.rank) {
+                let best = note.score.expect("a ranked, unrejected note has a score");
+                for other in why.notes.iter().filter(|n| n.rejected_by.is_none()) {
+                    let s = other.score.expect("a ranked, unrejected note has a score");
+                    let worse_or_equal = if why.rank == Rank::Lowest { s >= best } else { s <= best };
+                    assert!(worse_or_equal, "round {round}: chose {note:?} over {other:?}");
+                }
+            }
+            if let Some(outcome) = learn(&mut plain, &mut gen, fx.specs.len(), now) {
+                explained.observe(&outcome, now);
+            }
+        }
+        assert!(noted > rounds / 2, "only {noted} of {rounds} decisions were explained");
     }
 }
 

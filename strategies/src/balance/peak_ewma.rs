@@ -9,7 +9,7 @@
 
 use rand_core::RngCore;
 
-use super::{uniform_index, Balancer, Outcome};
+use super::{uniform_index, Balancer, Explanation, Notes, Outcome, Rank};
 use crate::{ClusterView, NodeId, Span, TaskInfo, Time};
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -45,6 +45,46 @@ impl PeakEwma {
         let latency = self.estimates.get(node.index()).map_or(0.0, |e| e.latency_ns);
         latency * f64::from(view.load(node).tasks() + 1)
     }
+
+    /// The decision behind `pick` and `pick_explained`, which notes the two sampled nodes (the
+    /// only candidate, if there is one) with their cost as score.
+    #[inline]
+    fn choose<N: Notes>(
+        &self,
+        candidates: &[NodeId],
+        view: &ClusterView<'_>,
+        rng: &mut dyn RngCore,
+        why: &mut N,
+    ) -> Option<NodeId> {
+        why.start(Rank::Lowest);
+        let mut note = |node: NodeId, cost: f64| {
+            if N::ON {
+                let tasks = f64::from(view.load(node).tasks());
+                why.note(node, None, &[("latency_s", self.latency_s(node)), ("tasks", tasks)], Some(cost));
+            }
+        };
+        match candidates.len() {
+            0 => None,
+            1 => {
+                if N::ON {
+                    note(candidates[0], self.cost(view, candidates[0]));
+                }
+                Some(candidates[0])
+            }
+            n => {
+                let i = uniform_index(rng, n);
+                let mut j = uniform_index(rng, n - 1);
+                if j >= i {
+                    j += 1;
+                }
+                let (a, b) = (candidates[i], candidates[j]);
+                let (cost_a, cost_b) = (self.cost(view, a), self.cost(view, b));
+                note(a, cost_a);
+                note(b, cost_b);
+                Some(if cost_b < cost_a { b } else { a })
+            }
+        }
+    }
 }
 
 impl Balancer for PeakEwma {
@@ -56,19 +96,19 @@ impl Balancer for PeakEwma {
         _now: Time,
         rng: &mut dyn RngCore,
     ) -> Option<NodeId> {
-        match candidates.len() {
-            0 => None,
-            1 => Some(candidates[0]),
-            n => {
-                let i = uniform_index(rng, n);
-                let mut j = uniform_index(rng, n - 1);
-                if j >= i {
-                    j += 1;
-                }
-                let (a, b) = (candidates[i], candidates[j]);
-                Some(if self.cost(view, b) < self.cost(view, a) { b } else { a })
-            }
-        }
+        self.choose(candidates, view, rng, &mut ())
+    }
+
+    fn pick_explained(
+        &mut self,
+        _task: &TaskInfo,
+        candidates: &[NodeId],
+        view: &ClusterView<'_>,
+        _now: Time,
+        rng: &mut dyn RngCore,
+        why: &mut Explanation,
+    ) -> Option<NodeId> {
+        self.choose(candidates, view, rng, why)
     }
 
     fn wants_feedback(&self) -> bool {
@@ -98,7 +138,7 @@ impl Balancer for PeakEwma {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::balance::testkit::{task, Fixture};
+    use crate::balance::testkit::{assert_explained_matches_pick, task, Fixture};
     use rand_core::SeedableRng;
 
     fn done(node: NodeId, latency: Span) -> Outcome {
@@ -129,5 +169,21 @@ mod tests {
         for _ in 0..20 {
             assert_eq!(b.pick(&task(), &fx.all(), &fx.view(), Time::ZERO, &mut rng), Some(NodeId(1)));
         }
+    }
+
+    #[test]
+    fn explained_picks_match_plain_picks() {
+        assert_explained_matches_pick(PeakEwma::new(Span::from_secs_f64(10.0)), 3000);
+        // The example above: costs 5 s × 2 tasks and 0.5 s × 2 tasks, in nanoseconds.
+        let fx = Fixture::with_tasks(&[1, 1]);
+        let mut b = PeakEwma::new(Span::from_secs_f64(10.0));
+        b.observe(&done(NodeId(0), Span::from_secs_f64(5.0)), Time::ZERO);
+        b.observe(&done(NodeId(1), Span::from_secs_f64(0.5)), Time::ZERO);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let mut why = Explanation::default();
+        assert_eq!(b.pick_explained(&task(), &fx.all(), &fx.view(), Time::ZERO, &mut rng, &mut why), Some(NodeId(1)));
+        let mut notes: Vec<_> = why.notes.iter().map(|n| (n.node, n.score.unwrap())).collect();
+        notes.sort_by_key(|n| n.0);
+        assert_eq!(notes, [(0, 10e9), (1, 1e9)]);
     }
 }

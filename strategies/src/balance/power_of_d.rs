@@ -9,7 +9,7 @@
 
 use rand_core::RngCore;
 
-use super::{uniform_index, Balancer};
+use super::{uniform_index, Balancer, Explanation, Notes, Rank};
 use crate::{ClusterView, NodeId, TaskInfo, Time};
 
 /// Power-of-d-choices.
@@ -42,6 +42,39 @@ impl Balancer for PowerOfD {
         _now: Time,
         rng: &mut dyn RngCore,
     ) -> Option<NodeId> {
+        self.choose(candidates, view, rng, &mut ())
+    }
+
+    fn pick_explained(
+        &mut self,
+        _task: &TaskInfo,
+        candidates: &[NodeId],
+        view: &ClusterView<'_>,
+        _now: Time,
+        rng: &mut dyn RngCore,
+        why: &mut Explanation,
+    ) -> Option<NodeId> {
+        self.choose(candidates, view, rng, why)
+    }
+}
+
+/// Notes a sampled node with its task count as score.
+#[inline]
+fn note(why: &mut impl Notes, node: NodeId, tasks: u32) {
+    why.note(node, None, &[("tasks", f64::from(tasks))], Some(f64::from(tasks)));
+}
+
+impl PowerOfD {
+    /// The decision behind `pick` and `pick_explained`, which notes the sampled nodes only.
+    #[inline]
+    fn choose<N: Notes>(
+        &self,
+        candidates: &[NodeId],
+        view: &ClusterView<'_>,
+        rng: &mut dyn RngCore,
+        why: &mut N,
+    ) -> Option<NodeId> {
+        why.start(Rank::Lowest);
         let n = candidates.len();
         if n == 0 {
             return None;
@@ -49,6 +82,11 @@ impl Balancer for PowerOfD {
         let d = self.d as usize;
         if d >= n {
             // Every candidate is sampled: the first of the least loaded, in candidate order.
+            if N::ON {
+                for &c in candidates {
+                    note(why, c, view.load(c).tasks());
+                }
+            }
             return candidates.iter().copied().min_by_key(|&c| view.load(c).tasks());
         }
         if d == 2 {
@@ -58,7 +96,10 @@ impl Balancer for PowerOfD {
                 j += 1;
             }
             let (a, b) = (candidates[i], candidates[j]);
-            return Some(if view.load(b).tasks() < view.load(a).tasks() { b } else { a });
+            let (ta, tb) = (view.load(a).tasks(), view.load(b).tasks());
+            note(why, a, ta);
+            note(why, b, tb);
+            return Some(if tb < ta { b } else { a });
         }
         // Distinct sample by partial Fisher-Yates over the index space, kept sparse: the few
         // swapped positions are remembered in a small array instead of copying the candidates.
@@ -75,6 +116,7 @@ impl Balancer for PowerOfD {
             swapped[s] = (r, displaced);
             let node = candidates[chosen];
             let tasks = view.load(node).tasks();
+            note(why, node, tasks);
             if best.is_none_or(|(_, t)| tasks < t) {
                 best = Some((node, tasks));
             }
@@ -86,7 +128,7 @@ impl Balancer for PowerOfD {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::balance::testkit::{task, Fixture};
+    use crate::balance::testkit::{assert_explained_matches_pick, task, Fixture};
     use rand_core::SeedableRng;
 
     fn pick_counts(d: u32, tasks: &[u32], rounds: usize) -> Vec<u32> {
@@ -122,5 +164,25 @@ mod tests {
         assert!((counts[0] as f64 - 40_000.0).abs() < 600.0, "{counts:?}");
         // d >= n is least-connections with first-index ties.
         assert_eq!(pick_counts(9, &[2, 1, 1], 10), vec![0, 10, 0]);
+    }
+
+    #[test]
+    fn explained_picks_match_plain_picks_and_note_the_sample() {
+        for d in [1, 2, 3, 5, 12] {
+            assert_explained_matches_pick(PowerOfD::new(d), 2000);
+        }
+        let fx = Fixture::with_tasks(&[0, 1, 2, 3, 4, 5]);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let mut why = Explanation::default();
+        for d in [2, 4] {
+            let picked =
+                PowerOfD::new(d).pick_explained(&task(), &fx.all(), &fx.view(), Time::ZERO, &mut rng, &mut why);
+            assert_eq!(why.notes.len(), d as usize, "{why:?}");
+            let mut sampled: Vec<u32> = why.notes.iter().map(|n| n.node).collect();
+            assert_eq!(picked, sampled.iter().copied().min().map(NodeId), "task count = id here");
+            sampled.sort();
+            sampled.dedup();
+            assert_eq!(sampled.len(), d as usize, "distinct: {why:?}");
+        }
     }
 }

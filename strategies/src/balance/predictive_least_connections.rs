@@ -8,7 +8,7 @@
 
 use rand_core::RngCore;
 
-use super::{argmin_random_ties, Balancer};
+use super::{argmin_random_ties, Balancer, Explanation, Notes, Rank};
 use crate::{ClusterView, NodeId, Span, TaskInfo, Time};
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -41,6 +41,7 @@ impl PredictiveLeastConnections {
     }
 
     /// Updates `node`'s average with its current count and returns the forecast.
+    #[inline]
     fn forecast(&mut self, node: NodeId, tasks: f64, now: Time) -> f64 {
         if self.averages.len() <= node.index() {
             self.averages.resize(node.index() + 1, Average::default());
@@ -67,14 +68,51 @@ impl Balancer for PredictiveLeastConnections {
         now: Time,
         rng: &mut dyn RngCore,
     ) -> Option<NodeId> {
-        argmin_random_ties(candidates, rng, |c| Some(self.forecast(c, f64::from(view.load(c).tasks()), now)))
+        self.choose(candidates, view, now, rng, &mut ())
+    }
+
+    fn pick_explained(
+        &mut self,
+        _task: &TaskInfo,
+        candidates: &[NodeId],
+        view: &ClusterView<'_>,
+        now: Time,
+        rng: &mut dyn RngCore,
+        why: &mut Explanation,
+    ) -> Option<NodeId> {
+        self.choose(candidates, view, now, rng, why)
+    }
+}
+
+impl PredictiveLeastConnections {
+    /// The decision behind `pick` and `pick_explained`: the score is the forecast (every
+    /// candidate's average is updated once either way).
+    #[inline]
+    fn choose<N: Notes>(
+        &mut self,
+        candidates: &[NodeId],
+        view: &ClusterView<'_>,
+        now: Time,
+        rng: &mut dyn RngCore,
+        why: &mut N,
+    ) -> Option<NodeId> {
+        why.start(Rank::Lowest);
+        argmin_random_ties(candidates, rng, |c| {
+            let tasks = f64::from(view.load(c).tasks());
+            let forecast = self.forecast(c, tasks, now);
+            if N::ON {
+                let average = self.averages[c.index()].value;
+                why.note(c, None, &[("tasks", tasks), ("average", average)], Some(forecast));
+            }
+            Some(forecast)
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::balance::testkit::{task, Fixture};
+    use crate::balance::testkit::{assert_explained_matches_pick, task, Fixture};
     use rand_core::SeedableRng;
 
     #[test]
@@ -89,5 +127,25 @@ mod tests {
         let now = Fixture::with_tasks(&[5, 5]);
         let t = Time::from_secs_f64(5.0);
         assert_eq!(b.pick(&task(), &now.all(), &now.view(), t, &mut rng), Some(NodeId(1)));
+    }
+
+    #[test]
+    fn explained_picks_match_plain_picks() {
+        assert_explained_matches_pick(PredictiveLeastConnections::new(Span::from_secs_f64(5.0), 1.0), 3000);
+        assert_explained_matches_pick(PredictiveLeastConnections::new(Span::from_secs_f64(0.5), 0.0), 1000);
+        // The example above: at 5 s the averages are 5 + (1 − 5)e^-1 = 3.53 and 5 + 4e^-1 = 6.47,
+        // the forecasts 5 + (5 − 3.53) = 6.47 and 5 + (5 − 6.47) = 3.53.
+        let mut b = PredictiveLeastConnections::new(Span::from_secs_f64(5.0), 1.0);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+        let mut why = Explanation::default();
+        let early = Fixture::with_tasks(&[1, 9]);
+        b.pick_explained(&task(), &early.all(), &early.view(), Time::ZERO, &mut rng, &mut why);
+        let now = Fixture::with_tasks(&[5, 5]);
+        let t = Time::from_secs_f64(5.0);
+        assert_eq!(b.pick_explained(&task(), &now.all(), &now.view(), t, &mut rng, &mut why), Some(NodeId(1)));
+        let k = (-1.0f64).exp();
+        let (avg0, avg1) = (5.0 - 4.0 * k, 5.0 + 4.0 * k);
+        assert!((why.notes[0].terms[1].1 - avg0).abs() < 1e-12, "{why:?}");
+        assert!((why.notes[1].score.unwrap() - (10.0 - avg1)).abs() < 1e-12, "{why:?}");
     }
 }

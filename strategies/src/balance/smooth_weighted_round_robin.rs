@@ -9,7 +9,7 @@
 
 use rand_core::RngCore;
 
-use super::{weights::WeightBy, Balancer};
+use super::{weights::WeightBy, Balancer, Explanation, Notes, Rank};
 use crate::{ClusterView, NodeId, TaskInfo, Time};
 
 /// nginx's smooth weighted round robin.
@@ -36,6 +36,28 @@ impl Balancer for SmoothWeightedRoundRobin {
         _now: Time,
         _rng: &mut dyn RngCore,
     ) -> Option<NodeId> {
+        self.choose(candidates, view, &mut ())
+    }
+
+    fn pick_explained(
+        &mut self,
+        _task: &TaskInfo,
+        candidates: &[NodeId],
+        view: &ClusterView<'_>,
+        _now: Time,
+        _rng: &mut dyn RngCore,
+        why: &mut Explanation,
+    ) -> Option<NodeId> {
+        self.choose(candidates, view, why)
+    }
+}
+
+impl SmoothWeightedRoundRobin {
+    /// The decision behind `pick` and `pick_explained`, which notes each candidate's weight and
+    /// its current weight when compared (after the increase, before the winner's decrease).
+    #[inline]
+    fn choose<N: Notes>(&mut self, candidates: &[NodeId], view: &ClusterView<'_>, why: &mut N) -> Option<NodeId> {
+        why.start(Rank::None);
         if candidates.is_empty() {
             return None;
         }
@@ -49,6 +71,7 @@ impl Balancer for SmoothWeightedRoundRobin {
             total += w;
             let cur = &mut self.current[c.index()];
             *cur += w;
+            why.note(c, None, &[("weight", w), ("current", *cur)], None);
             if best.is_none_or(|(_, b)| *cur > b) {
                 best = Some((c, *cur));
             }
@@ -62,7 +85,7 @@ impl Balancer for SmoothWeightedRoundRobin {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::balance::testkit::{task, Fixture};
+    use crate::balance::testkit::{assert_explained_matches_pick, task, Fixture};
     use rand_core::SeedableRng;
 
     #[test]
@@ -79,5 +102,24 @@ mod tests {
             })
             .collect();
         assert_eq!(names, "aabacaaaabacaa");
+    }
+
+    #[test]
+    fn explained_picks_match_plain_picks() {
+        for weight_by in [WeightBy::Capacity, WeightBy::Speed, WeightBy::FreeCapacity] {
+            assert_explained_matches_pick(SmoothWeightedRoundRobin::new(weight_by), 2000);
+        }
+        // Weights 5, 1, 1: current weights 5, 1, 1 after the first increase (node 0 wins and
+        // drops to −2); 3, 2, 2 after the second.
+        let fx = Fixture::with_tasks_and_cores(&[0, 0, 0], &[5, 1, 1]);
+        let mut b = SmoothWeightedRoundRobin::new(WeightBy::Cores);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+        let mut why = Explanation::default();
+        let mut current = || {
+            b.pick_explained(&task(), &fx.all(), &fx.view(), Time::ZERO, &mut rng, &mut why);
+            why.notes.iter().map(|n| n.terms[1].1).collect::<Vec<_>>()
+        };
+        assert_eq!(current(), [5.0, 1.0, 1.0]);
+        assert_eq!(current(), [3.0, 2.0, 2.0]);
     }
 }

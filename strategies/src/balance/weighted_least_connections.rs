@@ -7,7 +7,7 @@
 
 use rand_core::RngCore;
 
-use super::{argmin_random_ties, weights::WeightBy, Balancer};
+use super::{argmin_random_ties, weights::WeightBy, Balancer, Explanation, Notes, Rank};
 use crate::{ClusterView, NodeId, TaskInfo, Time};
 
 /// Least tasks per unit of weight.
@@ -32,9 +32,41 @@ impl Balancer for WeightedLeastConnections {
         _now: Time,
         rng: &mut dyn RngCore,
     ) -> Option<NodeId> {
+        self.choose(candidates, view, rng, &mut ())
+    }
+
+    fn pick_explained(
+        &mut self,
+        _task: &TaskInfo,
+        candidates: &[NodeId],
+        view: &ClusterView<'_>,
+        _now: Time,
+        rng: &mut dyn RngCore,
+        why: &mut Explanation,
+    ) -> Option<NodeId> {
+        self.choose(candidates, view, rng, why)
+    }
+}
+
+impl WeightedLeastConnections {
+    /// The decision behind `pick` and `pick_explained`: the score is (tasks + 1) / weight.
+    #[inline]
+    fn choose<N: Notes>(
+        &self,
+        candidates: &[NodeId],
+        view: &ClusterView<'_>,
+        rng: &mut dyn RngCore,
+        why: &mut N,
+    ) -> Option<NodeId> {
+        why.start(Rank::Lowest);
         // One more task than now: a node with no tasks still prefers the larger weight.
         argmin_random_ties(candidates, rng, |c| {
-            Some(f64::from(view.load(c).tasks() + 1) / self.weight_by.weight(view, c))
+            let score = f64::from(view.load(c).tasks() + 1) / self.weight_by.weight(view, c);
+            if N::ON {
+                let (tasks, weight) = (f64::from(view.load(c).tasks()), self.weight_by.weight(view, c));
+                why.note(c, None, &[("tasks", tasks), ("weight", weight)], Some(score));
+            }
+            Some(score)
         })
     }
 }
@@ -42,7 +74,7 @@ impl Balancer for WeightedLeastConnections {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::balance::testkit::{task, Fixture};
+    use crate::balance::testkit::{assert_explained_matches_pick, task, Fixture};
     use rand_core::SeedableRng;
 
     #[test]
@@ -57,5 +89,21 @@ mod tests {
         // Equal weights: plain least connections.
         let mut plain = WeightedLeastConnections::new(WeightBy::Equal);
         assert_eq!(plain.pick(&task(), &all, &fx.view(), Time::ZERO, &mut rng), Some(NodeId(1)));
+    }
+
+    #[test]
+    fn explained_picks_match_plain_picks() {
+        for weight_by in [WeightBy::Capacity, WeightBy::Cores, WeightBy::Equal, WeightBy::FreeCapacity] {
+            assert_explained_matches_pick(WeightedLeastConnections::new(weight_by), 2000);
+        }
+        // The example above: scores 4/4, 1/1 and 7/8.
+        let fx = Fixture::with_tasks_and_cores(&[3, 0, 6], &[4, 1, 8]);
+        let mut why = Explanation::default();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+        let mut b = WeightedLeastConnections::new(WeightBy::Cores);
+        assert_eq!(b.pick_explained(&task(), &fx.all(), &fx.view(), Time::ZERO, &mut rng, &mut why), Some(NodeId(2)));
+        let scores: Vec<_> = why.notes.iter().map(|n| n.score.unwrap()).collect();
+        assert_eq!(scores, [1.0, 1.0, 0.875]);
+        assert_eq!(why.notes[2].terms, [("tasks", 6.0), ("weight", 8.0)]);
     }
 }

@@ -9,7 +9,7 @@
 
 use rand_core::RngCore;
 
-use super::{weights::WeightBy, Balancer};
+use super::{weights::WeightBy, Balancer, Explanation};
 use crate::{ClusterView, NodeId, TaskInfo, Time};
 
 /// LVS interleaved weighted round robin.
@@ -70,12 +70,32 @@ impl Balancer for WeightedRoundRobin {
             }
         }
     }
+
+    /// `pick`, then a note per candidate with its integer weight and the current-weight threshold
+    /// the chosen node met (round robin does not rank).
+    fn pick_explained(
+        &mut self,
+        task: &TaskInfo,
+        candidates: &[NodeId],
+        view: &ClusterView<'_>,
+        now: Time,
+        rng: &mut dyn RngCore,
+        why: &mut Explanation,
+    ) -> Option<NodeId> {
+        let picked = self.pick(task, candidates, view, now, rng);
+        why.clear();
+        let current = self.current as f64;
+        for &c in candidates {
+            why.note(c, None, &[("weight", self.int_weight(view, c) as f64), ("current", current)], None);
+        }
+        picked
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::balance::testkit::{task, Fixture};
+    use crate::balance::testkit::{assert_explained_matches_pick, task, Fixture};
     use rand_core::SeedableRng;
 
     #[test]
@@ -87,5 +107,23 @@ mod tests {
         let picks: Vec<u32> =
             (0..14).map(|_| b.pick(&task(), &all, &fx.view(), Time::ZERO, &mut rng).unwrap().0).collect();
         assert_eq!(picks, [0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 0, 1, 2]);
+    }
+
+    #[test]
+    fn explained_picks_match_plain_picks() {
+        for weight_by in [WeightBy::Capacity, WeightBy::Cores, WeightBy::FreeCapacity] {
+            assert_explained_matches_pick(WeightedRoundRobin::new(weight_by), 2000);
+        }
+        // Weights 5000, 1000, 1000: the first pick lowers the threshold from 0 to the largest
+        // weight, 5000, which only node 0 meets.
+        let fx = Fixture::with_tasks_and_cores(&[0, 0, 0], &[5, 1, 1]);
+        let mut b = WeightedRoundRobin::new(WeightBy::Cores);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+        let mut why = Explanation::default();
+        assert_eq!(b.pick_explained(&task(), &fx.all(), &fx.view(), Time::ZERO, &mut rng, &mut why), Some(NodeId(0)));
+        let terms: Vec<_> = why.notes.iter().map(|n| n.terms.clone()).collect();
+        assert_eq!(terms[0], [("weight", 5000.0), ("current", 5000.0)]);
+        assert_eq!(terms[2], [("weight", 1000.0), ("current", 5000.0)]);
+        assert_eq!(why.rank, crate::balance::Rank::None);
     }
 }
