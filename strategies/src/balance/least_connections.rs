@@ -25,6 +25,20 @@ impl Balancer for LeastConnections {
     ) -> Option<NodeId> {
         argmin_random_ties(candidates, rng, |c| Some(f64::from(view.load(c).tasks())))
     }
+
+    /// The task counts.
+    fn scores(
+        &mut self,
+        _task: &TaskInfo,
+        candidates: &[NodeId],
+        view: &ClusterView<'_>,
+        _now: Time,
+        out: &mut Vec<f64>,
+    ) -> bool {
+        out.clear();
+        out.extend(candidates.iter().map(|&c| f64::from(view.load(c).tasks())));
+        true
+    }
 }
 
 #[cfg(test)]

@@ -69,6 +69,20 @@ impl Balancer for PredictiveLeastConnections {
     ) -> Option<NodeId> {
         argmin_random_ties(candidates, rng, |c| Some(self.forecast(c, f64::from(view.load(c).tasks()), now)))
     }
+
+    /// The forecasts (updating the averages, as `pick` does).
+    fn scores(
+        &mut self,
+        _task: &TaskInfo,
+        candidates: &[NodeId],
+        view: &ClusterView<'_>,
+        now: Time,
+        out: &mut Vec<f64>,
+    ) -> bool {
+        out.clear();
+        out.extend(candidates.iter().map(|&c| self.forecast(c, f64::from(view.load(c).tasks()), now)));
+        true
+    }
 }
 
 #[cfg(test)]

@@ -176,6 +176,20 @@ impl Balancer for ResourceAware {
         let best = argmin_random_ties(candidates, rng, |c| self.score(task, view, c).map(|s| -s));
         best.or_else(|| candidates.iter().copied().min_by_key(|&c| view.load(c).tasks()))
     }
+
+    /// The negated score; `INFINITY` for a candidate the filter rejects.
+    fn scores(
+        &mut self,
+        task: &TaskInfo,
+        candidates: &[NodeId],
+        view: &ClusterView<'_>,
+        _now: Time,
+        out: &mut Vec<f64>,
+    ) -> bool {
+        out.clear();
+        out.extend(candidates.iter().map(|&c| self.score(task, view, c).map_or(f64::INFINITY, |s| -s)));
+        true
+    }
 }
 
 #[cfg(test)]

@@ -37,6 +37,20 @@ impl Balancer for WeightedLeastConnections {
             Some(f64::from(view.load(c).tasks() + 1) / self.weight_by.weight(view, c))
         })
     }
+
+    /// (tasks + 1) / weight.
+    fn scores(
+        &mut self,
+        _task: &TaskInfo,
+        candidates: &[NodeId],
+        view: &ClusterView<'_>,
+        _now: Time,
+        out: &mut Vec<f64>,
+    ) -> bool {
+        out.clear();
+        out.extend(candidates.iter().map(|&c| f64::from(view.load(c).tasks() + 1) / self.weight_by.weight(view, c)));
+        true
+    }
 }
 
 #[cfg(test)]
