@@ -151,6 +151,12 @@ const CATALOGUE: &[StrategyInfo] = &[
                       least-connections, weighted-least-connections, predictive-least-connections, response-time, \
                       resource-aware, online-learning, hybrid",
             },
+            ParamInfo {
+                name: "sample",
+                ty: "integer 0..=64 or null",
+                default: "null",
+                doc: "blending form: candidates sampled and scored per decision (null or 0: all)",
+            },
         ],
     },
     StrategyInfo {

@@ -257,6 +257,9 @@ pub enum BalancerConfig {
         /// Weighted members whose scores are blended (blending form).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         blend: Option<Vec<BlendMember>>,
+        /// Candidates sampled and scored per decision, blending form only; `null` or 0 scores all.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sample: Option<u32>,
     },
     /// Least connections on a trend forecast of each node's task count.
     PredictiveLeastConnections {
@@ -361,8 +364,8 @@ impl BalancerConfig {
                 }
             }
         }
-        if let BalancerConfig::Hybrid { below, above, utilization, blend } = self {
-            hybrid::problems(below.as_deref(), above.as_deref(), *utilization, blend.as_deref(), &mut out);
+        if let BalancerConfig::Hybrid { below, above, utilization, blend, sample } = self {
+            hybrid::problems(below.as_deref(), above.as_deref(), *utilization, blend.as_deref(), *sample, &mut out);
         }
         if let BalancerConfig::PredictiveLeastConnections { decay_s, trend } = self {
             if !(decay_s.is_finite() && *decay_s > 0.0 && *decay_s <= 1e6) {
@@ -434,10 +437,11 @@ impl BalancerConfig {
             BalancerConfig::PredictiveLeastConnections { decay_s, trend } => {
                 Box::new(PredictiveLeastConnections::new(Span::from_secs_f64(*decay_s), *trend))
             }
-            BalancerConfig::Hybrid { blend: Some(members), .. } => Box::new(Blend::new(
+            BalancerConfig::Hybrid { blend: Some(members), sample, .. } => Box::new(Blend::new(
                 members.iter().map(|m| (m.weight, m.balancer.kind(), m.balancer.build())).collect(),
+                sample.unwrap_or(0),
             )),
-            BalancerConfig::Hybrid { below, above, utilization, blend: None } => {
+            BalancerConfig::Hybrid { below, above, utilization, blend: None, .. } => {
                 // A valid configuration has all three; an invalid one gets least connections.
                 let member = |m: &Option<Box<BalancerConfig>>| {
                     m.as_deref().map_or_else(|| Box::new(LeastConnections) as Box<dyn Balancer>, |c| c.build())
@@ -464,6 +468,32 @@ impl BalancerConfig {
 pub fn uniform_index(rng: &mut dyn RngCore, n: usize) -> usize {
     debug_assert!(n > 0);
     ((rng.next_u64() as u128 * n as u128) >> 64) as usize
+}
+
+/// Draws `k` distinct candidates uniformly at random into `out` (`k < candidates.len()`), by a
+/// sparse partial Fisher–Yates shuffle: only the swapped positions are remembered (in `swaps`),
+/// so the cost is O(k²) whatever the number of candidates, and nothing is copied. Both vectors
+/// are scratch space the caller keeps, so that a decision allocates nothing.
+pub fn sample_distinct(
+    candidates: &[NodeId],
+    k: usize,
+    rng: &mut dyn RngCore,
+    out: &mut Vec<NodeId>,
+    swaps: &mut Vec<(usize, usize)>,
+) {
+    let lookup =
+        |swaps: &[(usize, usize)], pos: usize| swaps.iter().rev().find(|(p, _)| *p == pos).map_or(pos, |&(_, v)| v);
+    let n = candidates.len();
+    debug_assert!(k < n);
+    out.clear();
+    swaps.clear();
+    for s in 0..k {
+        let r = s + uniform_index(rng, n - s);
+        let chosen = lookup(swaps, r);
+        let displaced = lookup(swaps, s);
+        swaps.push((r, displaced));
+        out.push(candidates[chosen]);
+    }
 }
 
 /// The candidate with the smallest `key`, ties broken uniformly at random by reservoir sampling
@@ -564,6 +594,27 @@ mod tests {
         assert!(err.to_string().contains("unknown field `d`"), "{err}");
         let err = serde_json::from_str::<BalancerConfig>(r#"{"kind":"nope"}"#).unwrap_err();
         assert!(err.to_string().contains("unknown variant `nope`"), "{err}");
+    }
+
+    #[test]
+    fn sampling_draws_distinct_candidates_uniformly() {
+        use rand_core::SeedableRng;
+        let candidates: Vec<NodeId> = (0..10).map(NodeId).collect();
+        let (mut out, mut swaps) = (Vec::new(), Vec::new());
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let mut counts = [0u32; 10];
+        for _ in 0..10_000 {
+            sample_distinct(&candidates, 4, &mut rng, &mut out, &mut swaps);
+            let mut sorted = out.clone();
+            sorted.sort();
+            sorted.dedup();
+            assert_eq!(sorted.len(), 4, "{out:?}");
+            for n in &out {
+                counts[n.index()] += 1;
+            }
+        }
+        // Each node is in a sample with probability 4/10.
+        assert!(counts.iter().all(|&c| (3_800..4_200).contains(&c)), "{counts:?}");
     }
 
     #[test]

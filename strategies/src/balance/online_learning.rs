@@ -56,7 +56,7 @@
 
 use rand_core::RngCore;
 
-use super::{argmin_random_ties, uniform_index, Balancer, Explanation, Outcome, Rank};
+use super::{argmin_random_ties, sample_distinct, uniform_index, Balancer, Explanation, Outcome, Rank};
 use crate::{ClusterView, NodeId, Resource, Span, TaskInfo, Time};
 
 /// Number of features.
@@ -132,11 +132,15 @@ impl<const D: usize> RecursiveRidge<D> {
     /// `sqrt(xᵀA⁻¹x)`: the width of the model's confidence at `x`, in units of the noise.
     #[inline]
     pub fn uncertainty(&self, x: &[f64; D]) -> f64 {
-        let mut q = 0.0;
+        // (A⁻¹x)_j = Σ_i A⁻¹_ij x_i (A⁻¹ is symmetric): row by row, D independent sums rather than
+        // one chain of D² dependent additions.
+        let mut px = [0.0; D];
         for (row, xi) in self.p.iter().zip(x) {
-            q += xi * dot(row, x);
+            for (o, p) in px.iter_mut().zip(row) {
+                *o += p * xi;
+            }
         }
-        q.max(0.0).sqrt()
+        dot(&px, x).max(0.0).sqrt()
     }
 
     /// Learns one observation: `y` seen at `x`.
@@ -403,29 +407,6 @@ impl OnlineLearning {
         chosen
     }
 
-    /// Draws `k < n` distinct candidates into `out` (sparse partial Fisher–Yates: only the
-    /// swapped positions are remembered, so the cost is O(k²) whatever the number of candidates).
-    fn draw_sample(
-        candidates: &[NodeId],
-        k: usize,
-        rng: &mut dyn RngCore,
-        out: &mut Vec<NodeId>,
-        swaps: &mut Vec<(usize, usize)>,
-    ) {
-        let lookup =
-            |swaps: &[(usize, usize)], pos: usize| swaps.iter().rev().find(|(p, _)| *p == pos).map_or(pos, |&(_, v)| v);
-        let n = candidates.len();
-        out.clear();
-        swaps.clear();
-        for s in 0..k {
-            let r = s + uniform_index(rng, n - s);
-            let chosen = lookup(swaps, r);
-            let displaced = lookup(swaps, s);
-            swaps.push((r, displaced));
-            out.push(candidates[chosen]);
-        }
-    }
-
     fn decide(
         &mut self,
         task: &TaskInfo,
@@ -450,7 +431,7 @@ impl OnlineLearning {
             let scored = if self.sample == 0 || self.sample >= n {
                 candidates
             } else {
-                Self::draw_sample(candidates, self.sample, rng, &mut sampled, &mut self.swaps);
+                sample_distinct(candidates, self.sample, rng, &mut sampled, &mut self.swaps);
                 &sampled[..]
             };
             let this = &*self;
@@ -890,26 +871,6 @@ mod tests {
         };
         assert_eq!(decisions(21), decisions(21));
         assert_ne!(decisions(21), decisions(22), "the seed matters");
-    }
-
-    #[test]
-    fn sampling_draws_distinct_candidates_uniformly() {
-        let candidates: Vec<NodeId> = (0..10).map(NodeId).collect();
-        let (mut out, mut swaps) = (Vec::new(), Vec::new());
-        let mut rng = ChaCha8Rng::seed_from_u64(1);
-        let mut counts = [0u32; 10];
-        for _ in 0..10_000 {
-            OnlineLearning::draw_sample(&candidates, 4, &mut rng, &mut out, &mut swaps);
-            let mut sorted = out.clone();
-            sorted.sort();
-            sorted.dedup();
-            assert_eq!(sorted.len(), 4, "{out:?}");
-            for n in &out {
-                counts[n.index()] += 1;
-            }
-        }
-        // Each node is in a sample with probability 4/10.
-        assert!(counts.iter().all(|&c| (3_800..4_200).contains(&c)), "{counts:?}");
     }
 
     #[test]
