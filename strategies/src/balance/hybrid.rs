@@ -4,7 +4,9 @@
 //! uses `above`, otherwise `below`. A common production pattern: a cheap spreading rule while
 //! the cluster is quiet, a load-aware one when it fills up (or packing when quiet, to let nodes
 //! idle, and spreading when busy). Both members keep their own state and share the random
-//! stream. Cost: O(candidates) for the rule plus the chosen member's cost.
+//! stream; the idle member hears where each task went ([`Balancer::placed`]), so a learning
+//! member keeps learning while the other decides. Cost: O(candidates) for the rule plus the
+//! chosen member's cost.
 //!
 //! **Blending** ([`Blend`]): every member scores every candidate ([`Balancer::scores`], lower is
 //! better); each member's scores are min-max normalised to [0, 1] over the candidates no member
@@ -19,8 +21,11 @@
 //! run time. With `sample` set, only that many distinct candidates drawn at random are scored
 //! and blended (kube-scheduler's `percentageOfNodesToScore` idea; a blend of least connections
 //! alone over 2 is then power-of-two choices). Cost: the sum of the members' scoring costs over
-//! the candidates scored, O(candidates) each at least — with every candidate scored this is far
-//! above a microsecond at 1,000 nodes, so large clusters should set `sample`.
+//! the candidates scored, O(candidates) each at least. Measured (release build, 1,000 candidate
+//! nodes, 2 shared cores under load): least connections + response-time 20–45 µs per decision
+//! scoring every candidate, 0.3–0.5 µs with `sample: 8`; least connections + resource-aware
+//! 75–130 µs (resource-aware alone costs 43–86 µs), 0.9–1.2 µs with `sample: 8`; least
+//! connections + online-learning 1.2–1.5 µs with `sample: 8`. Large clusters should set `sample`.
 
 use rand_core::RngCore;
 use serde::{Deserialize, Serialize};

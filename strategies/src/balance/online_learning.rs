@@ -23,9 +23,10 @@
 //! (regulariser `ridge`) trained online by recursive least squares: `A⁻¹` is kept and updated
 //! by the Sherman–Morrison formula, O(d²) per outcome, with an optional forgetting factor
 //! `λ ≤ 1` (each update first scales `A` and `b` by `λ`) so that the model tracks a changing
-//! cluster. While `trace(A⁻¹)` exceeds `λ · d / ridge` an update does not forget, so directions
-//! the data never excite cannot wind up (`A⁻¹` stays below its initial `I / ridge` in trace).
-//! See Haykin, *Adaptive Filter Theory*, ch. 10 (exponentially weighted RLS).
+//! cluster. While `trace(A⁻¹)` exceeds `λ · d / ridge` an update does not forget, so that
+//! `trace(A⁻¹)` never exceeds its initial `d / ridge` and directions the data never excite (no
+//! memory in use on a CPU-only cluster, say) cannot wind up. See Haykin, *Adaptive Filter
+//! Theory*, ch. 10 (exponentially weighted RLS).
 //!
 //! **Learning signal.** [`Balancer::observe`]: each completion is paired with the features
 //! recorded when the task was dispatched, kept in a ring of [`DISPATCH_SLOTS`] records indexed
@@ -34,8 +35,9 @@
 //! younger tasks were dispatched before it completed — at heavy overload the longest waits are
 //! then the ones not learned from). Lost tasks (`completed == false`) are **ignored**: the time
 //! to learn of a loss measures the failure detector, not the node's speed, and a node that lost
-//! its tasks is out of the candidates until it rejoins. Outcomes whose dispatch this balancer
-//! did not record (a switching hybrid's other member placed it) are ignored too.
+//! its tasks is out of the candidates until it rejoins. Outcomes of dispatches this balancer did
+//! not record are ignored too (a hybrid tells its members where tasks went, through
+//! [`Balancer::placed`], so inside a hybrid every dispatch is recorded).
 //!
 //! **Explore/exploit: LinUCB optimism** (Li, Chu, Langford and Schapire, "A contextual-bandit
 //! approach to personalized news article recommendation", WWW 2010): the candidate with the
@@ -43,8 +45,10 @@
 //! exploration is directed: the bonus is large only for feature combinations the model has
 //! rarely seen and shrinks as they are observed, so it needs no decay schedule to tune and
 //! wastes no decisions on nodes the model already knows to be slow; with forgetting, the bonus
-//! never vanishes entirely, so a changed cluster is re-explored. Randomness only samples
-//! candidates and breaks ties.
+//! never vanishes entirely, so a changed cluster is re-explored. The model is shared, so the
+//! bonus explores feature *states*, not node identities; a node avoided for its observed excess
+//! is retried once that excess has relaxed (after a few `decay_s`), which is the per-node
+//! exploration. Randomness only samples candidates and breaks ties.
 //!
 //! **Warm-up.** Until `warmup` outcomes have been learned from, decisions are power-of-two
 //! choices on task counts (exactly [`PowerOfD`](super::PowerOfD) with `d = 2`, same draws), while
@@ -52,7 +56,9 @@
 //!
 //! **Cost.** O(`sample` · d²) per decision with d = 8 (`sample` distinct candidates drawn at
 //! random, 8 by default; `null` or 0 scores every candidate, O(candidates · d²)); O(d²) per
-//! outcome. Memory: the ring, about 2.9 MB, allocated once.
+//! outcome. Memory: the ring, 2.6 MB, allocated once. Measured (release build, 1,000 candidate
+//! nodes, 2 shared cores under load): about 0.6–1.4 µs per decision with the default `sample` of
+//! 8, 10–16 µs with 64, 50–90 µs scoring every candidate; 30–80 ns per outcome.
 
 use rand_core::RngCore;
 
@@ -91,8 +97,8 @@ const MAX_STRETCH: f64 = 1e4;
 
 /// Ridge regression trained one observation at a time by recursive least squares.
 ///
-/// Keeps `P = A⁻¹` with `A = ridge·I + Σ xxᵀ` (each term weighted by the forgetting factors
-/// applied since) and the weights `θ = A⁻¹ b`, `b = Σ y·x`. Each update is O(D²) (the
+/// Keeps `P = A⁻¹` with `A = ridge·I + Σ xxᵀ` (every term, `ridge·I` included, scaled by the
+/// forgetting factors applied since it was added) and the weights `θ = A⁻¹ b`, `b = Σ y·x`. Each update is O(D²) (the
 /// Sherman–Morrison formula) and allocates nothing.
 ///
 /// ```
@@ -345,7 +351,7 @@ impl OnlineLearning {
             if cap == 0 {
                 0.0
             } else {
-                ((used.get(r) + task.demand.get(r)) as f64 / cap as f64).min(MAX_UTILIZATION)
+                (used.get(r).saturating_add(task.demand.get(r)) as f64 / cap as f64).min(MAX_UTILIZATION)
             }
         };
         let tasks = f64::from(load.tasks());
