@@ -122,11 +122,41 @@ const CATALOGUE: &[StrategyInfo] = &[
     StrategyInfo {
         kind: "hybrid",
         role: Role::Balancer,
-        summary: "one balancer while mean CPU utilisation <= utilization, another above it",
+        summary: "one balancer while mean CPU utilisation <= utilization, another above it; or, with blend \
+                  instead, the least weighted sum of the members' min-max-normalised per-node scores",
         params: &[
-            ParamInfo { name: "below", ty: "balancer", default: "(required)", doc: "for a quiet cluster" },
-            ParamInfo { name: "above", ty: "balancer", default: "(required)", doc: "for a busy cluster" },
-            ParamInfo { name: "utilization", ty: "number 0..=1", default: "(required)", doc: "switching point" },
+            ParamInfo {
+                name: "below",
+                ty: "balancer",
+                default: "(required)",
+                doc: "for a quiet cluster (switching form; omit with blend)",
+            },
+            ParamInfo {
+                name: "above",
+                ty: "balancer",
+                default: "(required)",
+                doc: "for a busy cluster (switching form; omit with blend)",
+            },
+            ParamInfo {
+                name: "utilization",
+                ty: "number 0..=1",
+                default: "(required)",
+                doc: "switching point (switching form; omit with blend)",
+            },
+            ParamInfo {
+                name: "blend",
+                ty: "list of {weight: number >= 0, balancer} or null",
+                default: "null",
+                doc: "blending form, instead of below/above/utilization; members need per-node scores: \
+                      least-connections, weighted-least-connections, predictive-least-connections, response-time, \
+                      resource-aware, online-learning, hybrid",
+            },
+            ParamInfo {
+                name: "sample",
+                ty: "integer 0..=64 or null",
+                default: "null",
+                doc: "blending form: candidates sampled and scored per decision (null or 0: all)",
+            },
         ],
     },
     StrategyInfo {
@@ -211,6 +241,45 @@ const CATALOGUE: &[StrategyInfo] = &[
                 ty: "seconds > 0",
                 default: "1.0",
                 doc: "latency at which the response-time term scores 50",
+            },
+        ],
+    },
+    StrategyInfo {
+        kind: "online-learning",
+        role: Role::Balancer,
+        summary: "ridge regression of a task's stretch (latency / expected work) on node features, trained online \
+                  by recursive least squares from completions; LinUCB optimism; p2c until warmed up; O(sample)",
+        params: &[
+            ParamInfo { name: "ridge", ty: "number > 0", default: "1.0", doc: "ridge regulariser" },
+            ParamInfo {
+                name: "forgetting",
+                ty: "number in (0, 1]",
+                default: "0.999",
+                doc: "forgetting factor; memory of about 1 / (1 - forgetting) outcomes",
+            },
+            ParamInfo {
+                name: "exploration",
+                ty: "number 0..=100",
+                default: "0.5",
+                doc: "optimism: prediction - exploration x confidence width",
+            },
+            ParamInfo {
+                name: "warmup",
+                ty: "integer >= 0",
+                default: "50",
+                doc: "outcomes learned before the model decides (p2c until then)",
+            },
+            ParamInfo {
+                name: "sample",
+                ty: "integer 0..=64 or null",
+                default: "8",
+                doc: "candidates sampled and scored per decision (null or 0: all)",
+            },
+            ParamInfo {
+                name: "decay_s",
+                ty: "seconds > 0",
+                default: "10.0",
+                doc: "time for a node's observed excess stretch to relax back to 1",
             },
         ],
     },
@@ -369,6 +438,7 @@ pub fn catalogue() -> &'static [StrategyInfo] {
             BalancerConfig::DynamicWeight {} => "dynamic-weight",
             BalancerConfig::PredictiveLeastConnections { .. } => "predictive-least-connections",
             BalancerConfig::Hybrid { .. } => "hybrid",
+            BalancerConfig::OnlineLearning { .. } => "online-learning",
         }
     }
     fn _detectors(c: &DetectorConfig) -> &'static str {

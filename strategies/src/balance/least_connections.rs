@@ -37,6 +37,20 @@ impl Balancer for LeastConnections {
     ) -> Option<NodeId> {
         choose(candidates, view, rng, why)
     }
+
+    /// The task counts.
+    fn scores(
+        &mut self,
+        _task: &TaskInfo,
+        candidates: &[NodeId],
+        view: &ClusterView<'_>,
+        _now: Time,
+        out: &mut Vec<f64>,
+    ) -> bool {
+        out.clear();
+        out.extend(candidates.iter().map(|&c| f64::from(view.load(c).tasks())));
+        true
+    }
 }
 
 /// The decision behind `pick` and `pick_explained`: each candidate's task count is its score.

@@ -9,6 +9,7 @@ mod explain;
 mod fit;
 mod hybrid;
 mod least_connections;
+mod online_learning;
 mod peak_ewma;
 mod power_of_d;
 mod predictive_least_connections;
@@ -23,7 +24,11 @@ mod weights;
 pub use explain::{Explanation, Note, Rank};
 pub use fit::{room_after, Fit, FitBalancer};
 pub use hybrid::Hybrid;
+pub use hybrid::{Blend, BlendMember};
 pub use least_connections::LeastConnections;
+pub use online_learning::{
+    LearningSettings, OnlineLearning, RecursiveRidge, DISPATCH_SLOTS, EXCESS_GAIN, FEATURES, FEATURE_NAMES,
+};
 pub use peak_ewma::PeakEwma;
 pub use power_of_d::PowerOfD;
 pub use predictive_least_connections::PredictiveLeastConnections;
@@ -107,6 +112,29 @@ pub trait Balancer: Send {
         }
         self.pick(task, candidates, view, now, rng)
     }
+
+    /// One score per candidate in `out` (cleared first; `out[i]` for `candidates[i]`), lower is
+    /// better, for a caller that combines several balancers' opinions (the blending
+    /// [`Blend`]). A candidate the balancer's filters reject scores `f64::INFINITY`. Scoring draws
+    /// no random numbers; it may update state the way `pick` does (a forecast's averages).
+    /// Returns false, leaving `out` unspecified, if the balancer has no per-node score (the
+    /// default: random and round-robin orders, the fits); [`BalancerConfig::has_scores`] says
+    /// which configurations have one.
+    fn scores(
+        &mut self,
+        _task: &TaskInfo,
+        _candidates: &[NodeId],
+        _view: &ClusterView<'_>,
+        _now: Time,
+        _out: &mut Vec<f64>,
+    ) -> bool {
+        false
+    }
+
+    /// A caller that ranked the candidates with [`scores`](Self::scores) placed `task` on `node`:
+    /// a learner records what `pick` would have recorded for the decision. The default does
+    /// nothing.
+    fn placed(&mut self, _task: &TaskInfo, _node: NodeId, _view: &ClusterView<'_>, _now: Time) {}
 
     /// How long a task waits before it is offered again when `pick` declines it (returns `None`
     /// although there are candidates: a score threshold no node reaches, say).
@@ -216,14 +244,26 @@ pub enum BalancerConfig {
     },
     /// Smooth weighted round robin on weights recomputed from heartbeats: free CPU × speed.
     DynamicWeight {},
-    /// `below` while the candidates' mean CPU utilisation is at most `utilization`, else `above`.
+    /// Either switches — `below` while the candidates' mean CPU utilisation is at most
+    /// `utilization`, else `above` — or blends: `blend` lists weighted members whose per-node
+    /// scores are min-max normalised and summed. Exactly one form: `below`, `above` and
+    /// `utilization` together, or `blend` alone.
     Hybrid {
-        /// The balancer for a quiet cluster.
-        below: Box<BalancerConfig>,
-        /// The balancer for a busy cluster.
-        above: Box<BalancerConfig>,
-        /// Switching point, in [0, 1].
-        utilization: f64,
+        /// The balancer for a quiet cluster (switching form).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        below: Option<Box<BalancerConfig>>,
+        /// The balancer for a busy cluster (switching form).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        above: Option<Box<BalancerConfig>>,
+        /// Switching point, in [0, 1] (switching form).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        utilization: Option<f64>,
+        /// Weighted members whose scores are blended (blending form).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        blend: Option<Vec<BlendMember>>,
+        /// Candidates sampled and scored per decision, blending form only; `null` or 0 scores all.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sample: Option<u32>,
     },
     /// Least connections on a trend forecast of each node's task count.
     PredictiveLeastConnections {
@@ -267,6 +307,28 @@ pub enum BalancerConfig {
         #[serde(default = "ResourceAware::default_latency_scale_s")]
         latency_scale_s: f64,
     },
+    /// A ridge-regression model of a task's stretch on a node, trained by recursive least squares
+    /// from completions; LinUCB optimism; power-of-two choices until warmed up.
+    OnlineLearning {
+        /// Ridge regulariser, > 0.
+        #[serde(default = "OnlineLearning::default_ridge")]
+        ridge: f64,
+        /// Forgetting factor in (0, 1]; 1 never forgets.
+        #[serde(default = "OnlineLearning::default_forgetting")]
+        forgetting: f64,
+        /// Optimism: the weight of the confidence width subtracted from the prediction.
+        #[serde(default = "OnlineLearning::default_exploration")]
+        exploration: f64,
+        /// Outcomes learned from before the model decides.
+        #[serde(default = "OnlineLearning::default_warmup")]
+        warmup: u32,
+        /// Candidates sampled and scored per decision; `null` or 0 scores all.
+        #[serde(default = "OnlineLearning::default_sample")]
+        sample: Option<u32>,
+        /// Time constant with which a node's observed excess stretch relaxes back to 1, seconds.
+        #[serde(default = "OnlineLearning::default_decay_s")]
+        decay_s: f64,
+    },
 }
 
 impl BalancerConfig {
@@ -288,6 +350,25 @@ impl BalancerConfig {
             BalancerConfig::DynamicWeight {} => "dynamic-weight",
             BalancerConfig::PredictiveLeastConnections { .. } => "predictive-least-connections",
             BalancerConfig::Hybrid { .. } => "hybrid",
+            BalancerConfig::OnlineLearning { .. } => "online-learning",
+        }
+    }
+
+    /// True if balancers of this configuration give per-node scores ([`Balancer::scores`]), so
+    /// that a blending hybrid can combine them.
+    pub fn has_scores(&self) -> bool {
+        match self {
+            BalancerConfig::LeastConnections {}
+            | BalancerConfig::WeightedLeastConnections { .. }
+            | BalancerConfig::PredictiveLeastConnections { .. }
+            | BalancerConfig::ResponseTime { .. }
+            | BalancerConfig::ResourceAware { .. }
+            | BalancerConfig::OnlineLearning { .. } => true,
+            BalancerConfig::Hybrid { blend: Some(_), .. } => true,
+            BalancerConfig::Hybrid { below, above, blend: None, .. } => {
+                below.as_ref().is_some_and(|b| b.has_scores()) && above.as_ref().is_some_and(|a| a.has_scores())
+            }
+            _ => false,
         }
     }
 
@@ -343,15 +424,8 @@ impl BalancerConfig {
                 }
             }
         }
-        if let BalancerConfig::Hybrid { below, above, utilization } = self {
-            if !(utilization.is_finite() && (0.0..=1.0).contains(utilization)) {
-                out.push(("utilization", format!("must be in [0, 1], got {utilization}")));
-            }
-            for (name, member) in [("below", below), ("above", above)] {
-                for (param, problem) in member.problems() {
-                    out.push((name, format!("{param}: {problem}")));
-                }
-            }
+        if let BalancerConfig::Hybrid { below, above, utilization, blend, sample } = self {
+            hybrid::problems(below.as_deref(), above.as_deref(), *utilization, blend.as_deref(), *sample, &mut out);
         }
         if let BalancerConfig::PredictiveLeastConnections { decay_s, trend } = self {
             if !(decay_s.is_finite() && *decay_s > 0.0 && *decay_s <= 1e6) {
@@ -371,6 +445,28 @@ impl BalancerConfig {
                 out.push(("d", "must be at least 1, got 0".to_string()));
             } else if *d > PowerOfD::MAX_D {
                 out.push(("d", format!("must be at most {}, got {d}", PowerOfD::MAX_D)));
+            }
+        }
+        if let BalancerConfig::OnlineLearning { ridge, forgetting, exploration, warmup: _, sample, decay_s } = self {
+            if !(ridge.is_finite() && *ridge > 0.0 && *ridge <= 1e6) {
+                out.push(("ridge", format!("must be positive and at most 1000000, got {ridge}")));
+            }
+            if !(forgetting.is_finite() && *forgetting > 0.0 && *forgetting <= 1.0) {
+                out.push(("forgetting", format!("must be in (0, 1], got {forgetting}")));
+            }
+            if !(exploration.is_finite() && (0.0..=100.0).contains(exploration)) {
+                out.push(("exploration", format!("must be between 0 and 100, got {exploration}")));
+            }
+            if let Some(k) = sample {
+                if *k > OnlineLearning::MAX_SAMPLE {
+                    out.push((
+                        "sample",
+                        format!("must be at most {} (or null for all), got {k}", OnlineLearning::MAX_SAMPLE),
+                    ));
+                }
+            }
+            if !(decay_s.is_finite() && *decay_s > 0.0 && *decay_s <= 1e6) {
+                out.push(("decay_s", format!("must be positive and at most 1000000, got {decay_s}")));
             }
         }
         out
@@ -417,8 +513,26 @@ impl BalancerConfig {
             BalancerConfig::PredictiveLeastConnections { decay_s, trend } => {
                 Box::new(PredictiveLeastConnections::new(Span::from_secs_f64(*decay_s), *trend))
             }
-            BalancerConfig::Hybrid { below, above, utilization } => {
-                Box::new(Hybrid::new(below.build(), above.build(), *utilization))
+            BalancerConfig::Hybrid { blend: Some(members), sample, .. } => Box::new(Blend::new(
+                members.iter().map(|m| (m.weight, m.balancer.kind(), m.balancer.build())).collect(),
+                sample.unwrap_or(0),
+            )),
+            BalancerConfig::Hybrid { below, above, utilization, blend: None, .. } => {
+                // A valid configuration has all three; an invalid one gets least connections.
+                let member = |m: &Option<Box<BalancerConfig>>| {
+                    m.as_deref().map_or_else(|| Box::new(LeastConnections) as Box<dyn Balancer>, |c| c.build())
+                };
+                Box::new(Hybrid::new(member(below), member(above), utilization.unwrap_or(1.0)))
+            }
+            BalancerConfig::OnlineLearning { ridge, forgetting, exploration, warmup, sample, decay_s } => {
+                Box::new(OnlineLearning::new(LearningSettings {
+                    ridge: *ridge,
+                    forgetting: *forgetting,
+                    exploration: *exploration,
+                    warmup: *warmup,
+                    sample: sample.unwrap_or(0),
+                    decay: Span::from_secs_f64(*decay_s),
+                }))
             }
         }
     }
@@ -430,6 +544,32 @@ impl BalancerConfig {
 pub fn uniform_index(rng: &mut dyn RngCore, n: usize) -> usize {
     debug_assert!(n > 0);
     ((rng.next_u64() as u128 * n as u128) >> 64) as usize
+}
+
+/// Draws `k` distinct candidates uniformly at random into `out` (`k < candidates.len()`), by a
+/// sparse partial Fisher–Yates shuffle: only the swapped positions are remembered (in `swaps`),
+/// so the cost is O(k²) whatever the number of candidates, and nothing is copied. Both vectors
+/// are scratch space the caller keeps, so that a decision allocates nothing.
+pub fn sample_distinct(
+    candidates: &[NodeId],
+    k: usize,
+    rng: &mut dyn RngCore,
+    out: &mut Vec<NodeId>,
+    swaps: &mut Vec<(usize, usize)>,
+) {
+    let lookup =
+        |swaps: &[(usize, usize)], pos: usize| swaps.iter().rev().find(|(p, _)| *p == pos).map_or(pos, |&(_, v)| v);
+    let n = candidates.len();
+    debug_assert!(k < n);
+    out.clear();
+    swaps.clear();
+    for s in 0..k {
+        let r = s + uniform_index(rng, n - s);
+        let chosen = lookup(swaps, r);
+        let displaced = lookup(swaps, s);
+        swaps.push((r, displaced));
+        out.push(candidates[chosen]);
+    }
 }
 
 /// The candidate with the smallest `key`, ties broken uniformly at random by reservoir sampling
@@ -672,6 +812,27 @@ mod tests {
         assert!(err.to_string().contains("unknown field `d`"), "{err}");
         let err = serde_json::from_str::<BalancerConfig>(r#"{"kind":"nope"}"#).unwrap_err();
         assert!(err.to_string().contains("unknown variant `nope`"), "{err}");
+    }
+
+    #[test]
+    fn sampling_draws_distinct_candidates_uniformly() {
+        use rand_core::SeedableRng;
+        let candidates: Vec<NodeId> = (0..10).map(NodeId).collect();
+        let (mut out, mut swaps) = (Vec::new(), Vec::new());
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let mut counts = [0u32; 10];
+        for _ in 0..10_000 {
+            sample_distinct(&candidates, 4, &mut rng, &mut out, &mut swaps);
+            let mut sorted = out.clone();
+            sorted.sort();
+            sorted.dedup();
+            assert_eq!(sorted.len(), 4, "{out:?}");
+            for n in &out {
+                counts[n.index()] += 1;
+            }
+        }
+        // Each node is in a sample with probability 4/10.
+        assert!(counts.iter().all(|&c| (3_800..4_200).contains(&c)), "{counts:?}");
     }
 
     #[test]

@@ -111,6 +111,20 @@ impl Balancer for PeakEwma {
         self.choose(candidates, view, rng, why)
     }
 
+    /// The cost of every candidate: latency estimate × (tasks + 1).
+    fn scores(
+        &mut self,
+        _task: &TaskInfo,
+        candidates: &[NodeId],
+        view: &ClusterView<'_>,
+        _now: Time,
+        out: &mut Vec<f64>,
+    ) -> bool {
+        out.clear();
+        out.extend(candidates.iter().map(|&c| self.cost(view, c)));
+        true
+    }
+
     fn wants_feedback(&self) -> bool {
         true
     }

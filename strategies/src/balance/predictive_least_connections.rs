@@ -82,6 +82,20 @@ impl Balancer for PredictiveLeastConnections {
     ) -> Option<NodeId> {
         self.choose(candidates, view, now, rng, why)
     }
+
+    /// The forecasts (updating the averages, as `pick` does).
+    fn scores(
+        &mut self,
+        _task: &TaskInfo,
+        candidates: &[NodeId],
+        view: &ClusterView<'_>,
+        now: Time,
+        out: &mut Vec<f64>,
+    ) -> bool {
+        out.clear();
+        out.extend(candidates.iter().map(|&c| self.forecast(c, f64::from(view.load(c).tasks()), now)));
+        true
+    }
 }
 
 impl PredictiveLeastConnections {

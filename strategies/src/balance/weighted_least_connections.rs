@@ -46,6 +46,20 @@ impl Balancer for WeightedLeastConnections {
     ) -> Option<NodeId> {
         self.choose(candidates, view, rng, why)
     }
+
+    /// (tasks + 1) / weight.
+    fn scores(
+        &mut self,
+        _task: &TaskInfo,
+        candidates: &[NodeId],
+        view: &ClusterView<'_>,
+        _now: Time,
+        out: &mut Vec<f64>,
+    ) -> bool {
+        out.clear();
+        out.extend(candidates.iter().map(|&c| f64::from(view.load(c).tasks() + 1) / self.weight_by.weight(view, c)));
+        true
+    }
 }
 
 impl WeightedLeastConnections {

@@ -620,6 +620,24 @@ impl Balancer for ResourceAware {
     fn retry_after(&self) -> Span {
         self.retry_after
     }
+
+    /// The negated score; `INFINITY` for a candidate a filter or the threshold rejects.
+    fn scores(
+        &mut self,
+        task: &TaskInfo,
+        candidates: &[NodeId],
+        view: &ClusterView<'_>,
+        _now: Time,
+        out: &mut Vec<f64>,
+    ) -> bool {
+        let min_score = self.min_score.unwrap_or(f64::NEG_INFINITY);
+        out.clear();
+        out.extend(candidates.iter().map(|&c| match self.score(task, view, c) {
+            Some(s) if s >= min_score => -s,
+            _ => f64::INFINITY,
+        }));
+        true
+    }
 }
 
 #[cfg(test)]
