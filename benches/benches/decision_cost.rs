@@ -17,7 +17,7 @@ const REPRESENTATIVE: [&str; 6] = [
     "smooth-weighted-round-robin",
     "response-time",
     "resource-aware (defaults)",
-    "hybrid p2c / least-connections @0.5",
+    "hybrid p2c below 0.5, else least-connections",
 ];
 
 fn decision_cost(c: &mut Criterion) {

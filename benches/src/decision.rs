@@ -10,27 +10,39 @@
 //!   [`DECISIONS_PER_HEARTBEAT`] decisions, `now` advances, and learners receive one completion
 //!   per decision (outside the timed region).
 //! - [`measure`] / [`measure_with`]: a balancer's [`Cost`] — median, p99 and mean of individually
-//!   timed decisions, and the median over blocks of [`BLOCK`] decisions timed together of the mean
-//!   decision in the block (which carries no per-decision timer overhead, so it is the figure to
-//!   read below about 1 µs, and which a preempted block does not drag up as it would a plain
-//!   mean). A batch balancer ([`Balancer::batching`] is `Some`) is timed per [`Balancer::assign`]
-//!   of [`BATCH_TASKS`] tasks.
+//!   timed decisions, and the median over blocks of decisions timed together of the mean decision
+//!   in the block. Blocks last about [`BLOCK_TARGET`] (1 to [`MAX_BLOCK`] decisions), long enough
+//!   that the timer's own cost vanishes — the figure to read below about 1 µs — and short enough
+//!   that few are preempted on a busy machine. A batch balancer ([`Balancer::batching`] is `Some`)
+//!   is timed per [`Balancer::assign`] of [`BATCH_TASKS`] tasks.
 //! - [`BENCHED`]: the configurations the `decision-cost` binary and the criterion bench measure,
 //!   one or more per balancer kind of the catalogue (a test fails when a kind or a parameter has
 //!   none).
 //!
-//! This is the one place besides progress bars where Fulcrum reads the wall clock: decision cost
-//! is a property of the machine, not of the simulation, and is never mixed into simulated results.
+//! The wall clock is read here on purpose (clippy's ban on `Instant::now` is lifted for one small
+//! function): decision cost is a property of the machine, not of the simulation, and it never
+//! enters simulated results.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use fulcrum_sim_core::rng::splitmix64;
 use fulcrum_strategies::balance::{Balancer, BalancerConfig, Outcome};
 use fulcrum_strategies::{
     ClusterView, NodeId, NodeLoad, NodeSpec, Resource, ResourceUnits, Resources, Span, TaskId, TaskInfo, Time,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+
+/// The random stream for one purpose (the cluster and its heartbeats, synthetic completions, the
+/// balancer) derived from the seed, so that drawing more for one purpose changes no other.
+fn stream(seed: u64, purpose: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(splitmix64(splitmix64(seed) ^ purpose))
+}
+
+const CLUSTER_STREAM: u64 = 1;
+const OUTCOME_STREAM: u64 = 2;
+const BALANCER_STREAM: u64 = 3;
 
 /// A balancer configuration that the decision-cost report measures.
 #[derive(Clone, Copy, Debug)]
@@ -70,7 +82,7 @@ pub const BENCHED: &[Benched] = &[
         json: r#"{"kind": "predictive-least-connections", "decay_s": 5.0, "trend": 1.0}"#,
     },
     Benched {
-        label: "hybrid p2c / least-connections @0.5",
+        label: "hybrid p2c below 0.5, else least-connections",
         json: r#"{"kind": "hybrid", "below": {"kind": "power-of-d", "d": 2},
                   "above": {"kind": "least-connections"}, "utilization": 0.5}"#,
     },
@@ -227,7 +239,7 @@ impl SyntheticCluster {
     /// dense ids in group order), a quarter idle, a third lightly loaded and the rest busy, one in
     /// ten with a task or two in flight. The same seed gives the same cluster.
     pub fn generate(n_nodes: usize, seed: u64) -> SyntheticCluster {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut rng = stream(seed, CLUSTER_STREAM);
         let mut specs = Vec::with_capacity(n_nodes);
         let mut assigned = 0usize;
         for (g, group) in GROUPS.iter().enumerate() {
@@ -409,8 +421,19 @@ impl SyntheticCluster {
 
 /// A heartbeat redraws one node every this many decisions.
 pub const DECISIONS_PER_HEARTBEAT: u64 = 2;
-/// Decisions timed together for the block figure ([`Cost::block_median_ns`]).
-pub const BLOCK: usize = 64;
+/// Most decisions timed together in one block ([`Cost::block_median_ns`]).
+pub const MAX_BLOCK: usize = 256;
+/// Blocks are sized to last about this long.
+pub const BLOCK_TARGET: Duration = Duration::from_micros(10);
+/// Individually timed decisions between two blocks.
+pub const ROUND: usize = 64;
+
+/// Decisions per block for decisions of about `decision_ns` each: enough to fill
+/// [`BLOCK_TARGET`], between 1 and [`MAX_BLOCK`].
+pub fn block_size_for(decision_ns: f64) -> usize {
+    let k = BLOCK_TARGET.as_nanos() as f64 / decision_ns.max(1.0);
+    (k.round() as usize).clamp(1, MAX_BLOCK)
+}
 /// Tasks per [`Balancer::assign`] call when a batch balancer is measured.
 pub const BATCH_TASKS: usize = 64;
 
@@ -427,6 +450,8 @@ pub struct DecisionLoop {
     cluster: SyntheticCluster,
     balancer: Box<dyn Balancer>,
     rng: ChaCha8Rng,
+    /// Draws of the synthetic completions.
+    outcome_rng: ChaCha8Rng,
     now: Time,
     /// `now` advances by this per decision: each node hears a heartbeat about once a second.
     step: Span,
@@ -440,22 +465,24 @@ pub struct DecisionLoop {
 }
 
 impl DecisionLoop {
-    /// `config`'s balancer on a synthetic cluster of `n_nodes` (seeded by `seed`); the balancer's
-    /// random stream is seeded from `seed` too. Not warmed up: see [`warm_up`](Self::warm_up).
+    /// `config`'s balancer on a synthetic cluster of `n_nodes`; the cluster, the synthetic
+    /// completions and the balancer each draw from their own stream of `seed`, so the same seed
+    /// gives the same decisions. Not warmed up: see [`warm_up`](Self::warm_up).
     pub fn new(config: &BalancerConfig, n_nodes: usize, seed: u64) -> DecisionLoop {
         let balancer = config.build();
         let feedback = balancer.wants_feedback();
         DecisionLoop {
             cluster: SyntheticCluster::generate(n_nodes, seed),
             balancer,
-            rng: ChaCha8Rng::seed_from_u64(seed ^ 0x9E37_79B9_7F4A_7C15),
+            rng: stream(seed, BALANCER_STREAM),
+            outcome_rng: stream(seed, OUTCOME_STREAM),
             now: Time::from_secs_f64(3600.0),
             step: Span((5e8 / n_nodes.max(1) as f64).round().max(1.0) as u64),
             seq: 0,
             heartbeat_cursor: 0,
             feedback,
-            dispatched: Vec::with_capacity(BATCH_TASKS.max(BLOCK)),
-            batch: Vec::with_capacity(BATCH_TASKS),
+            dispatched: Vec::with_capacity(BATCH_TASKS.max(MAX_BLOCK)),
+            batch: Vec::with_capacity(BATCH_TASKS.max(MAX_BLOCK)),
             batch_out: Vec::with_capacity(BATCH_TASKS),
         }
     }
@@ -481,7 +508,7 @@ impl DecisionLoop {
                 if n_candidates == 0 {
                     continue;
                 }
-                let node = self.cluster.candidates[class][self.cluster.rng.random_range(0..n_candidates)];
+                let node = self.cluster.candidates[class][self.outcome_rng.random_range(0..n_candidates)];
                 self.now += self.step;
                 let outcome = self.synthetic_outcome(TaskId(u64::MAX - i as u64), node, class);
                 self.balancer.observe(&outcome, self.now);
@@ -504,7 +531,7 @@ impl DecisionLoop {
         let spec = self.cluster.specs[node.index()];
         let cores = (spec.capacity.get(Resource::Cpu) as f64 / 1000.0).max(1.0);
         let tasks = f64::from(self.cluster.loads[node.index()].tasks());
-        let jitter = self.cluster.rng.random_range(0.5..1.5);
+        let jitter = self.outcome_rng.random_range(0.5..1.5);
         let work = CLASSES[class].expected_work_s;
         let latency_s = work / spec.speed * (1.0 + tasks / cores) * jitter;
         Outcome { task, node, latency: Span::from_secs_f64(latency_s), expected_work_s: work, completed: true }
@@ -560,7 +587,7 @@ impl DecisionLoop {
         let mut total = Duration::ZERO;
         let mut left = k;
         while left > 0 {
-            let this = left.min(BLOCK);
+            let this = left.min(MAX_BLOCK);
             left -= this;
             // Tasks drawn and time advanced before the clock starts, as for a single pick.
             self.batch.clear();
@@ -637,11 +664,14 @@ pub struct Cost {
     pub p99_ns: f64,
     /// Mean of the individually timed decisions.
     pub mean_ns: f64,
-    /// Blocks of [`BLOCK`] decisions timed together: the median over blocks of the mean time per
-    /// decision in the block. Free of the timer's overhead, so the figure to read for decisions
-    /// well below 1 µs; robust to the odd preempted block. For batches, equal to `median_ns`
-    /// (each batch is one timed call).
+    /// Blocks of [`block_size`](Self::block_size) decisions timed together: the median over
+    /// blocks of the mean time per decision in the block. Free of the timer's overhead, so the
+    /// figure to read for decisions well below 1 µs; robust to the odd preempted block. For
+    /// batches, equal to `median_ns` (each batch is one timed call).
     pub block_median_ns: f64,
+    /// Decisions per block ([`block_size_for`] the median of a first few decisions); 1 for
+    /// batches.
+    pub block_size: usize,
 }
 
 impl Cost {
@@ -689,7 +719,7 @@ pub fn measure(config: &BalancerConfig, n_nodes: usize, decisions: usize) -> Cos
 
 /// `config`'s decision cost as `options` say: the balancer is built, warmed up (learners first
 /// hear [`warm_up_completions`] outcomes; then a tenth of `decisions`, at least 100, untimed
-/// picks), then blocks of [`BLOCK`] individually timed decisions alternate with blocks timed
+/// picks), then rounds of [`ROUND`] individually timed decisions alternate with one block timed
 /// together, so that background load hits both alike. A batch balancer is timed per `assign`.
 pub fn measure_with(config: &BalancerConfig, options: &MeasureOptions) -> Cost {
     let mut run = DecisionLoop::new(config, options.n_nodes, options.seed);
@@ -715,22 +745,24 @@ pub fn measure_with(config: &BalancerConfig, options: &MeasureOptions) -> Cost {
             p99_ns,
             mean_ns,
             block_median_ns: median_ns,
+            block_size: 1,
         };
     }
     run.warm_up(warm_up_completions(options.n_nodes), (decisions / 10).max(100));
+    let mut first: Vec<u64> = (0..32).map(|_| run.timed_pick()).collect();
+    let block_size = block_size_for(summarise(&mut first).0);
     let mut samples = Vec::with_capacity(decisions);
-    let mut blocks = Vec::with_capacity(decisions / BLOCK + 1);
+    let mut blocks = Vec::with_capacity(decisions / ROUND + 1);
     while samples.len() < decisions && !over_budget(samples.len()) {
-        let this = BLOCK.min(decisions - samples.len());
-        for _ in 0..this {
+        for _ in 0..ROUND.min(decisions - samples.len()) {
             samples.push(run.timed_pick());
         }
         // Per-decision mean of the block, in hundredths of a nanosecond to keep integer samples.
-        blocks.push((run.timed_block(this).as_nanos() * 100 / this as u128) as u64);
+        blocks.push((run.timed_block(block_size).as_nanos() * 100 / block_size as u128) as u64);
     }
     let (median_ns, p99_ns, mean_ns) = summarise(&mut samples);
     let block_median_ns = summarise(&mut blocks).0 / 100.0;
-    Cost { per: Per::Decision, samples: samples.len(), median_ns, p99_ns, mean_ns, block_median_ns }
+    Cost { per: Per::Decision, samples: samples.len(), median_ns, p99_ns, mean_ns, block_median_ns, block_size }
 }
 
 /// Median, p99 (nearest rank) and mean; sorts `samples`. Zeros for no samples.
@@ -831,18 +863,44 @@ mod tests {
         let cost = measure(&BalancerConfig::LeastConnections {}, 100, 300);
         assert_eq!(cost.per, Per::Decision);
         assert_eq!(cost.samples, 300);
+        assert!((1..=MAX_BLOCK).contains(&cost.block_size), "{cost:?}");
         assert!(cost.median_ns > 0.0 && cost.median_ns <= cost.p99_ns, "{cost:?}");
         assert!(cost.mean_ns > 0.0 && cost.block_median_ns > 0.0, "{cost:?}");
         // Least connections scans 100 nodes: far below a millisecond, even in a loaded debug run.
         assert!(cost.block_median_ns < 1e6, "{cost:?}");
     }
 
+    /// The loads after `completions` fed and `picks` individually timed decisions on 100 nodes.
+    fn in_flight_after(config: &BalancerConfig, seed: u64, completions: usize, picks: usize) -> Vec<NodeLoad> {
+        let mut run = DecisionLoop::new(config, 100, seed);
+        run.warm_up(completions, 0);
+        for _ in 0..picks {
+            run.timed_pick();
+        }
+        run.cluster().loads.clone()
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_decisions() {
+        for config in [BalancerConfig::PowerOfD { d: 2 }, BalancerConfig::LeastConnections {}] {
+            let a = in_flight_after(&config, 8, 0, 150);
+            assert_eq!(a, in_flight_after(&config, 8, 0, 150), "{config:?}");
+            assert_ne!(a, in_flight_after(&config, 9, 0, 150), "{config:?}");
+        }
+    }
+
     #[test]
     fn learners_are_measured_after_warm_up() {
         let config: BalancerConfig = serde_json::from_str(r#"{"kind": "response-time"}"#).unwrap();
-        let mut run = DecisionLoop::new(&config, 50, 2);
-        assert!(run.feedback);
-        run.warm_up(warm_up_completions(50), 10);
+        assert!(DecisionLoop::new(&config, 10, 1).feedback);
+        // The completions fed beforehand draw from their own stream, so the cluster and the
+        // balancer's draws are the same with and without them: what differs is what it learned.
+        let fresh = in_flight_after(&config, 2, 0, 150);
+        let warmed = in_flight_after(&config, 2, warm_up_completions(100), 150);
+        assert_ne!(fresh, warmed, "4000 completions changed no decision");
+        // A balancer that ignores completions is not fed any.
+        let p2c = BalancerConfig::PowerOfD { d: 2 };
+        assert_eq!(in_flight_after(&p2c, 2, 0, 150), in_flight_after(&p2c, 2, 4000, 150));
         let cost = measure(&config, 50, 100);
         assert!(cost.median_ns > 0.0 && cost.median_ns <= cost.p99_ns, "{cost:?}");
     }
@@ -871,6 +929,15 @@ mod tests {
         assert!(cost.median_ns > 0.0 && cost.median_ns <= cost.p99_ns, "{cost:?}");
         assert_eq!(cost.block_median_ns, cost.median_ns);
         assert_eq!(measure(&config, 100, 20).per, Per::Decision, "round robin is not a batch balancer");
+    }
+
+    #[test]
+    fn blocks_last_about_ten_microseconds() {
+        assert_eq!(block_size_for(20.0), 500.min(MAX_BLOCK));
+        assert_eq!(block_size_for(100.0), 100);
+        assert_eq!(block_size_for(3_000.0), 3);
+        assert_eq!(block_size_for(40_000.0), 1);
+        assert_eq!(block_size_for(0.0), MAX_BLOCK);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! `decision-cost`: every benchmarked balancer configuration ([`BENCHED`]) timed on synthetic views
+//! `decision-cost`: every benchmarked balancer configuration (`fulcrum_benches::decision::BENCHED`) timed on synthetic views
 //! of 100, 1,000 and 10,000 nodes; prints Markdown tables (single-task balancers per decision,
 //! batch balancers per batch and per task) and optionally writes the same figures as JSON.
 //!
@@ -15,7 +15,8 @@
 use std::time::Duration;
 
 use fulcrum_benches::decision::{
-    benched, measure_with, timer_overhead_ns, Cost, DecisionLoop, MeasureOptions, Per, BATCH_TASKS, BLOCK,
+    benched, measure_with, timer_overhead_ns, Cost, DecisionLoop, MeasureOptions, Per, BATCH_TASKS, BLOCK_TARGET,
+    MAX_BLOCK, ROUND,
 };
 use fulcrum_strategies::balance::BalancerConfig;
 use serde::Serialize;
@@ -32,12 +33,15 @@ struct Args {
     nodes: Vec<usize>,
     decisions: usize,
     json: Option<std::path::PathBuf>,
+    /// Only the configurations whose label contains this.
+    only: Option<String>,
 }
 
-const USAGE: &str = "usage: decision-cost [--quick] [--nodes N[,N...]] [--decisions N] [--json FILE]";
+const USAGE: &str =
+    "usage: decision-cost [--quick] [--nodes N[,N...]] [--decisions N] [--only LABEL-PART] [--json FILE]";
 
 fn parse_args(raw: &[String]) -> Result<Option<Args>, String> {
-    let mut args = Args { quick: false, nodes: vec![100, 1_000, 10_000], decisions: 0, json: None };
+    let mut args = Args { quick: false, nodes: vec![100, 1_000, 10_000], decisions: 0, json: None, only: None };
     let mut decisions = None;
     let mut it = raw.iter();
     while let Some(arg) = it.next() {
@@ -63,6 +67,7 @@ fn parse_args(raw: &[String]) -> Result<Option<Args>, String> {
                 });
             }
             "--json" => args.json = Some(value("--json")?.into()),
+            "--only" => args.only = Some(value("--only")?),
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -94,7 +99,8 @@ struct JsonReport<'a> {
     quick: bool,
     seed: u64,
     decisions: usize,
-    block: usize,
+    round: usize,
+    max_block: usize,
     batch_tasks: usize,
     nodes: &'a [usize],
     hardware_threads: usize,
@@ -117,6 +123,7 @@ struct JsonEntry<'a> {
     p99_ns: f64,
     mean_ns: f64,
     block_median_ns: f64,
+    block_size: usize,
     /// Single-task balancers at 1,000 nodes: whether the median or block figure is above 10 µs.
     over_budget: Option<bool>,
 }
@@ -283,7 +290,14 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let configs = benched();
+    let mut configs = benched();
+    if let Some(only) = &args.only {
+        configs.retain(|(label, _)| label.contains(only.as_str()));
+        if configs.is_empty() {
+            eprintln!("decision-cost: --only: no benchmarked configuration's label contains {only:?}");
+            std::process::exit(2);
+        }
+    }
     let budget = Duration::from_secs(if args.quick { 1 } else { 15 });
     let overhead = timer_overhead_ns();
     let run_started = wall_clock();
@@ -310,14 +324,16 @@ fn main() {
 
     println!(
         "Decision cost in µs per decision, release build, {} hardware threads, seed 1{}. Per cell: {} \
-         individually timed decisions (median, p99) and as many again timed in blocks of {BLOCK}, \
-         alternating; block‡ is the median over blocks of the mean decision in the block. Learners \
+         individually timed decisions (median, p99) in rounds of {ROUND}, each round followed by a \
+         block of decisions timed together, sized to last about {} µs (1 to {MAX_BLOCK} decisions); \
+         block‡ is the median over blocks of the mean decision in the block. Learners \
          first hear a few thousand synthetic completions. Each individually timed decision includes \
          one timer reading, ≈ {:.0} ns on this machine; block‡ does not, so read it below 1 µs. \
          ≤ 10 µs at 1,000: the median and block‡ at 1,000 nodes are both at most 10 µs.",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         if args.quick { ", --quick" } else { "" },
         args.decisions,
+        BLOCK_TARGET.as_micros(),
         overhead
     );
     println!();
@@ -347,7 +363,8 @@ fn main() {
             quick: args.quick,
             seed: 1,
             decisions: args.decisions,
-            block: BLOCK,
+            round: ROUND,
+            max_block: MAX_BLOCK,
             batch_tasks: BATCH_TASKS,
             nodes: &args.nodes,
             hardware_threads: std::thread::available_parallelism().map_or(0, |n| n.get()),
@@ -367,6 +384,7 @@ fn main() {
                     p99_ns: tenth(c.cost.p99_ns),
                     mean_ns: tenth(c.cost.mean_ns),
                     block_median_ns: tenth(c.cost.block_median_ns),
+                    block_size: c.cost.block_size,
                     over_budget: c.over_budget(),
                 })
                 .collect(),
@@ -389,7 +407,8 @@ mod tests {
 
     #[test]
     fn arguments_parse_and_bad_ones_are_named() {
-        let a = parse(&["--quick", "--nodes", "100,1_000", "--json", "x.json"]).unwrap().unwrap();
+        let a = parse(&["--quick", "--nodes", "100,1_000", "--json", "x.json", "--only", "fit"]).unwrap().unwrap();
+        assert_eq!(a.only.as_deref(), Some("fit"));
         assert!(a.quick);
         assert_eq!(a.nodes, vec![100, 1000]);
         assert_eq!(a.decisions, 1_000);
@@ -403,8 +422,15 @@ mod tests {
     }
 
     fn cell(label: &'static str, nodes: usize, per: Per, median_ns: f64, samples: usize) -> Cell {
-        let cost =
-            Cost { per, samples, median_ns, p99_ns: 2.0 * median_ns, mean_ns: median_ns, block_median_ns: median_ns };
+        let cost = Cost {
+            per,
+            samples,
+            median_ns,
+            p99_ns: 2.0 * median_ns,
+            mean_ns: median_ns,
+            block_median_ns: median_ns,
+            block_size: 1,
+        };
         Cell { label, config: BalancerConfig::RoundRobin {}, nodes, requested: 100, cost }
     }
 
