@@ -1,6 +1,7 @@
-//! `decision-cost`: every benchmarked balancer configuration (`fulcrum_benches::decision::BENCHED`) timed on synthetic views
-//! of 100, 1,000 and 10,000 nodes; prints Markdown tables (single-task balancers per decision,
-//! batch balancers per batch and per task) and optionally writes the same figures as JSON.
+//! `decision-cost`: every benchmarked balancer configuration (`fulcrum_benches::decision::BENCHED`)
+//! timed on synthetic views of 100, 1,000 and 10,000 nodes; prints Markdown tables (single-task
+//! balancers per decision, batch balancers per batch and per task) and optionally writes the same
+//! figures as JSON.
 //!
 //! ```text
 //! cargo run --release -p fulcrum-benches --bin decision-cost                      # full, ~1–3 minutes
