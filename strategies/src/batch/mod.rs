@@ -583,7 +583,7 @@ pub enum OptimiserConfig {
         /// Pull towards the particle's own best.
         #[serde(default = "ParticleSwarm::default_acceleration")]
         cognitive: f64,
-        /// Pull towards the swarm's best.
+        /// Pull towards the best of the particle's ring neighbourhood.
         #[serde(default = "ParticleSwarm::default_acceleration")]
         social: f64,
         /// Evaluation budget.
