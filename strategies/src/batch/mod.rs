@@ -1318,4 +1318,44 @@ mod tests {
         assert!((counts[1] as i32 - 1000).abs() < 120, "ties are broken evenly: {counts:?}");
         assert_eq!(b.pick(&task(1.0, 1), &[], &fx.view(), Time::ZERO, &mut rng), None);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, ..Default::default() })]
+
+        /// Any optimiser, any small budget, any small instance with restricted candidates: never
+        /// worse than greedy, within budget, feasible, honestly scored, reproducible; and through
+        /// `assign`, every task with candidates gets one of them.
+        #[test]
+        fn optimisers_keep_their_guarantees(
+            seed in 0u64..1_000_000,
+            n_tasks in 1usize..12,
+            n_nodes in 1usize..9,
+            kind in 0usize..5,
+            budget in 1u64..150,
+            objective in 0usize..3,
+        ) {
+            let inst = Instance::random(seed, n_tasks, n_nodes, true);
+            let objective = [Objective::Makespan, Objective::Balance, Objective::Weighted { makespan: 1.0, balance: 0.5 }][objective];
+            let config = match kind {
+                0 => OptimiserConfig::Greedy {},
+                1 => OptimiserConfig::Genetic { population: 6, mutation: 0.2, crossover: 0.9, evaluations: budget },
+                2 => OptimiserConfig::SimulatedAnnealing { initial_temperature: 1.0, cooling: 0.99, evaluations: budget },
+                3 => OptimiserConfig::ParticleSwarm { particles: 5, inertia: 0.729, cognitive: 1.49445, social: 1.49445, evaluations: budget },
+                _ => OptimiserConfig::AntColony { ants: 4, evaporation: 0.2, alpha: 1.0, beta: 2.0, candidate_list: 3, evaluations: budget },
+            };
+            check_optimiser(&config, budget.max(1), &inst, &objective, seed);
+
+            let mut candidates: Vec<&[NodeId]> = inst.candidates.iter().map(|c| c.as_slice()).collect();
+            candidates[0] = &[]; // one task that cannot be placed
+            let mut balancer = BatchBalancer::new(Span::from_millis(1), 8, config.build(), objective);
+            let mut out = Vec::new();
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            balancer.assign(&inst.tasks, &candidates, &inst.view(), Time::ZERO, &mut rng, &mut out);
+            proptest::prop_assert_eq!(out.len(), n_tasks);
+            proptest::prop_assert_eq!(out[0], None);
+            for (node, cands) in out.iter().zip(&candidates).skip(1) {
+                proptest::prop_assert!(node.is_some_and(|n| cands.contains(&n)));
+            }
+        }
+    }
 }
