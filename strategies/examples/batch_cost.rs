@@ -3,9 +3,10 @@
 //! for each objective; and the cost of a lone `pick` at 1,000 candidates.
 //!
 //! Run with `cargo run --release -p fulcrum-strategies --example batch_cost`. Prints, per
-//! optimiser, the median wall time per batch, the evaluations spent, and the objective relative
-//! to the greedy plan's (1.0 = no better than greedy). Wall time varies between machines; nothing
-//! here is asserted.
+//! optimiser, the fastest and the median wall time per batch (problem building included), the
+//! evaluations spent, and the mean objective relative to the greedy plan's (1.0 = no better than
+//! greedy). Wall time varies between machines and with their load (the fastest of the batches is
+//! the least disturbed); nothing here is asserted.
 
 use std::time::Instant;
 
@@ -62,9 +63,11 @@ fn main() {
         ("balance", Objective::Balance),
         ("weighted", Objective::Weighted { makespan: 1.0, balance: 1.0 }),
     ];
-    const REPS: u64 = 15;
+    const REPS: u64 = 21;
     for n_nodes in [100, 1000] {
-        println!("64 tasks x {n_nodes} candidate nodes (median of {REPS} batches; objective / greedy's, mean)");
+        println!(
+            "64 tasks x {n_nodes} candidate nodes ({REPS} batches: fastest / median time; objective / greedy's, mean)"
+        );
         for (name, objective) in &objectives {
             for kind in kinds {
                 let config: OptimiserConfig = serde_json::from_str(&format!(r#"{{"kind": "{kind}"}}"#)).unwrap();
@@ -88,7 +91,8 @@ fn main() {
                 }
                 times.sort_by(f64::total_cmp);
                 println!(
-                    "  {name:<9} {kind:<20} {:>9.3} ms  {evaluations:>5} evaluations  objective {:.4} of greedy",
+                    "  {name:<9} {kind:<20} {:>7.3} / {:>7.3} ms  {evaluations:>5} evaluations  objective {:.4} of greedy",
+                    times[0] * 1e3,
                     times[times.len() / 2] * 1e3,
                     ratio / REPS as f64
                 );
@@ -101,12 +105,16 @@ fn main() {
     let view = ClusterView::new(&inst.specs, &inst.loads, &inst.used);
     let mut balancer = serde_json::from_str::<BalancerConfig>(r#"{"kind": "batch"}"#).unwrap().build();
     let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let rounds = 20_000;
-    let start = Instant::now();
-    let mut sink = 0u64;
-    for _ in 0..rounds {
-        sink += u64::from(balancer.pick(&inst.tasks[0], &inst.all, &view, Time::ZERO, &mut rng).unwrap().0);
+    let (rounds, mut best, mut sink) = (2_000, f64::INFINITY, 0u64);
+    for _ in 0..20 {
+        let start = Instant::now();
+        for _ in 0..rounds {
+            sink += u64::from(balancer.pick(&inst.tasks[0], &inst.all, &view, Time::ZERO, &mut rng).unwrap().0);
+        }
+        best = best.min(start.elapsed().as_secs_f64() / rounds as f64);
     }
-    let per = start.elapsed().as_secs_f64() / rounds as f64;
-    println!("pick (a batch of one, 1000 candidates): {:.2} us per decision (checksum {sink})", per * 1e6);
+    println!(
+        "pick (a batch of one, 1000 candidates): {:.2} us per decision, fastest of 20 rounds (checksum {sink})",
+        best * 1e6
+    );
 }

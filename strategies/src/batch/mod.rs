@@ -34,6 +34,10 @@
 //!   proportion to the rates. `makespan ≥ LB` always (the maximum is at least the rate-weighted
 //!   mean), so the first term is at least `a` and both terms are dimensionless.
 //!
+//! With backlogs, the makespan is often set by one node's backlog alone (`max_n B_n / r_n`), and
+//! then every assignment that keeps the batch's nodes below it has the same makespan: the
+//! objective is flat and no optimiser can improve on greedy. `weighted` breaks such ties.
+//!
 //! # The optimisers ([`Optimiser`], [`OptimiserConfig`])
 //!
 //! `greedy` (LPT list scheduling), `genetic`, `simulated-annealing`, `particle-swarm` and
@@ -46,6 +50,14 @@
 //! Cost of an evaluation: O(nodes the batch touches) ≤ O(batch), by [`Evaluator`], which keeps
 //! the per-node additions of the batch over precomputed sums of the untouched backlog. Building a
 //! problem costs O(Σ candidates + P log P).
+//!
+//! **Measured** (`cargo run --release -p fulcrum-strategies --example batch_cost`: 64 tasks, every
+//! node a candidate, default budgets of 2000 evaluations, one shared 2-core machine; per batch,
+//! problem building included): greedy 0.02 ms at 100 nodes and 0.15–0.2 ms at 1,000; annealing
+//! 0.3–0.9 ms; genetic 2–3 ms; particle swarm 3–5 ms; ant colony 12–14 ms. On the `balance`
+//! objective they end 12% (annealing), 10% (genetic), 7% (swarm) and 1.5% (ant colony) below
+//! greedy at 100 nodes, 4%, 3%, 2% and 0.1% at 1,000; on small instances (8 tasks, 3 nodes) they
+//! reach the enumerated optimum in 75–90% of runs, greedy in 27% (see the tests).
 
 mod annealing;
 mod ant_colony;
