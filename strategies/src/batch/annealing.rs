@@ -17,7 +17,7 @@
 //! - **Moves**: with probability ½, swap the nodes of two tasks on different nodes when each may
 //!   go to the other's node; otherwise (or when the swap is not allowed) reassign one task, drawn
 //!   among those with at least two candidates, to another of its candidates, uniformly.
-//! - **Incremental evaluation**: a move updates the [`Evaluator`](super::Evaluator) in O(1) and the
+//! - **Incremental evaluation**: a move updates the [`Evaluator`] in O(1) and the
 //!   objective is read in O(touched nodes); a rejected move is undone without evaluation.
 //!
 //! Each scored move is one evaluation; the best assignment seen is returned, so the result is
