@@ -15,7 +15,7 @@ use fulcrum_reports::{comparison_table, write_study, LabelInfo, Study, Summary};
 use fulcrum_scenarios::{Scenario, ScenarioError};
 use fulcrum_sim_core::metrics::RunOutput;
 use fulcrum_sim_core::RunOptions;
-use fulcrum_strategies::catalogue;
+use fulcrum_strategies::{catalogue, Role, StrategyInfo};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
@@ -176,19 +176,15 @@ fn validate(file: &Path) -> Result<(), Failure> {
 
 fn strategies_text() -> String {
     let mut out = String::new();
-    let mut role = None;
-    for info in catalogue() {
-        if role != Some(info.role) {
-            role = Some(info.role);
-            out.push_str(&format!(
-                "{} (scenario key \"{}\"):\n",
-                format!("{:?}s", info.role).to_lowercase(),
-                info.role.scenario_key()
-            ));
-        }
-        out.push_str(&format!("  {:<20} {}\n", info.kind, info.summary));
-        for p in info.params {
-            out.push_str(&format!("      {:<16} {:<16} default {:<8} {}\n", p.name, p.ty, p.default, p.doc));
+    // Grouped by role, each group in catalogue order (entries of a role need not be adjacent).
+    for role in Role::ALL {
+        let key = match role {
+            Role::Optimiser => "\"optimiser\", inside a \"batch\" balancer".to_string(),
+            _ => format!("\"{}\"", role.scenario_key()),
+        };
+        out.push_str(&format!("{} (scenario key {key}):\n", format!("{role:?}s").to_lowercase()));
+        for info in catalogue().iter().filter(|i| i.role == role) {
+            strategy_text(&mut out, info);
         }
     }
     out.push_str("Every entry also takes an optional \"label\" (default: its kind).\n");
@@ -271,6 +267,13 @@ fn explain(args: &ExplainArgs) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+fn strategy_text(out: &mut String, info: &StrategyInfo) {
+    out.push_str(&format!("  {:<20} {}\n", info.kind, info.summary));
+    for p in info.params {
+        out.push_str(&format!("      {:<16} {:<16} default {:<8} {}\n", p.name, p.ty, p.default, p.doc));
+    }
 }
 
 /// A directory-safe version of a scenario name.

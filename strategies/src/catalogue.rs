@@ -1,6 +1,7 @@
 //! The list of every strategy with its parameters, for `fulcrum strategies` and for docs.
 
 use crate::balance::BalancerConfig;
+use crate::batch::OptimiserConfig;
 use crate::detect::DetectorConfig;
 use crate::failover::FailoverConfig;
 
@@ -13,6 +14,8 @@ pub enum Role {
     Detector,
     /// Decides what happens to the tasks of a suspected node.
     Failover,
+    /// Assigns a whole batch for a `batch` balancer (nested in it, under `optimiser`).
+    Optimiser,
 }
 
 impl Role {
@@ -22,8 +25,12 @@ impl Role {
             Role::Balancer => "balancers",
             Role::Detector => "detectors",
             Role::Failover => "failover",
+            Role::Optimiser => "optimiser",
         }
     }
+
+    /// Every role, in the order `fulcrum strategies` lists them.
+    pub const ALL: [Role; 4] = [Role::Balancer, Role::Optimiser, Role::Detector, Role::Failover];
 }
 
 /// One parameter of a strategy.
@@ -395,7 +402,103 @@ const CATALOGUE: &[StrategyInfo] = &[
             FENCING,
         ],
     },
+    StrategyInfo {
+        kind: "batch",
+        role: Role::Balancer,
+        summary:
+            "collects tasks for window_s or batch_size, then assigns the batch with an optimiser over an objective",
+        params: &[
+            ParamInfo { name: "window_s", ty: "seconds in (0, 1e6]", default: "1.0", doc: "longest wait for a batch" },
+            ParamInfo { name: "batch_size", ty: "integer 1..=100000", default: "64", doc: "tasks that close a batch" },
+            ParamInfo {
+                name: "optimiser",
+                ty: "optimiser",
+                default: r#"{"kind": "greedy"}"#,
+                doc: "assigns the batch (see optimisers)",
+            },
+            ParamInfo {
+                name: "objective",
+                ty: r#""makespan" | "balance" | {"weighted": {..}}"#,
+                default: r#""makespan""#,
+                doc: r#"max finish; CV of finishes; {"weighted": {"makespan": a, "balance": b}}: a x makespan/LB + b x CV"#,
+            },
+        ],
+    },
+    StrategyInfo {
+        kind: "greedy",
+        role: Role::Optimiser,
+        summary: "LPT list scheduling: by decreasing work, each task to the node finishing it first; 1 evaluation",
+        params: &[],
+    },
+    StrategyInfo {
+        kind: "genetic",
+        role: Role::Optimiser,
+        summary: "greedy + random population, binary tournament, uniform crossover, per-gene mutation, elitism",
+        params: &[
+            ParamInfo { name: "population", ty: "integer 2..=10000", default: "30", doc: "individuals per generation" },
+            ParamInfo { name: "mutation", ty: "number 0..=1", default: "0.05", doc: "per-gene mutation probability" },
+            ParamInfo { name: "crossover", ty: "number 0..=1", default: "0.9", doc: "crossover probability" },
+            EVALUATIONS,
+        ],
+    },
+    StrategyInfo {
+        kind: "simulated-annealing",
+        role: Role::Optimiser,
+        summary: "from greedy: reassign/swap moves, Metropolis acceptance, geometric cooling; incremental scoring",
+        params: &[
+            ParamInfo {
+                name: "initial_temperature",
+                ty: "number 0..=1e6",
+                default: "1.0",
+                doc: "starting temperature, relative to the mean worsening of a random move",
+            },
+            ParamInfo { name: "cooling", ty: "number in (0, 1]", default: "0.998", doc: "factor per evaluation" },
+            EVALUATIONS,
+        ],
+    },
+    StrategyInfo {
+        kind: "particle-swarm",
+        role: Role::Optimiser,
+        summary: "discrete PSO (Salman et al. 2002): a position per task in its candidate list, ring topology",
+        params: &[
+            ParamInfo { name: "particles", ty: "integer 1..=10000", default: "20", doc: "swarm size" },
+            ParamInfo { name: "inertia", ty: "number 0..=2", default: "0.729", doc: "inertia weight" },
+            ParamInfo { name: "cognitive", ty: "number 0..=4", default: "1.49445", doc: "pull to the particle's best" },
+            ParamInfo {
+                name: "social",
+                ty: "number 0..=4",
+                default: "1.49445",
+                doc: "pull to the ring neighbours' best",
+            },
+            EVALUATIONS,
+        ],
+    },
+    StrategyInfo {
+        kind: "ant-colony",
+        role: Role::Optimiser,
+        summary: "MAX-MIN ant system: pheromone per (task, listed node), heuristic 1 / finish time",
+        params: &[
+            ParamInfo { name: "ants", ty: "integer 1..=10000", default: "10", doc: "ants per iteration" },
+            ParamInfo { name: "evaporation", ty: "number in (0, 1]", default: "0.1", doc: "evaporation rate" },
+            ParamInfo { name: "alpha", ty: "number 0..=10", default: "1.0", doc: "pheromone exponent" },
+            ParamInfo { name: "beta", ty: "number 0..=10", default: "2.0", doc: "heuristic exponent" },
+            ParamInfo {
+                name: "candidate_list",
+                ty: "integer 1..=100000",
+                default: "16",
+                doc: "nodes an ant considers per task, around the greedy one",
+            },
+            EVALUATIONS,
+        ],
+    },
 ];
+
+const EVALUATIONS: ParamInfo = ParamInfo {
+    name: "evaluations",
+    ty: "integer 1..=10000000",
+    default: "2000",
+    doc: "budget of objective evaluations",
+};
 
 const WEIGHT_BY: ParamInfo = ParamInfo {
     name: "weight_by",
@@ -439,6 +542,16 @@ pub fn catalogue() -> &'static [StrategyInfo] {
             BalancerConfig::PredictiveLeastConnections { .. } => "predictive-least-connections",
             BalancerConfig::Hybrid { .. } => "hybrid",
             BalancerConfig::OnlineLearning { .. } => "online-learning",
+            BalancerConfig::Batch { .. } => "batch",
+        }
+    }
+    fn _optimisers(c: &OptimiserConfig) -> &'static str {
+        match c {
+            OptimiserConfig::Greedy {} => "greedy",
+            OptimiserConfig::Genetic { .. } => "genetic",
+            OptimiserConfig::SimulatedAnnealing { .. } => "simulated-annealing",
+            OptimiserConfig::ParticleSwarm { .. } => "particle-swarm",
+            OptimiserConfig::AntColony { .. } => "ant-colony",
         }
     }
     fn _detectors(c: &DetectorConfig) -> &'static str {
@@ -488,6 +601,19 @@ mod tests {
             let json = minimal(info);
             match info.role {
                 Role::Balancer => continue,
+                Role::Optimiser => {
+                    let c: OptimiserConfig = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{json}: {e}"));
+                    assert_eq!(c.kind(), info.kind);
+                    assert!(c.problems().is_empty(), "{json}");
+                    for p in info.params {
+                        let with = format!(r#"{}, "{}": {}}}"#, &json[..json.len() - 1], p.name, p.default);
+                        let d: OptimiserConfig = serde_json::from_str(&with).unwrap_or_else(|e| panic!("{with}: {e}"));
+                        assert_eq!(d, c, "{}.{}: stated default differs", info.kind, p.name);
+                    }
+                    let nested = format!(r#"{{"kind": "batch", "optimiser": {json}}}"#);
+                    let b: BalancerConfig = serde_json::from_str(&nested).unwrap_or_else(|e| panic!("{nested}: {e}"));
+                    assert!(b.problems().is_empty(), "{nested}");
+                }
                 Role::Detector => {
                     let c: DetectorConfig = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{json}: {e}"));
                     assert_eq!(c.kind(), info.kind);

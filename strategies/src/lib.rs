@@ -18,6 +18,7 @@
 #![deny(missing_docs)]
 
 pub mod balance;
+pub mod batch;
 mod catalogue;
 pub mod detect;
 pub mod failover;

@@ -329,6 +329,21 @@ pub enum BalancerConfig {
         #[serde(default = "OnlineLearning::default_decay_s")]
         decay_s: f64,
     },
+    /// Batches of tasks placed together by an optimiser over an objective (see [`crate::batch`]).
+    Batch {
+        /// The longest a task waits for its batch to close, seconds.
+        #[serde(default = "crate::batch::BatchBalancer::default_window_s")]
+        window_s: f64,
+        /// The batch closes as soon as it holds this many tasks.
+        #[serde(default = "crate::batch::BatchBalancer::default_batch_size")]
+        batch_size: u32,
+        /// The optimiser that assigns a batch.
+        #[serde(default)]
+        optimiser: crate::batch::OptimiserConfig,
+        /// What the optimiser minimises.
+        #[serde(default)]
+        objective: crate::batch::Objective,
+    },
 }
 
 impl BalancerConfig {
@@ -351,6 +366,7 @@ impl BalancerConfig {
             BalancerConfig::PredictiveLeastConnections { .. } => "predictive-least-connections",
             BalancerConfig::Hybrid { .. } => "hybrid",
             BalancerConfig::OnlineLearning { .. } => "online-learning",
+            BalancerConfig::Batch { .. } => "batch",
         }
     }
 
@@ -469,6 +485,18 @@ impl BalancerConfig {
                 out.push(("decay_s", format!("must be positive and at most 1000000, got {decay_s}")));
             }
         }
+        if let BalancerConfig::Batch { window_s, batch_size, optimiser, objective } = self {
+            if !(window_s.is_finite() && *window_s > 0.0 && *window_s <= 1e6) {
+                out.push(("window_s", format!("must be positive and at most 1000000, got {window_s}")));
+            }
+            if !(1..=100_000).contains(batch_size) {
+                out.push(("batch_size", format!("must be between 1 and 100000, got {batch_size}")));
+            }
+            for (param, problem) in optimiser.problems() {
+                out.push((crate::batch::nested_param(param), problem));
+            }
+            out.extend(objective.problems());
+        }
         out
     }
 
@@ -533,6 +561,14 @@ impl BalancerConfig {
                     sample: sample.unwrap_or(0),
                     decay: Span::from_secs_f64(*decay_s),
                 }))
+            }
+            BalancerConfig::Batch { window_s, batch_size, optimiser, objective } => {
+                Box::new(crate::batch::BatchBalancer::new(
+                    Span::from_secs_f64(*window_s),
+                    *batch_size as usize,
+                    optimiser.build(),
+                    *objective,
+                ))
             }
         }
     }
