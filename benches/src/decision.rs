@@ -94,6 +94,46 @@ pub const BENCHED: &[Benched] = &[
                   "resources": {"cpu_cores": 1.0, "memory_gb": 1.0, "gpus": 1.0, "fpgas": 1.0},
                   "max_cpu_utilization": 0.9}"#,
     },
+    Benched {
+        label: "resource-aware (8 terms, filters, profile, threshold)",
+        json: r#"{"kind": "resource-aware",
+                  "weights": {"least_allocated": 1.0, "balanced_allocation": 1.0, "tetris": 1.0, "demand_fit": 1.0,
+                              "efficiency": 1.0, "response_time": 1.0, "queue": 1.0},
+                  "max_utilization": {"memory": 0.95}, "reserve_accelerators": true,
+                  "profiles": [{"min_priority": 5, "weights": {"most_allocated": 1.0}}],
+                  "min_score": 1.0, "retry_after_s": 0.5, "decay_s": 10.0, "latency_scale_s": 1.0}"#,
+    },
+    Benched {
+        label: "online-learning (sample 8)",
+        json: r#"{"kind": "online-learning", "ridge": 1.0, "forgetting": 0.999, "exploration": 0.5,
+                  "warmup": 50, "sample": 8, "decay_s": 10.0}"#,
+    },
+    Benched {
+        label: "hybrid blend least-connections + response-time (sample 8)",
+        json: r#"{"kind": "hybrid", "blend": [{"weight": 0.7, "balancer": {"kind": "least-connections"}},
+                  {"weight": 0.3, "balancer": {"kind": "response-time"}}], "sample": 8}"#,
+    },
+    Benched {
+        label: "batch greedy (64 tasks)",
+        json: r#"{"kind": "batch", "window_s": 1.0, "batch_size": 64, "optimiser": {"kind": "greedy"},
+                  "objective": "makespan"}"#,
+    },
+    Benched {
+        label: "batch genetic (64 tasks)",
+        json: r#"{"kind": "batch", "optimiser": {"kind": "genetic"}, "objective": {"weighted": {"makespan": 1.0, "balance": 1.0}}}"#,
+    },
+    Benched {
+        label: "batch simulated-annealing (64 tasks)",
+        json: r#"{"kind": "batch", "optimiser": {"kind": "simulated-annealing"}, "objective": "balance"}"#,
+    },
+    Benched {
+        label: "batch particle-swarm (64 tasks)",
+        json: r#"{"kind": "batch", "optimiser": {"kind": "particle-swarm"}, "objective": "balance"}"#,
+    },
+    Benched {
+        label: "batch ant-colony (64 tasks)",
+        json: r#"{"kind": "batch", "optimiser": {"kind": "ant-colony"}, "objective": "balance"}"#,
+    },
 ];
 
 /// The benchmarked configurations, parsed.
