@@ -298,6 +298,8 @@ pub fn write_cost(path: &Path, study: &Study) -> io::Result<()> {
                 "mean_us_per_batch": us(h.mean()),
                 "p50_us_per_batch": us(h.value_at_quantile(0.5) as f64),
                 "p99_us_per_batch": us(h.value_at_quantile(0.99) as f64),
+                "tasks": merged.as_ref().map_or(0, |t| t.len()),
+                "mean_us_per_task": merged.as_ref().map_or(f64::NAN, |t| us(t.mean())),
             }));
             continue;
         }

@@ -888,7 +888,12 @@ impl Cluster {
         let started = self.metrics.batch_cost.is_some().then(std::time::Instant::now);
         d.balancer.assign(&infos, &candidates, &view, now, &mut d.rng, &mut picked);
         if let (Some(started), Some(cost)) = (started, self.metrics.batch_cost.as_mut()) {
-            cost.saturating_record(started.elapsed().as_nanos().max(1) as u64);
+            let elapsed = started.elapsed().as_nanos().max(1) as u64;
+            cost.saturating_record(elapsed);
+            // Each task of the batch is charged an equal share, for the per-task figures.
+            if let (Some(per_task), n @ 1..) = (self.metrics.decision_cost.as_mut(), slots.len() as u64) {
+                let _ = per_task.record_n((elapsed / n).max(1), n);
+            }
         }
         debug_assert_eq!(picked.len(), slots.len(), "a batch balancer places every task of its batch");
         for (i, &t) in slots.iter().enumerate() {
