@@ -562,6 +562,29 @@ impl Plan {
 }
 
 /// Finds a good assignment of a [`Problem`] for an [`Objective`].
+///
+/// # Example
+/// ```
+/// use fulcrum_strategies::batch::{Objective, OptimiserConfig, Plan, Problem};
+/// use fulcrum_strategies::{ClusterView, NodeId, NodeLoad, NodeSpec, Resources, TaskId, TaskInfo};
+/// use rand_core::SeedableRng;
+///
+/// let specs = [NodeSpec { capacity: Resources([1000, 0, 0, 0, 0, 0]), speed: 1.0 }; 2];
+/// let (loads, used) = ([NodeLoad::default(); 2], [Resources::ZERO; 2]);
+/// let view = ClusterView::new(&specs, &loads, &used);
+/// let task = |i, work| TaskInfo {
+///     id: TaskId(i), class: 0, priority: 0, demand: Resources([1000, 0, 0, 0, 0, 0]), expected_work_s: work,
+/// };
+/// // Works 3, 3, 2, 2, 2 on two equal nodes: greedy (LPT) reaches a makespan of 7, the optimum is 6.
+/// let tasks = [task(0, 3.0), task(1, 3.0), task(2, 2.0), task(3, 2.0), task(4, 2.0)];
+/// let all = [NodeId(0), NodeId(1)];
+/// let problem = Problem::new(&tasks, &[&all[..]; 5], &view);
+/// let config: OptimiserConfig = serde_json::from_str(r#"{"kind": "greedy"}"#).unwrap();
+/// let mut plan = Plan::default();
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+/// config.build().optimise(&problem, &Objective::Makespan, &mut rng, &mut plan);
+/// assert_eq!((plan.objective, plan.evaluations), (7.0, 1));
+/// ```
 pub trait Optimiser: Send {
     /// Writes into `plan` an assignment of every task of `problem`, its value and the evaluations
     /// spent. Draws randomness only from `rng`: the same problem, objective and generator state
