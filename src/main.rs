@@ -270,7 +270,7 @@ fn explain(args: &ExplainArgs) -> Result<(), Failure> {
 }
 
 fn strategy_text(out: &mut String, info: &StrategyInfo) {
-    out.push_str(&format!("  {:<20} {}\n", info.kind, info.summary));
+    out.push_str(&format!("  {:<28} {}\n", info.kind, info.summary));
     for p in info.params {
         out.push_str(&format!("      {:<16} {:<16} default {:<8} {}\n", p.name, p.ty, p.default, p.doc));
     }
