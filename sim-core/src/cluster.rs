@@ -1283,8 +1283,12 @@ impl Cluster {
             // The node restarted: whatever the dispatcher sent to its previous incarnation is gone.
             self.dispatcher.known_incarnation[n as usize] = incarnation;
             if self.dispatcher.membership.is_some() {
+                // A suspicion still being probed is confirmed by the restart: acting on it now
+                // fails over what went to the previous incarnation, where waiting for the probes
+                // would keep sending to the node and then orphan what its new life is running.
+                let probing = self.dispatcher.probing[n as usize].is_some();
                 let suspected = self.dispatcher.membership.as_mut().and_then(|m| m.suspect(NodeId(n), now));
-                if suspected.is_some() {
+                if suspected.is_some() || probing {
                     self.on_suspected(n, s);
                 }
             }

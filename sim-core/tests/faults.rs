@@ -875,6 +875,34 @@ fn passive_detection_suspects_a_node_that_refuses_a_dispatch() {
     assert!(metric(&out, "detection_time_s") < 1.0);
 }
 
+/// A restart noticed while a suspicion is still being probed confirms it at once. Node 0 crashes
+/// for 3 s; the 1.5 s timeout suspects it during the outage and its probe (4 s timeout) goes
+/// unanswered, but the first heartbeat of its new incarnation arrives before that probe times
+/// out. Acting then fails over what was sent to the previous life and stops dispatching until
+/// re-admission; waiting for the probe (the old behaviour) kept sending tasks to the restarted
+/// node and then orphaned them while they ran, so they ran twice without any partition or false
+/// suspicion.
+#[test]
+fn a_restart_noticed_while_probing_confirms_the_suspicion_and_runs_nothing_twice() {
+    let config = world(4, 16, 8.0, Dist::Const { value: 4.0 }, 200.0, 0.0, vec![crash(0, 100.0, Some(3.0))]);
+    let mut probing = strategy(timeout(1.5), reschedule());
+    // Round robin keeps sending a quarter of the tasks to node 0 for as long as it is a candidate.
+    probing.balancer = BalancerConfig::RoundRobin {};
+    probing.detection.probe = Some(ProbeConfig { timeout_s: 4.0, retries: 0 });
+    let out = run(&config, &probing, 0, &LOGS);
+    let probe = of_kind(&out, "probe").find(|e| e.node == Some(0)).expect("the outage is suspected").t;
+    assert!(probe > secs(100.0) && probe < secs(103.0), "probed during the outage, at {probe}");
+    let suspect = of_kind(&out, "suspect").find(|e| e.node == Some(0)).expect("the crash is detected").t;
+    // The recovered node beats at once; its report arrives δ later, before the probe times out.
+    assert_eq!(suspect, secs(103.0) + SimDuration(DELTA_NS));
+    assert!(suspect < probe + span(4.0));
+    assert_eq!(metric(&out, "probes"), 1.0);
+    assert_eq!((metric(&out, "detections"), metric(&out, "false_suspicions")), (1.0, 0.0));
+    assert!(metric(&out, "migrations") > 0.0, "the outage stranded tasks");
+    assert_eq!(metric(&out, "duplicate_executions"), 0.0);
+    assert_eq!(metric(&out, "submitted"), metric(&out, "completed") + metric(&out, "in_flight_at_end"));
+}
+
 /// A speed profile re-times work when the multiplier changes: a task running across the change
 /// does its remaining work at the new speed.
 #[test]
