@@ -380,9 +380,6 @@ struct Report {
     used: Resources,
     received: u64,
     received_demand: Resources,
-    /// With several dispatchers: what the node had received from each, when it sent the report
-    /// (empty with one dispatcher: `received` says it all).
-    received_by: Vec<(u64, Resources)>,
     completions: Vec<u32>,
 }
 
@@ -465,7 +462,10 @@ pub struct Cluster {
     /// With several dispatchers: per (node, dispatcher), dispatches received and their demand,
     /// at index `node * dispatchers + dispatcher` (empty with one dispatcher).
     received_by: Vec<(u64, Resources)>,
-    spare_received: Vec<Vec<(u64, Resources)>>,
+    /// With several dispatchers: for each report in flight (by slot), what its node had received
+    /// from each dispatcher when it sent the report, at `slot * dispatchers + dispatcher`. (With
+    /// one dispatcher the report's own `received` says it all, and this stays empty.)
+    report_received: Vec<(u64, Resources)>,
     /// Tasks neither completed nor failed.
     pending: u64,
     /// Keep the dispatcher's per-node records of executions and report completions: needed only
@@ -666,7 +666,7 @@ impl Cluster {
             sample_scratch: Vec::with_capacity(n),
             spare_vecs: Vec::new(),
             received_by: if n_fronts > 1 { vec![(0, Resources::ZERO); n * n_fronts] } else { Vec::new() },
-            spare_received: Vec::new(),
+            report_received: Vec::new(),
             pending: 0,
             track_execs,
         }
@@ -923,6 +923,7 @@ impl Cluster {
     /// Sends a task to the node chosen for it; with no node, parks it until a node that can hold
     /// it is trusted again, or, if the balancer declined although there were candidates, retries
     /// after the balancer's delay.
+    #[inline]
     fn place(&mut self, task_slot: u32, picked: Option<NodeId>, s: &mut Scheduler<Event>) {
         let now = s.now();
         let task = &mut self.tasks.slots[task_slot as usize];
@@ -1209,13 +1210,6 @@ impl Cluster {
         }
         let mut completions = self.spare_vecs.pop().unwrap_or_default();
         std::mem::swap(&mut completions, &mut node.unreported);
-        let n_fronts = self.dispatcher.fronts.len();
-        let mut received_by = Vec::new();
-        if n_fronts > 1 {
-            received_by = self.spare_received.pop().unwrap_or_default();
-            let first = n as usize * n_fronts;
-            received_by.extend_from_slice(&self.received_by[first..first + n_fronts]);
-        }
         let report = Report {
             node: n,
             incarnation: node.incarnation,
@@ -1226,10 +1220,17 @@ impl Cluster {
             used: node.used,
             received: node.received,
             received_demand: node.received_demand,
-            received_by,
             completions,
         };
         let slot = hb.in_flight.insert(report);
+        let n_fronts = self.dispatcher.fronts.len();
+        if n_fronts > 1 {
+            let (at, first) = (slot as usize * n_fronts, n as usize * n_fronts);
+            if self.report_received.len() < at + n_fronts {
+                self.report_received.resize(at + n_fronts, (0, Resources::ZERO));
+            }
+            self.report_received[at..at + n_fronts].copy_from_slice(&self.received_by[first..first + n_fronts]);
+        }
         let delay = hb.delay.sample(&mut hb.delay_rng) + hb.extra_delay_s();
         s.schedule_in(SimDuration::from_secs_f64(delay), Event::Report(slot));
     }
@@ -1245,7 +1246,6 @@ impl Cluster {
         let (incarnation, seq, sent_at) = (r.incarnation, r.seq, r.sent_at);
         let (running, queued, used, received, received_demand) =
             (r.running, r.queued, r.used, r.received, r.received_demand);
-        let received_by = std::mem::take(&mut r.received_by);
         let feedback = self.dispatcher.fronts[0].balancer.wants_feedback();
         for &e in &completions {
             let exec = &mut self.execs.slots[e as usize];
@@ -1312,28 +1312,23 @@ impl Cluster {
         let d = &mut self.dispatcher;
         let nu = n as usize;
         if d.reported_at[nu].is_some_and(|t| sent_at <= t) {
-            self.recycle_received(received_by);
             return; // overtaken by a later heartbeat
         }
         d.reported_at[nu] = Some(sent_at);
         let track = d.mode == ViewMode::Heartbeat { track_dispatches: true };
+        let n_fronts = d.fronts.len();
         for (f, front) in d.fronts.iter_mut().enumerate() {
             let t = &mut front.tracking[nu];
-            (t.acked, t.acked_demand) = match received_by.get(f) {
-                Some(&by) => by,
-                None => (received, received_demand),
+            // (The report's slot was released above, but nothing reuses it before this reads it:
+            // only a heartbeat being sent does.)
+            (t.acked, t.acked_demand) = if n_fronts > 1 {
+                self.report_received[slot as usize * n_fronts + f]
+            } else {
+                (received, received_demand)
             };
             front.loads[nu] =
                 NodeLoad { running, queued, in_flight: if track { t.sent.saturating_sub(t.acked) as u32 } else { 0 } };
             front.used[nu] = if track { used.plus(&t.sent_demand.minus(&t.acked_demand)) } else { used };
-        }
-        self.recycle_received(received_by);
-    }
-
-    fn recycle_received(&mut self, mut v: Vec<(u64, Resources)>) {
-        if v.capacity() > 0 {
-            v.clear();
-            self.spare_received.push(v);
         }
     }
 
