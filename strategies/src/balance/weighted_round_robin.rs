@@ -37,7 +37,7 @@ impl WeightedRoundRobin {
 #[inline]
 fn round_to_u64(x: f64) -> u64 {
     // 2^52 and above, every float is an integer; below 0 the cast gives 0, as `round` does.
-    if !(x < 4_503_599_627_370_496.0) {
+    if x.is_nan() || x >= 4_503_599_627_370_496.0 {
         return x as u64;
     }
     let whole = x as u64;

@@ -487,9 +487,9 @@ impl ResourceAware {
         // `used.plus(demand).fits_in(cap)`, without branches.
         let mut req = [0u64; N_RESOURCES];
         let mut fits = true;
-        for r in 0..N_RESOURCES {
-            req[r] = used.0[r].saturating_add(task.demand.0[r]);
-            fits &= req[r] <= cap.0[r];
+        for (((q, &u), &d), &c) in req.iter_mut().zip(&used.0).zip(&task.demand.0).zip(&cap.0) {
+            *q = u.saturating_add(d);
+            fits &= *q <= c;
         }
         if !fits {
             return Err(Rejection::by("fit"));
