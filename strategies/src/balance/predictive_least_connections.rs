@@ -23,6 +23,9 @@ pub struct PredictiveLeastConnections {
     decay_ns: f64,
     trend: f64,
     averages: Vec<Average>,
+    /// The last `(elapsed ns, exp(−elapsed / decay))` computed: the candidates of a pick were
+    /// mostly all updated at the previous pick, so they share the elapsed time and one `exp`.
+    last_keep: Option<(u64, f64)>,
 }
 
 impl PredictiveLeastConnections {
@@ -37,7 +40,7 @@ impl PredictiveLeastConnections {
 
     /// Averages decaying over `decay`, extrapolated with `trend`.
     pub fn new(decay: Span, trend: f64) -> Self {
-        PredictiveLeastConnections { decay_ns: (decay.0 as f64).max(1.0), trend, averages: Vec::new() }
+        PredictiveLeastConnections { decay_ns: (decay.0 as f64).max(1.0), trend, averages: Vec::new(), last_keep: None }
     }
 
     /// Updates `node`'s average with its current count and returns the forecast.
@@ -50,7 +53,15 @@ impl PredictiveLeastConnections {
         a.value = match a.at {
             None => tasks,
             Some(at) => {
-                let w = (-(now.saturating_since(at).0 as f64) / self.decay_ns).exp();
+                let elapsed = now.saturating_since(at).0;
+                let w = match self.last_keep {
+                    Some((e, w)) if e == elapsed => w,
+                    _ => {
+                        let w = (-(elapsed as f64) / self.decay_ns).exp();
+                        self.last_keep = Some((elapsed, w));
+                        w
+                    }
+                };
                 a.value * w + tasks * (1.0 - w)
             }
         };

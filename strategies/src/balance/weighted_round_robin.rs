@@ -26,8 +26,26 @@ impl WeightedRoundRobin {
         WeightedRoundRobin { weight_by, index: usize::MAX, current: 0 }
     }
 
+    #[inline]
     fn int_weight(&self, view: &ClusterView<'_>, node: NodeId) -> u64 {
-        ((self.weight_by.weight(view, node) * 1000.0).round() as u64).max(1)
+        round_to_u64(self.weight_by.weight(view, node) * 1000.0).max(1)
+    }
+}
+
+/// `x.round() as u64` (half away from zero, saturating, NaN to 0) without a call to the C
+/// library's `round`: truncate, then add one if the fraction, computed exactly, is at least ½.
+#[inline]
+fn round_to_u64(x: f64) -> u64 {
+    // 2^52 and above, every float is an integer; below 0 the cast gives 0, as `round` does.
+    if x.is_nan() || x >= 4_503_599_627_370_496.0 {
+        return x as u64;
+    }
+    let whole = x as u64;
+    // Exact: `whole` is within 1 of `x` and below 2^52 (Sterbenz, or `whole` = 0).
+    if x - whole as f64 >= 0.5 {
+        whole + 1
+    } else {
+        whole
     }
 }
 
@@ -55,7 +73,10 @@ impl Balancer for WeightedRoundRobin {
         let (mut g, mut max) = (0, 0);
         for &c in candidates {
             let w = self.int_weight(view, c);
-            g = gcd(g, w);
+            // Once the divisor is 1 it stays 1 (fractional speeds usually get there at once).
+            if g != 1 {
+                g = gcd(g, w);
+            }
             max = max.max(w);
         }
         // At most one full sweep of thresholds is ever needed: max / g rounds of n candidates.
@@ -63,6 +84,11 @@ impl Balancer for WeightedRoundRobin {
             self.index = if self.index == usize::MAX { 0 } else { (self.index + 1) % n };
             if self.index == 0 {
                 self.current = if self.current <= g { max } else { self.current - g };
+                // A threshold above every weight (left by a candidate list with heavier nodes)
+                // chooses nobody: skip those rounds at once, stepping down as they would.
+                if self.current > max {
+                    self.current -= (self.current - max).div_ceil(g) * g;
+                }
             }
             let c = candidates[self.index];
             if self.int_weight(view, c) >= self.current {
@@ -107,6 +133,36 @@ mod tests {
         let picks: Vec<u32> =
             (0..14).map(|_| b.pick(&task(), &all, &fx.view(), Time::ZERO, &mut rng).unwrap().0).collect();
         assert_eq!(picks, [0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 0, 1, 2]);
+    }
+
+    #[test]
+    fn rounding_without_the_c_library_rounds_as_round_does() {
+        let mut values = vec![0.0, 0.5, 1.5, 2.5, 0.49999999999999994, -0.5, -3.7, f64::NAN, f64::INFINITY, 1e300];
+        values.extend([4_503_599_627_370_495.5, 4_503_599_627_370_496.0, 9_007_199_254_740_993.0, 1.8e19, 2e19]);
+        let mut x = 0.000_123_f64;
+        while x < 1e16 {
+            values.extend([x, x + 0.5, (x * 1000.0).round() + 0.5, x.next_up(), x.next_down()]);
+            x *= 1.37;
+        }
+        for v in values {
+            assert_eq!(round_to_u64(v), v.round() as u64, "{v}");
+        }
+    }
+
+    #[test]
+    fn switching_to_lighter_candidates_skips_the_empty_rounds() {
+        // Weights 5000, 1000, 1000; node 0 sets the threshold to 5000. A list of the two light
+        // nodes then meets thresholds 4000, 3000 and 2000 in empty rounds, skipped at once, and
+        // alternates from the threshold 1000 on, as the plain sweep would.
+        let fx = Fixture::with_tasks_and_cores(&[0, 0, 0], &[5, 1, 1]);
+        let mut b = WeightedRoundRobin::new(WeightBy::Cores);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+        assert_eq!(b.pick(&task(), &fx.all(), &fx.view(), Time::ZERO, &mut rng), Some(NodeId(0)));
+        let light = [NodeId(1), NodeId(2)];
+        let picks: Vec<u32> =
+            (0..4).map(|_| b.pick(&task(), &light, &fx.view(), Time::ZERO, &mut rng).unwrap().0).collect();
+        assert_eq!(picks, [1, 2, 1, 2]);
+        assert_eq!(b.current, 1000);
     }
 
     #[test]

@@ -15,7 +15,8 @@ use crate::Time;
 
 use super::terms::{efficiency_score, response_time_score};
 
-/// One node's decayed sums.
+/// One node's decayed sums, and what the terms read of them, derived once per outcome rather
+/// than once per decision (the same expressions on the same sums: the same values).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub(super) struct NodeHistory {
     /// When the sums were last decayed.
@@ -24,11 +25,18 @@ pub(super) struct NodeHistory {
     completed: f64,
     work_s: f64,
     latency_s: f64,
+    /// `completed / outcomes`.
+    success_rate: f64,
+    /// `work_s / latency_s`.
+    observed_speed: f64,
+    /// The response-time term, if anything completed.
+    response_time: Option<f64>,
 }
 
 impl NodeHistory {
-    /// Adds an outcome learned at `now`, after decaying the sums over `decay_ns`.
-    pub(super) fn record(&mut self, outcome: &Outcome, now: Time, decay_ns: f64) {
+    /// Adds an outcome learned at `now`, after decaying the sums over `decay_ns`; the
+    /// response-time term is derived with latency scale `scale_s`.
+    pub(super) fn record(&mut self, outcome: &Outcome, now: Time, decay_ns: f64, scale_s: f64) {
         let keep = (-(now.saturating_since(self.at).0 as f64) / decay_ns).exp();
         self.outcomes = self.outcomes * keep + 1.0;
         self.completed *= keep;
@@ -40,6 +48,14 @@ impl NodeHistory {
             self.latency_s += outcome.latency.as_secs_f64();
         }
         self.at = self.at.max(now);
+        self.refresh(scale_s);
+    }
+
+    /// Derives what the terms read from the sums, with this latency scale.
+    pub(super) fn refresh(&mut self, scale_s: f64) {
+        self.success_rate = self.completed / self.outcomes;
+        self.observed_speed = self.work_s / self.latency_s;
+        self.response_time = self.mean_latency_s().map(|latency| response_time_score(latency, scale_s));
     }
 
     /// The efficiency term for a node of this nominal speed, or `None` if nothing was observed.
@@ -47,9 +63,9 @@ impl NodeHistory {
         if self.outcomes <= 0.0 {
             return None;
         }
-        let success_rate = self.completed / self.outcomes;
+        let success_rate = self.success_rate;
         let speed_ratio = if self.latency_s > 0.0 {
-            self.work_s / self.latency_s / nominal_speed
+            self.observed_speed / nominal_speed
         } else if self.completed > 0.0 {
             1.0 // completions took no time at all: as fast as can be
         } else {
@@ -63,9 +79,10 @@ impl NodeHistory {
         (self.completed > 0.0).then(|| self.latency_s / self.completed)
     }
 
-    /// The response-time term with this latency scale, or `None` if nothing completed.
-    pub(super) fn response_time(&self, scale_s: f64) -> Option<f64> {
-        self.mean_latency_s().map(|latency| response_time_score(latency, scale_s))
+    /// The response-time term with the latency scale of the last `record` or `refresh`, or
+    /// `None` if nothing completed.
+    pub(super) fn response_time(&self) -> Option<f64> {
+        self.response_time
     }
 }
 
@@ -93,9 +110,9 @@ mod tests {
         // Two completions (1 s of work in 1 s, 3 s of work in 1 s) and one loss, all at once:
         // speed Σwork/Σlatency = 4/2 = 2; on a node of nominal speed 2 the ratio is 1;
         // success 2/3 → efficiency 100 · 1 · 2/3.
-        h.record(&outcome(1.0, 1.0, true), t, 10e9);
-        h.record(&outcome(3.0, 1.0, true), t, 10e9);
-        h.record(&outcome(5.0, 7.0, false), t, 10e9);
+        h.record(&outcome(1.0, 1.0, true), t, 10e9, 1.0);
+        h.record(&outcome(3.0, 1.0, true), t, 10e9, 1.0);
+        h.record(&outcome(5.0, 7.0, false), t, 10e9, 1.0);
         let e = h.efficiency(2.0).unwrap();
         assert!((e - 200.0 / 3.0).abs() < 1e-9, "{e}");
         // On a node of nominal speed 4 the same observations are half its promise: 100 · 0.5 · 2/3.
@@ -110,8 +127,8 @@ mod tests {
         let decay_ns = 10e9;
         // At 0 s: 2 s of work took 4 s. At 10 s: 2 s of work took 1 s. The old one weighs e^-1:
         // speed = (2e^-1 + 2) / (4e^-1 + 1), mean latency = (4e^-1 + 1) / (e^-1 + 1).
-        h.record(&outcome(2.0, 4.0, true), Time::ZERO, decay_ns);
-        h.record(&outcome(2.0, 1.0, true), Time::from_secs_f64(10.0), decay_ns);
+        h.record(&outcome(2.0, 4.0, true), Time::ZERO, decay_ns, 1.0);
+        h.record(&outcome(2.0, 1.0, true), Time::from_secs_f64(10.0), decay_ns, 1.0);
         let k = (-1.0f64).exp();
         let speed = (2.0 * k + 2.0) / (4.0 * k + 1.0);
         assert!((h.efficiency(1.0).unwrap() - 100.0 * speed.min(1.0)).abs() < 1e-9);
@@ -119,14 +136,14 @@ mod tests {
         let latency = (4.0 * k + 1.0) / (k + 1.0);
         assert!((h.mean_latency_s().unwrap() - latency).abs() < 1e-12);
         // 100 / (1 + latency / 1 s).
-        assert!((h.response_time(1.0).unwrap() - 100.0 / (1.0 + latency)).abs() < 1e-9);
+        assert!((h.response_time().unwrap() - 100.0 / (1.0 + latency)).abs() < 1e-9);
     }
 
     #[test]
     fn only_losses_give_zero_efficiency_and_no_latency() {
         let mut h = NodeHistory::default();
-        h.record(&outcome(1.0, 3.0, false), Time::ZERO, 1e9);
+        h.record(&outcome(1.0, 3.0, false), Time::ZERO, 1e9, 1.0);
         assert_eq!(h.efficiency(1.0), Some(0.0));
-        assert_eq!(h.response_time(1.0), None);
+        assert_eq!(h.response_time(), None);
     }
 }

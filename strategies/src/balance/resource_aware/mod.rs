@@ -55,12 +55,12 @@ use rand_core::RngCore;
 use serde::{Deserialize, Serialize};
 
 use super::{argmin_random_ties, Balancer, Explanation, Notes, Outcome, Rank};
-use crate::{ClusterView, NodeId, Resource, ResourceUnits, Resources, Span, TaskInfo, Time, N_RESOURCES};
+use crate::{ClusterView, NodeId, Resource, ResourceUnits, Span, TaskInfo, Time, N_RESOURCES};
 use history::NodeHistory;
-use terms::queue_score;
 pub use terms::{
     balanced_score, demand_fit_score, least_requested_score, most_requested_score, tetris_score, NEUTRAL_SCORE,
 };
+use terms::{demand_fit_from, least_requested_near, most_requested_near, queue_score_fast, tetris_from, Alignment};
 
 /// Number of score terms.
 pub const N_TERMS: usize = 8;
@@ -85,6 +85,14 @@ const TETRIS: usize = 4;
 const DEMAND_FIT: usize = 5;
 const EFFICIENCY: usize = 6;
 const RESPONSE_TIME: usize = 7;
+
+/// A term mask meaning "read the weights at run time" (no weight set has it: at least one
+/// weight is positive).
+const RUNTIME: u8 = 0;
+/// The mask of kube-scheduler's default terms, LeastAllocated and BalancedAllocation.
+const KUBERNETES_DEFAULT: u8 = 1 << LEAST | 1 << BALANCED;
+/// The mask of the four terms of the original scorer.
+const KUBERNETES_ALL: u8 = 1 << LEAST | 1 << MOST | 1 << BALANCED | 1 << QUEUE;
 
 /// The utilisation filters' names, by resource dimension.
 const UTILIZATION_FILTERS: [&str; N_RESOURCES] = [
@@ -252,24 +260,34 @@ struct WeightSet {
     all: [f64; N_TERMS],
     /// Σ of the positive weights, summed in term order.
     weight_sum: f64,
+    /// Bit `t` set if term `t` has a positive weight.
+    mask: u8,
+    /// `1 / weight_sum` when that is exact (a power of two), so that multiplying by it gives the
+    /// quotient bit for bit.
+    exact_recip: Option<f64>,
 }
 
 impl WeightSet {
     fn new(weights: &TermWeights) -> Self {
         let all = weights.to_array();
-        WeightSet { all, weight_sum: all.iter().filter(|&&w| w > 0.0).sum() }
+        let weight_sum: f64 = all.iter().filter(|&&w| w > 0.0).sum();
+        let recip = 1.0 / weight_sum;
+        // x / 2^k and x · 2^-k round the same real number: equal whenever 2^-k is exact.
+        let power_of_two = weight_sum.is_normal() && weight_sum.to_bits() & ((1u64 << 52) - 1) == 0;
+        let exact_recip = (power_of_two && recip.is_normal()).then_some(recip);
+        let mask = all.iter().enumerate().filter(|(_, &w)| w > 0.0).fold(0, |m, (t, _)| m | 1 << t);
+        WeightSet { all, weight_sum, mask, exact_recip }
     }
-}
 
-/// What the terms read of one candidate.
-struct Site<'a> {
-    task: &'a TaskInfo,
-    view: &'a ClusterView<'a>,
-    node: NodeId,
-    speed: f64,
-    cap: &'a Resources,
-    used: &'a Resources,
-    req: &'a Resources,
+    /// The weighted mean from the weighted sum of the terms.
+    #[inline(always)]
+    fn mean(&self, total: f64) -> f64 {
+        match self.exact_recip {
+            Some(recip) => total * recip,
+            None if self.weight_sum > 0.0 => total / self.weight_sum,
+            None => 0.0,
+        }
+    }
 }
 
 /// Filter-then-score placement.
@@ -287,9 +305,15 @@ pub struct ResourceAware {
     n_active: usize,
     /// Σ of the integer resource weights.
     resource_weight_sum: i64,
+    /// `1 / resource_weight_sum` (an estimate, corrected exactly).
+    resource_weight_recip: f64,
+    /// Σ of the positive resource weights as floats, in dimension order (Tetris' denominator).
+    tetris_weight_sum: f64,
     /// Utilisation limit per dimension (infinite: none).
     limits: [f64; N_RESOURCES],
-    any_limit: bool,
+    /// `(dimension, limit)` of the finite limits, in dimension order.
+    limited: [(usize, f64); N_RESOURCES],
+    n_limited: usize,
     reserve_accelerators: bool,
     min_score: Option<f64>,
     retry_after: Span,
@@ -334,15 +358,20 @@ impl ResourceAware {
         if let Some(max) = max_cpu_utilization {
             limits[Resource::Cpu as usize] = max;
         }
+        let resource_weight_sum: i64 = w.iter().sum();
+        let resource_weights_f64 = w.map(|v| v as f64);
         ResourceAware {
             weights: WeightSet::new(&terms),
             profiles: Vec::new(),
-            resource_weights_f64: w.map(|v| v as f64),
+            resource_weights_f64,
             active,
             n_active,
-            resource_weight_sum: w.iter().sum(),
+            resource_weight_sum,
+            resource_weight_recip: 1.0 / resource_weight_sum.max(1) as f64,
+            tetris_weight_sum: resource_weights_f64.iter().filter(|&&w| w > 0.0).sum(),
             limits,
-            any_limit: max_cpu_utilization.is_some(),
+            limited: [(0, f64::INFINITY); N_RESOURCES],
+            n_limited: 0,
             reserve_accelerators: false,
             min_score: None,
             retry_after: Span::from_secs_f64(Self::default_retry_after_s()),
@@ -351,6 +380,17 @@ impl ResourceAware {
             feedback: terms.uses_feedback(),
             history: Vec::new(),
         }
+        .with_limited()
+    }
+
+    /// Lists the finite utilisation limits, the ones the filter checks.
+    fn with_limited(mut self) -> Self {
+        self.n_limited = 0;
+        for (r, &max) in self.limits.iter().enumerate().filter(|(_, max)| max.is_finite()) {
+            self.limited[self.n_limited] = (r, max);
+            self.n_limited += 1;
+        }
+        self
     }
 
     /// Adds per-dimension utilisation limits (where a CPU limit was already set, the lower wins).
@@ -358,10 +398,9 @@ impl ResourceAware {
         for (own, limit) in self.limits.iter_mut().zip(limits.to_array()) {
             if let Some(m) = limit {
                 *own = own.min(m);
-                self.any_limit = true;
             }
         }
-        self
+        self.with_limited()
     }
 
     /// Keeps accelerator nodes for the tasks that use them (off by default).
@@ -395,6 +434,9 @@ impl ResourceAware {
         if latency_scale_s > 0.0 && latency_scale_s.is_finite() {
             self.latency_scale_s = latency_scale_s;
         }
+        for h in &mut self.history {
+            h.refresh(self.latency_scale_s);
+        }
         self
     }
 
@@ -408,14 +450,14 @@ impl ResourceAware {
     /// threshold is not applied.
     pub fn score(&self, task: &TaskInfo, view: &ClusterView<'_>, node: NodeId) -> Option<f64> {
         let mut terms = [0.0; N_TERMS];
-        self.evaluate::<false>(self.weights_for(task.priority), task, view, node, &mut terms).ok()
+        self.evaluate::<false, RUNTIME>(self.weights_for(task.priority), task, view, node, &mut terms).ok()
     }
 
     /// Every term of the node for the task, before weighting, in the order of [`TERM_NAMES`],
     /// or the name of the filter that rejects the node.
     pub fn terms(&self, task: &TaskInfo, view: &ClusterView<'_>, node: NodeId) -> Result<[f64; N_TERMS], &'static str> {
         let mut terms = [0.0; N_TERMS];
-        match self.evaluate::<true>(self.weights_for(task.priority), task, view, node, &mut terms) {
+        match self.evaluate::<true, RUNTIME>(self.weights_for(task.priority), task, view, node, &mut terms) {
             Ok(_) => Ok(terms),
             Err(rejection) => Err(rejection.filter),
         }
@@ -423,8 +465,15 @@ impl ResourceAware {
 
     /// Applies the filters to `node`; if it passes, returns the weighted mean of the terms with
     /// positive weight and, if `ALL`, fills `terms` with every term.
+    ///
+    /// Only the terms with positive weight are computed (all of them if `ALL`), and the work they
+    /// share is done once: one `f64` division per weighted dimension gives the requested fraction
+    /// that `BalancedAllocation` reads and that estimates the Kubernetes integer scores, which an
+    /// exact correction then turns into the quotient an integer division would give; one pass
+    /// gives both Tetris' and demand fit's sums. Every value is bit-for-bit what the term's own
+    /// function computes.
     #[inline(always)]
-    fn evaluate<const ALL: bool>(
+    fn evaluate<const ALL: bool, const MASK: u8>(
         &self,
         weights: &WeightSet,
         task: &TaskInfo,
@@ -435,18 +484,22 @@ impl ResourceAware {
         let spec = view.spec(node);
         let cap = &spec.capacity;
         let used = view.used(node);
-        let req = used.plus(&task.demand);
-        if !req.fits_in(cap) {
+        // `used.plus(demand).fits_in(cap)`, without branches.
+        let mut req = [0u64; N_RESOURCES];
+        let mut fits = true;
+        for (((q, &u), &d), &c) in req.iter_mut().zip(&used.0).zip(&task.demand.0).zip(&cap.0) {
+            *q = u.saturating_add(d);
+            fits &= *q <= c;
+        }
+        if !fits {
             return Err(Rejection::by("fit"));
         }
-        if self.any_limit {
-            for (r, &max) in self.limits.iter().enumerate() {
-                let c = cap.0[r];
-                if c > 0 && max.is_finite() {
-                    let utilization = used.0[r] as f64 / c as f64;
-                    if utilization > max {
-                        return Err(Rejection { filter: UTILIZATION_FILTERS[r], utilization: Some(utilization) });
-                    }
+        for &(r, max) in &self.limited[..self.n_limited] {
+            let c = cap.0[r];
+            if c > 0 {
+                let utilization = used.0[r] as f64 / c as f64;
+                if utilization > max {
+                    return Err(Rejection { filter: UTILIZATION_FILTERS[r], utilization: Some(utilization) });
                 }
             }
         }
@@ -457,77 +510,97 @@ impl ResourceAware {
                 }
             }
         }
-        let node_site = Site { task, view, node, speed: spec.speed, cap, used, req: &req };
-        let mut total = 0.0;
-        if ALL {
-            for (term, value) in terms.iter_mut().enumerate() {
-                *value = self.term(term, &node_site);
-            }
-        }
-        // Written out term by term (a loop or a closure is not reliably unrolled and inlined), so
-        // that each `term` call is resolved at compile time.
         let w = &weights.all;
-        macro_rules! add {
-            ($($term:expr),*) => {$(
-                if w[$term] > 0.0 {
-                    total += w[$term] * if ALL { terms[$term] } else { self.term($term, &node_site) };
+        debug_assert!(MASK == RUNTIME || MASK == weights.mask);
+        // Known at compile time unless `MASK` is `RUNTIME`.
+        let weighted = |term: usize| if MASK == RUNTIME { w[term] > 0.0 } else { MASK >> term & 1 == 1 };
+        let need = |term: usize| ALL || weighted(term);
+        let mut values = [0.0f64; N_TERMS];
+        if need(LEAST) || need(MOST) || need(BALANCED) {
+            let (mut least, mut most) = (0i64, 0i64);
+            let mut fractions = [0.0f64; N_RESOURCES];
+            let mut len = 0;
+            for &(r, weight) in &self.active[..self.n_active] {
+                let c = cap.0[r];
+                if c == 0 {
+                    continue; // both Kubernetes scores are 0 there, and balance ignores it
                 }
-            )*};
+                let requested = req[r];
+                let fraction = terms::as_f64(requested) / terms::as_f64(c);
+                if need(LEAST) {
+                    least += least_requested_near(requested, c, fraction) * weight;
+                }
+                if need(MOST) {
+                    most += most_requested_near(requested, c, fraction) * weight;
+                }
+                fractions[len] = fraction.min(1.0);
+                len += 1;
+            }
+            if self.resource_weight_sum > 0 {
+                values[LEAST] = self.div_by_resource_weights(least) as f64;
+                values[MOST] = self.div_by_resource_weights(most) as f64;
+            }
+            if need(BALANCED) {
+                values[BALANCED] = terms::balanced_from_fractions(&fractions[..len]) as f64;
+            }
         }
-        add!(LEAST, MOST, BALANCED, QUEUE, TETRIS, DEMAND_FIT, EFFICIENCY, RESPONSE_TIME);
-        // The same sums, in the same order, as adding term by term: scores are bit-identical to
-        // those of the scorer before profiles and new terms.
-        Ok(if weights.weight_sum > 0.0 { total / weights.weight_sum } else { 0.0 })
+        if need(QUEUE) {
+            values[QUEUE] = queue_score_fast(view.load(node).tasks());
+        }
+        if need(TETRIS) || need(DEMAND_FIT) {
+            let alignment = Alignment::of(&task.demand, &cap.minus(used), cap, &self.resource_weights_f64);
+            values[TETRIS] = tetris_from(&alignment, self.tetris_weight_sum);
+            values[DEMAND_FIT] = demand_fit_from(&alignment);
+        }
+        if need(EFFICIENCY) {
+            values[EFFICIENCY] =
+                self.history.get(node.index()).and_then(|h| h.efficiency(spec.speed)).unwrap_or(NEUTRAL_SCORE);
+        }
+        if need(RESPONSE_TIME) {
+            values[RESPONSE_TIME] =
+                self.history.get(node.index()).and_then(|h| h.response_time()).unwrap_or(NEUTRAL_SCORE);
+        }
+        if ALL {
+            *terms = values;
+        }
+        // Term by term, in term order: the same sums as before profiles and new terms, so
+        // scores are bit-identical to that scorer's.
+        let mut total = 0.0;
+        for term in 0..N_TERMS {
+            if weighted(term) {
+                total += w[term] * values[term];
+            }
+        }
+        Ok(weights.mean(total))
     }
 
-    /// One term, before weighting.
+    /// `total / Σ_r w_r` over the integer resource weights (positive), truncated as Kubernetes'
+    /// integer division does, by an exact correction of a float estimate.
     #[inline(always)]
-    fn term(&self, term: usize, site: &Site<'_>) -> f64 {
-        match term {
-            LEAST => self.kubernetes_weighted(least_requested_score, site.req, site.cap) as f64,
-            MOST => self.kubernetes_weighted(most_requested_score, site.req, site.cap) as f64,
-            BALANCED => {
-                let mut fractions = [0.0f64; N_RESOURCES];
-                let mut len = 0;
-                for &(r, _) in &self.active[..self.n_active] {
-                    let c = site.cap.0[r];
-                    if c != 0 {
-                        fractions[len] = (site.req.0[r] as f64 / c as f64).min(1.0);
-                        len += 1;
-                    }
-                }
-                terms::balanced_from_fractions(&fractions[..len]) as f64
-            }
-            QUEUE => queue_score(site.view.load(site.node).tasks()),
-            TETRIS => tetris_score(&site.task.demand, &site.cap.minus(site.used), site.cap, &self.resource_weights_f64),
-            DEMAND_FIT => {
-                demand_fit_score(&site.task.demand, &site.cap.minus(site.used), site.cap, &self.resource_weights_f64)
-            }
-            EFFICIENCY => {
-                self.history.get(site.node.index()).and_then(|h| h.efficiency(site.speed)).unwrap_or(NEUTRAL_SCORE)
-            }
-            _ => {
-                debug_assert_eq!(term, RESPONSE_TIME);
-                self.history
-                    .get(site.node.index())
-                    .and_then(|h| h.response_time(self.latency_scale_s))
-                    .unwrap_or(NEUTRAL_SCORE)
-            }
-        }
+    fn div_by_resource_weights(&self, total: i64) -> i64 {
+        let estimate = (total as f64 * self.resource_weight_recip) as i64;
+        terms::floor_div_near(total, self.resource_weight_sum, estimate)
     }
 
-    /// A Kubernetes per-resource score, weighted over the dimensions with positive weight, in
-    /// integer arithmetic (`Σ_r score_r · w_r / Σ_r w_r`, truncated).
-    #[inline]
-    fn kubernetes_weighted(&self, score: impl Fn(i64, i64) -> i64, req: &Resources, cap: &Resources) -> i64 {
-        if self.resource_weight_sum == 0 {
-            return 0;
-        }
-        let mut total = 0i64;
-        for &(r, w) in &self.active[..self.n_active] {
-            total += score(req.0[r] as i64, cap.0[r] as i64) * w;
-        }
-        total / self.resource_weight_sum
+    /// The best candidate the filters and the threshold pass, for a weight set whose mask is
+    /// `MASK` (or any, with [`RUNTIME`]), or `None`.
+    #[inline(never)]
+    fn best_of<const MASK: u8>(
+        &self,
+        weights: &WeightSet,
+        task: &TaskInfo,
+        candidates: &[NodeId],
+        view: &ClusterView<'_>,
+        rng: &mut dyn RngCore,
+    ) -> Option<NodeId> {
+        let min_score = self.min_score.unwrap_or(f64::NEG_INFINITY);
+        let mut terms = [0.0; N_TERMS];
+        argmin_random_ties(candidates, rng, |c| {
+            match self.evaluate::<false, MASK>(weights, task, view, c, &mut terms) {
+                Ok(score) if score >= min_score => Some(-score),
+                _ => None,
+            }
+        })
     }
 
     /// The one decision behind `pick` and `pick_explained`.
@@ -543,31 +616,39 @@ impl ResourceAware {
         let min_score = self.min_score.unwrap_or(f64::NEG_INFINITY);
         why.start(Rank::Highest);
         // Highest score among the candidates the filters and the threshold pass.
-        let best = argmin_random_ties(candidates, rng, |c| {
-            let mut terms = [0.0; N_TERMS];
-            if !N::ON {
-                return match self.evaluate::<false>(weights, task, view, c, &mut terms) {
-                    Ok(score) if score >= min_score => Some(-score),
-                    _ => None,
-                };
+        let best = if N::ON {
+            None
+        } else {
+            // The common term sets get an evaluation compiled for them alone.
+            match weights.mask {
+                KUBERNETES_DEFAULT => self.best_of::<KUBERNETES_DEFAULT>(weights, task, candidates, view, rng),
+                KUBERNETES_ALL => self.best_of::<KUBERNETES_ALL>(weights, task, candidates, view, rng),
+                _ => self.best_of::<RUNTIME>(weights, task, candidates, view, rng),
             }
-            match self.evaluate::<true>(weights, task, view, c, &mut terms) {
-                Ok(score) => {
-                    let named: [(&'static str, f64); N_TERMS] = std::array::from_fn(|i| (TERM_NAMES[i], terms[i]));
-                    let rejected_by = (score < min_score).then_some("min-score");
-                    why.note(c, rejected_by, &named, Some(score));
-                    (score >= min_score).then_some(-score)
-                }
-                Err(rejection) => {
-                    let tasks = ("tasks", f64::from(view.load(c).tasks()));
-                    match rejection.utilization {
-                        Some(u) => why.note(c, Some(rejection.filter), &[tasks, ("utilization", u)], None),
-                        None => why.note(c, Some(rejection.filter), &[tasks], None),
+        };
+        let best = if !N::ON {
+            best
+        } else {
+            argmin_random_ties(candidates, rng, |c| {
+                let mut terms = [0.0; N_TERMS];
+                match self.evaluate::<true, RUNTIME>(weights, task, view, c, &mut terms) {
+                    Ok(score) => {
+                        let named: [(&'static str, f64); N_TERMS] = std::array::from_fn(|i| (TERM_NAMES[i], terms[i]));
+                        let rejected_by = (score < min_score).then_some("min-score");
+                        why.note(c, rejected_by, &named, Some(score));
+                        (score >= min_score).then_some(-score)
                     }
-                    None
+                    Err(rejection) => {
+                        let tasks = ("tasks", f64::from(view.load(c).tasks()));
+                        match rejection.utilization {
+                            Some(u) => why.note(c, Some(rejection.filter), &[tasks, ("utilization", u)], None),
+                            None => why.note(c, Some(rejection.filter), &[tasks], None),
+                        }
+                        None
+                    }
                 }
-            }
-        });
+            })
+        };
         match best {
             Some(node) => Some(node),
             // With a threshold, nothing acceptable means waiting.
@@ -614,7 +695,7 @@ impl Balancer for ResourceAware {
         if self.history.len() <= i {
             self.history.resize(i + 1, NodeHistory::default());
         }
-        self.history[i].record(outcome, now, self.decay_ns);
+        self.history[i].record(outcome, now, self.decay_ns, self.latency_scale_s);
     }
 
     fn retry_after(&self) -> Span {
@@ -646,7 +727,7 @@ mod tests {
     use super::*;
     use crate::balance::testkit::{assert_explained_matches_pick, task, Fixture};
     use crate::balance::BalancerConfig;
-    use crate::TaskId;
+    use crate::{Resources, TaskId};
     use rand_core::SeedableRng;
 
     fn rng() -> rand_chacha::ChaCha8Rng {

@@ -76,24 +76,59 @@ pub(super) fn balanced_from_fractions(fractions: &[f64]) -> i64 {
 /// 16-core node scores 100/16 = 6.25 on CPU alone): it favours nodes where the task is large and
 /// free room plentiful together, so its term weight usually needs to be larger than the others'.
 pub fn tetris_score(demand: &Resources, free: &Resources, capacity: &Resources, weights: &[f64; N_RESOURCES]) -> f64 {
-    let (mut dot, mut weight_sum) = (0.0, 0.0);
-    for (r, &w) in weights.iter().enumerate() {
-        if w <= 0.0 {
-            continue;
+    let weight_sum = weights.iter().filter(|&&w| w > 0.0).sum();
+    tetris_from(&Alignment::of(demand, free, capacity, weights), weight_sum)
+}
+
+/// The sums behind [`tetris_score`] and [`demand_fit_score`], over the dimensions with positive
+/// weight that the node has: `Σ w a b`, `Σ w a²` and `Σ w b²`, with `a_r = min(1, d_r / c_r)`
+/// and `b_r = min(1, f_r / c_r)`. Computed once per node for both terms.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Alignment {
+    dot: f64,
+    demand_sq: f64,
+    free_sq: f64,
+}
+
+impl Alignment {
+    /// The sums for one node, in dimension order.
+    #[inline(always)]
+    pub(super) fn of(demand: &Resources, free: &Resources, capacity: &Resources, weights: &[f64; N_RESOURCES]) -> Self {
+        let mut s = Alignment::default();
+        for (r, &w) in weights.iter().enumerate() {
+            let cap = capacity.0[r];
+            if w <= 0.0 || cap == 0 {
+                continue;
+            }
+            let a = (demand.0[r] as f64 / cap as f64).min(1.0);
+            let b = (free.0[r] as f64 / cap as f64).min(1.0);
+            s.dot += w * a * b;
+            s.demand_sq += w * a * a;
+            s.free_sq += w * b * b;
         }
-        weight_sum += w;
-        let cap = capacity.0[r];
-        if cap == 0 {
-            continue;
-        }
-        let d = (demand.0[r] as f64 / cap as f64).min(1.0);
-        let f = (free.0[r] as f64 / cap as f64).min(1.0);
-        dot += w * d * f;
+        s
     }
+}
+
+/// [`tetris_score`] from the node's sums and `Σ_r w_r` over the dimensions with `w_r > 0`.
+#[inline(always)]
+pub(super) fn tetris_from(s: &Alignment, weight_sum: f64) -> f64 {
     if weight_sum > 0.0 {
-        MAX_SCORE as f64 * dot / weight_sum
+        MAX_SCORE as f64 * s.dot / weight_sum
     } else {
         0.0
+    }
+}
+
+/// [`demand_fit_score`] from the node's sums.
+#[inline(always)]
+pub(super) fn demand_fit_from(s: &Alignment) -> f64 {
+    if s.demand_sq == 0.0 {
+        MAX_SCORE as f64
+    } else if s.free_sq == 0.0 {
+        0.0
+    } else {
+        (MAX_SCORE as f64 * s.dot / (s.demand_sq.sqrt() * s.free_sq.sqrt())).min(MAX_SCORE as f64)
     }
 }
 
@@ -109,31 +144,85 @@ pub fn demand_fit_score(
     capacity: &Resources,
     weights: &[f64; N_RESOURCES],
 ) -> f64 {
-    let (mut dot, mut demand_sq, mut free_sq) = (0.0, 0.0, 0.0);
-    for (r, &w) in weights.iter().enumerate() {
-        let cap = capacity.0[r];
-        if w <= 0.0 || cap == 0 {
-            continue;
-        }
-        let a = (demand.0[r] as f64 / cap as f64).min(1.0);
-        let b = (free.0[r] as f64 / cap as f64).min(1.0);
-        dot += w * a * b;
-        demand_sq += w * a * a;
-        free_sq += w * b * b;
-    }
-    if demand_sq == 0.0 {
-        MAX_SCORE as f64
-    } else if free_sq == 0.0 {
-        0.0
+    demand_fit_from(&Alignment::of(demand, free, capacity, weights))
+}
+
+/// Capacities below this (in milli-units) take the fast paths of [`least_requested_near`] and
+/// [`most_requested_near`]: products of up to 101 of them stay far inside `i64`, and the float
+/// estimate of a score is within 1 of the exact quotient.
+const FAST_CAPACITY: u64 = 1 << 40;
+
+/// `x as f64`, by the cheaper signed conversion where it gives the same value.
+#[inline(always)]
+pub(super) fn as_f64(x: u64) -> f64 {
+    if x <= i64::MAX as u64 {
+        x as i64 as f64
     } else {
-        (MAX_SCORE as f64 * dot / (demand_sq.sqrt() * free_sq.sqrt())).min(MAX_SCORE as f64)
+        x as f64
     }
+}
+
+/// `⌊num / den⌋` for `0 ≤ num` and `0 < den`, from an estimate within 1 of it: one or two
+/// multiplications instead of an integer division.
+#[inline(always)]
+pub(super) fn floor_div_near(num: i64, den: i64, estimate: i64) -> i64 {
+    if estimate * den > num {
+        estimate - 1
+    } else if (estimate + 1) * den <= num {
+        estimate + 1
+    } else {
+        estimate
+    }
+}
+
+/// [`least_requested_score`]`(requested, capacity)` given `fraction = requested / capacity`
+/// computed in `f64` (`capacity > 0`): exactly the same integer, without an integer division.
+#[inline(always)]
+pub(super) fn least_requested_near(requested: u64, capacity: u64, fraction: f64) -> i64 {
+    if capacity >= FAST_CAPACITY || requested > capacity {
+        return least_requested_score(requested as i64, capacity as i64);
+    }
+    let estimate = ((1.0 - fraction) * MAX_SCORE as f64) as i64;
+    floor_div_near((capacity - requested) as i64 * MAX_SCORE, capacity as i64, estimate)
+}
+
+/// [`most_requested_score`]`(requested, capacity)` given `fraction = requested / capacity`
+/// computed in `f64` (`capacity > 0`): exactly the same integer, without an integer division.
+#[inline(always)]
+pub(super) fn most_requested_near(requested: u64, capacity: u64, fraction: f64) -> i64 {
+    if capacity >= FAST_CAPACITY || requested > capacity {
+        return most_requested_score(requested as i64, capacity as i64);
+    }
+    let estimate = (fraction * MAX_SCORE as f64) as i64;
+    floor_div_near(requested as i64 * MAX_SCORE, capacity as i64, estimate)
 }
 
 /// Live queue length: `100 / (1 + tasks)`, with tasks = running + queued + in flight.
 #[inline]
 pub fn queue_score(tasks: u32) -> f64 {
     MAX_SCORE as f64 / (1.0 + f64::from(tasks))
+}
+
+/// [`queue_score`] for the first task counts, computed by it (so identical), read instead of
+/// dividing for every candidate.
+const QUEUE_TABLE_LEN: usize = 64;
+static QUEUE_TABLE: [f64; QUEUE_TABLE_LEN] = {
+    let mut table = [0.0; QUEUE_TABLE_LEN];
+    let mut tasks = 0;
+    while tasks < QUEUE_TABLE_LEN {
+        table[tasks] = MAX_SCORE as f64 / (1.0 + tasks as f64);
+        tasks += 1;
+    }
+    table
+};
+
+/// [`queue_score`], from a table for short queues.
+#[inline(always)]
+pub(super) fn queue_score_fast(tasks: u32) -> f64 {
+    match QUEUE_TABLE.get(tasks as usize) {
+        Some(&score) => score,
+        None => queue_score(tasks),
+    }
 }
 
 /// Historical efficiency: `100 · min(1, speed_ratio) · success_rate`, where `speed_ratio` is the
@@ -175,6 +264,37 @@ mod tests {
         assert_eq!(least_requested_score(5000, 4000), 0, "over capacity scores 0");
         assert_eq!(most_requested_score(5000, 4000), 100, "requested is capped at capacity");
         assert_eq!(balanced_score(&[(1, 3), (2, 3), (3, 3)]), 72, "std of 1/3, 2/3, 1 is 0.2722");
+    }
+
+    #[test]
+    fn division_free_kubernetes_scores_equal_the_integer_ones() {
+        // Every requested amount for small capacities, and a sweep with awkward large ones
+        // (including the fallback above the fast range and a request over capacity).
+        let mut pairs: Vec<(u64, u64)> = (1..=400u64).flat_map(|c| (0..=c + 1).map(move |r| (r, c))).collect();
+        for c in [999_983u64, 2_000_000, 64_000, 1 << 39, (1 << 40) + 7, 1 << 50] {
+            for k in 0..=2000u64 {
+                let r = (c as u128 * k as u128 / 2000) as u64;
+                pairs.extend([(r, c), (r.saturating_sub(1), c), ((r + 1).min(c), c)]);
+            }
+        }
+        for (r, c) in pairs {
+            let fraction = r as f64 / c as f64;
+            assert_eq!(least_requested_near(r, c, fraction), least_requested_score(r as i64, c as i64), "{r}/{c}");
+            assert_eq!(most_requested_near(r, c, fraction), most_requested_score(r as i64, c as i64), "{r}/{c}");
+        }
+        for den in 1..=60i64 {
+            for num in 0..=100 * den {
+                let estimate = (num as f64 * (1.0 / den as f64)) as i64;
+                assert_eq!(floor_div_near(num, den, estimate), num / den, "{num}/{den}");
+            }
+        }
+    }
+
+    #[test]
+    fn queue_table_equals_the_formula() {
+        for tasks in 0..200 {
+            assert_eq!(queue_score_fast(tasks).to_bits(), queue_score(tasks).to_bits(), "{tasks}");
+        }
     }
 
     const CPU_MEM: [f64; N_RESOURCES] = [1.0, 1.0, 0.0, 0.0, 0.0, 0.0];
