@@ -88,6 +88,10 @@ pub const BENCHED: &[Benched] = &[
     },
     Benched { label: "resource-aware (defaults)", json: r#"{"kind": "resource-aware"}"# },
     Benched {
+        label: "resource-aware (every node scored)",
+        json: r#"{"kind": "resource-aware", "percentage_of_nodes_to_score": 100}"#,
+    },
+    Benched {
         label: "resource-aware (all terms, cpu cap 0.9)",
         json: r#"{"kind": "resource-aware",
                   "weights": {"least_allocated": 1.0, "most_allocated": 0.5, "balanced_allocation": 1.0, "queue": 1.0},
@@ -101,7 +105,8 @@ pub const BENCHED: &[Benched] = &[
                               "efficiency": 1.0, "response_time": 1.0, "queue": 1.0},
                   "max_utilization": {"memory": 0.95}, "reserve_accelerators": true,
                   "profiles": [{"min_priority": 5, "weights": {"most_allocated": 1.0}}],
-                  "min_score": 1.0, "retry_after_s": 0.5, "decay_s": 10.0, "latency_scale_s": 1.0}"#,
+                  "min_score": 1.0, "retry_after_s": 0.5, "decay_s": 10.0, "latency_scale_s": 1.0,
+                  "percentage_of_nodes_to_score": 0}"#,
     },
     Benched {
         label: "online-learning (sample 8)",

@@ -249,6 +249,13 @@ const CATALOGUE: &[StrategyInfo] = &[
                 default: "1.0",
                 doc: "latency at which the response-time term scores 50",
             },
+            ParamInfo {
+                name: "percentage_of_nodes_to_score",
+                ty: "integer 0..=100",
+                default: "0",
+                doc:
+                    "as kube-scheduler: of 100+ candidates score this % (0 adaptive: 50 - n/125, min 5%, min 100 nodes)",
+            },
         ],
     },
     StrategyInfo {

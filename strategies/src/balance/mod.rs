@@ -306,6 +306,11 @@ pub enum BalancerConfig {
         /// Latency at which the response-time term scores 50, seconds.
         #[serde(default = "ResourceAware::default_latency_scale_s")]
         latency_scale_s: f64,
+        /// Kubernetes' `percentageOfNodesToScore`: of a list of 100 candidates or more, score
+        /// only this percentage (0: adaptive, 50% less one point per 125 nodes, at least 5%; at
+        /// least 100 nodes), searched round robin; 100 scores every node.
+        #[serde(default)]
+        percentage_of_nodes_to_score: u32,
     },
     /// A ridge-regression model of a task's stretch on a node, trained by recursive least squares
     /// from completions; LinUCB optimism; power-of-two choices until warmed up.
@@ -401,9 +406,16 @@ impl BalancerConfig {
             retry_after_s,
             decay_s,
             latency_scale_s,
+            percentage_of_nodes_to_score,
             ..
         } = self
         {
+            if *percentage_of_nodes_to_score > 100 {
+                out.push((
+                    "percentage_of_nodes_to_score",
+                    format!("must be between 0 (adaptive) and 100, got {percentage_of_nodes_to_score}"),
+                ));
+            }
             if let Some(problem) = weights.problem() {
                 out.push(("weights", problem));
             }
@@ -528,13 +540,15 @@ impl BalancerConfig {
                 retry_after_s,
                 decay_s,
                 latency_scale_s,
+                percentage_of_nodes_to_score,
             } => Box::new(
                 ResourceAware::new(*weights, *resources, *max_cpu_utilization)
                     .with_max_utilization(*max_utilization)
                     .with_reserve_accelerators(*reserve_accelerators)
                     .with_profiles(profiles)
                     .with_min_score(*min_score, Span::from_secs_f64(*retry_after_s))
-                    .with_history(Span::from_secs_f64(*decay_s), *latency_scale_s),
+                    .with_history(Span::from_secs_f64(*decay_s), *latency_scale_s)
+                    .with_percentage_of_nodes_to_score(*percentage_of_nodes_to_score),
             ),
             BalancerConfig::ResponseTime { decay_s } => Box::new(PeakEwma::new(Span::from_secs_f64(*decay_s))),
             BalancerConfig::DynamicWeight {} => Box::new(SmoothWeightedRoundRobin::new(WeightBy::FreeCapacity)),

@@ -323,6 +323,11 @@ pub struct ResourceAware {
     feedback: bool,
     /// Learned per node, by id (grown on demand).
     history: Vec<NodeHistory>,
+    /// Kubernetes' `percentageOfNodesToScore` (0: adaptive).
+    percentage_of_nodes_to_score: u32,
+    /// Where the next search of a large candidate list starts (kube-scheduler's
+    /// `nextStartNodeIndex`).
+    next_start: usize,
 }
 
 impl ResourceAware {
@@ -379,6 +384,8 @@ impl ResourceAware {
             latency_scale_s: Self::default_latency_scale_s(),
             feedback: terms.uses_feedback(),
             history: Vec::new(),
+            percentage_of_nodes_to_score: 0,
+            next_start: 0,
         }
         .with_limited()
     }
@@ -424,6 +431,30 @@ impl ResourceAware {
         self.min_score = min_score;
         self.retry_after = retry_after;
         self
+    }
+
+    /// Scores only part of a large candidate list, as kube-scheduler does: `percentage` of the
+    /// nodes (0: adaptive, 50% less one point per 125 nodes, at least 5%), but at least 100 nodes
+    /// that pass the filters; lists of fewer than 100 candidates are always scored whole, and
+    /// 100 scores every node.
+    pub fn with_percentage_of_nodes_to_score(mut self, percentage: u32) -> Self {
+        self.percentage_of_nodes_to_score = percentage.min(100);
+        self
+    }
+
+    /// How many nodes that pass the filters a search of `n` candidates looks for before it
+    /// stops: kube-scheduler's `numFeasibleNodesToFind`.
+    pub fn nodes_to_find(&self, n: usize) -> usize {
+        const MIN_FEASIBLE_NODES_TO_FIND: usize = 100;
+        const MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND: usize = 5;
+        if n < MIN_FEASIBLE_NODES_TO_FIND || self.percentage_of_nodes_to_score >= 100 {
+            return n;
+        }
+        let mut percentage = self.percentage_of_nodes_to_score as usize;
+        if percentage == 0 {
+            percentage = 50usize.saturating_sub(n / 125).max(MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND);
+        }
+        (n * percentage / 100).max(MIN_FEASIBLE_NODES_TO_FIND)
     }
 
     /// How the learned terms weigh the past (`decay`: an outcome `age` old weighs
@@ -605,13 +636,26 @@ impl ResourceAware {
 
     /// The one decision behind `pick` and `pick_explained`.
     fn choose<N: Notes>(
-        &self,
+        &mut self,
         task: &TaskInfo,
         candidates: &[NodeId],
         view: &ClusterView<'_>,
         rng: &mut dyn RngCore,
         why: &mut N,
     ) -> Option<NodeId> {
+        let to_find = self.nodes_to_find(candidates.len());
+        if to_find < candidates.len() {
+            // The common term sets get an evaluation compiled for them alone.
+            return match self.weights_for(task.priority).mask {
+                KUBERNETES_DEFAULT => {
+                    self.choose_among_found::<N, KUBERNETES_DEFAULT>(task, candidates, to_find, view, rng, why)
+                }
+                KUBERNETES_ALL => {
+                    self.choose_among_found::<N, KUBERNETES_ALL>(task, candidates, to_find, view, rng, why)
+                }
+                _ => self.choose_among_found::<N, RUNTIME>(task, candidates, to_find, view, rng, why),
+            };
+        }
         let weights = self.weights_for(task.priority);
         let min_score = self.min_score.unwrap_or(f64::NEG_INFINITY);
         why.start(Rank::Highest);
@@ -649,6 +693,11 @@ impl ResourceAware {
                 }
             })
         };
+        self.fallback(best, candidates, view)
+    }
+
+    /// With no acceptable candidate: wait if there is a threshold, else the fewest tasks.
+    fn fallback(&self, best: Option<NodeId>, candidates: &[NodeId], view: &ClusterView<'_>) -> Option<NodeId> {
         match best {
             Some(node) => Some(node),
             // With a threshold, nothing acceptable means waiting.
@@ -656,6 +705,79 @@ impl ResourceAware {
             // Otherwise the task queues at the candidate with the fewest tasks.
             None => candidates.iter().copied().min_by_key(|&c| view.load(c).tasks()),
         }
+    }
+
+    /// kube-scheduler's search of a large list: from where the previous search stopped, wrapping
+    /// around, until `to_find` candidates pass the filters; the best of those (random tie-break,
+    /// drawn as [`argmin_random_ties`] draws) wins, and the next search starts after the last
+    /// candidate looked at.
+    fn choose_among_found<N: Notes, const MASK: u8>(
+        &mut self,
+        task: &TaskInfo,
+        candidates: &[NodeId],
+        to_find: usize,
+        view: &ClusterView<'_>,
+        rng: &mut dyn RngCore,
+        why: &mut N,
+    ) -> Option<NodeId> {
+        let n = candidates.len();
+        let weights = self.weights_for(task.priority);
+        let min_score = self.min_score.unwrap_or(f64::NEG_INFINITY);
+        why.start(Rank::Highest);
+        let mut index = self.next_start % n;
+        let (mut found, mut looked) = (0, 0);
+        let mut best: Option<(NodeId, f64)> = None;
+        let mut ties = 0usize;
+        let mut terms = [0.0; N_TERMS];
+        while looked < n && found < to_find {
+            let c = candidates[index];
+            index += 1;
+            if index == n {
+                index = 0;
+            }
+            looked += 1;
+            let evaluated = if N::ON {
+                self.evaluate::<true, RUNTIME>(weights, task, view, c, &mut terms)
+            } else {
+                self.evaluate::<false, MASK>(weights, task, view, c, &mut terms)
+            };
+            let key = match evaluated {
+                Ok(score) => {
+                    found += 1;
+                    if N::ON {
+                        let named: [(&'static str, f64); N_TERMS] = std::array::from_fn(|i| (TERM_NAMES[i], terms[i]));
+                        why.note(c, (score < min_score).then_some("min-score"), &named, Some(score));
+                    }
+                    (score >= min_score).then_some(-score)
+                }
+                Err(rejection) => {
+                    if N::ON {
+                        let tasks = ("tasks", f64::from(view.load(c).tasks()));
+                        match rejection.utilization {
+                            Some(u) => why.note(c, Some(rejection.filter), &[tasks, ("utilization", u)], None),
+                            None => why.note(c, Some(rejection.filter), &[tasks], None),
+                        }
+                    }
+                    None
+                }
+            };
+            let Some(k) = key else { continue };
+            match best {
+                Some((_, b)) if k > b => {}
+                Some((_, b)) if k == b => {
+                    ties += 1;
+                    if super::uniform_index(rng, ties) == 0 {
+                        best = Some((c, k));
+                    }
+                }
+                _ => {
+                    best = Some((c, k));
+                    ties = 1;
+                }
+            }
+        }
+        self.next_start = index;
+        self.fallback(best.map(|(c, _)| c), candidates, view)
     }
 }
 
@@ -1085,6 +1207,54 @@ mod tests {
         ];
         for b in variants {
             assert_explained_matches_pick(b, 3000);
+        }
+    }
+
+    #[test]
+    fn large_lists_are_searched_as_kube_scheduler_does() {
+        // numFeasibleNodesToFind: all below 100 nodes; adaptive 50% − n/125 (at least 5%), at
+        // least 100 nodes.
+        let ra = only(TermWeights::default());
+        let find: Vec<usize> = [50, 100, 300, 1000, 5000, 10_000, 100_000].map(|n| ra.nodes_to_find(n)).to_vec();
+        assert_eq!(find, [50, 100, 144, 420, 500, 500, 5000]);
+        let fifth = only(TermWeights::default()).with_percentage_of_nodes_to_score(20);
+        assert_eq!((fifth.nodes_to_find(1000), fifth.nodes_to_find(300)), (200, 100));
+        assert_eq!(only(TermWeights::default()).with_percentage_of_nodes_to_score(100).nodes_to_find(1000), 1000);
+
+        // 300 four-core nodes half used, except node 200, idle: the best. The first search looks
+        // at nodes 0..144 and cannot see it; the second, 144..288, finds it; the third wraps.
+        let mut fx = Fixture::with_tasks_and_cores(&[1; 300], &[4; 300]);
+        for (i, used) in fx.used.iter_mut().enumerate() {
+            *used = Resources([if i == 200 { 0 } else { 2000 }, 0, 0, 0, 0, 0]);
+        }
+        fx.loads[200].queued = 0;
+        let all = fx.all();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+        let mut sampled = only(TermWeights::default());
+        let picks: Vec<NodeId> =
+            (0..3).map(|_| sampled.pick(&task(), &all, &fx.view(), Time::ZERO, &mut rng).unwrap()).collect();
+        assert!(picks[0].0 < 144 && picks[2].0 != 200, "{picks:?}");
+        assert_eq!(picks[1], NodeId(200));
+        let mut every = only(TermWeights::default()).with_percentage_of_nodes_to_score(100);
+        assert_eq!(every.pick(&task(), &all, &fx.view(), Time::ZERO, &mut rng), Some(NodeId(200)));
+
+        // Explaining a sampled search chooses and draws exactly as picking does.
+        let mut gen = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let mut plain = only(TermWeights { queue: 1.0, ..TermWeights::default() });
+        let mut explained = plain.clone();
+        let (mut rng_a, mut rng_b) =
+            (rand_chacha::ChaCha8Rng::seed_from_u64(1), rand_chacha::ChaCha8Rng::seed_from_u64(1));
+        let mut why = Explanation::default();
+        for _ in 0..200 {
+            for (load, used) in fx.loads.iter_mut().zip(fx.used.iter_mut()) {
+                load.queued = gen.next_u32() % 3;
+                *used = Resources([u64::from(gen.next_u32() % 5) * 1000, 0, 0, 0, 0, 0]);
+            }
+            let a = plain.pick(&task(), &all, &fx.view(), Time::ZERO, &mut rng_a);
+            let b = explained.pick_explained(&task(), &all, &fx.view(), Time::ZERO, &mut rng_b, &mut why);
+            assert_eq!(a, b);
+            assert_eq!(why.notes.len(), 144.max(why.notes.len().min(300)), "notes cover the nodes looked at");
+            assert_eq!(rng_a.next_u64(), rng_b.next_u64());
         }
     }
 }
