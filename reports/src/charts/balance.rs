@@ -12,10 +12,7 @@ pub fn balance_chart(study: &Study) -> Option<Chart> {
     }
     Some(Chart {
         name: "balance",
-        title: format!(
-            "{}: load imbalance over time (mean of {} replications, 95% band)",
-            study.scenario_name, study.replications
-        ),
+        title: format!("{}: load imbalance over time ({})", study.scenario_name, super::mean_note(study)),
         legend: label_legend(study),
         plot: Plot::Lines(LinePlot {
             x_desc: "simulated time (s)".into(),

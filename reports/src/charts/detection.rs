@@ -2,7 +2,7 @@
 //! centre and tail of the detection-time distribution), and false suspicions, with 95%
 //! confidence whiskers across replications. Only for scenarios with failure detection.
 
-use super::{label_bars, label_legend, metric_estimates, Chart, Panel, Plot};
+use super::{label_bars, metric_estimates, Chart, Panel, Plot};
 use crate::{Study, Summary};
 
 /// `detection`: detection-time and false-suspicion bars; `None` without failure detection.
@@ -33,7 +33,7 @@ pub fn detection_chart(study: &Study, summary: &Summary) -> Option<Chart> {
             "{}: failure detection, fault to suspicion (mean of {} replications, 95% CI)",
             study.scenario_name, study.replications
         ),
-        legend: label_legend(study),
+        legend: vec![],
         plot: Plot::Bars(label_bars(study, panels)),
     })
 }

@@ -90,6 +90,8 @@ const TEXT_SIZE: f64 = 14.0;
 const AXIS_SIZE: f64 = 15.0;
 const LEGEND_ROW: u32 = 20;
 const MIN_WIDTH: u32 = 1200;
+/// Most lines whose confidence bands are drawn.
+pub const MAX_BANDS: usize = 8;
 const MIN_HEIGHT: u32 = 700;
 
 /// A legend entry.
@@ -123,7 +125,8 @@ pub struct Marker {
     pub colour: RGBColor,
 }
 
-/// Lines over a shared x axis.
+/// Lines over a shared x axis. Bands are drawn only when there are at most [`MAX_BANDS`] lines:
+/// beyond that they hide the lines.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LinePlot {
     /// X axis description, with its unit.
@@ -152,7 +155,7 @@ pub struct Panel {
     pub values: Vec<Option<Estimate>>,
 }
 
-/// Horizontal bars: one row per label, one panel per measure.
+/// Horizontal bars: one row per label, one panel per measure. The row names are the legend.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BarPlot {
     /// Row names, top to bottom.
@@ -231,6 +234,9 @@ impl Chart {
     }
 
     fn legend_width(&self) -> u32 {
+        if self.legend.is_empty() {
+            return 0;
+        }
         self.legend.iter().map(|e| text_width(&e.text, TEXT_SIZE)).max().unwrap_or(0) + 60
     }
 
@@ -260,7 +266,7 @@ impl Chart {
         let mut encoder = png::Encoder::new(&mut out, w, h);
         encoder.set_color(png::ColorType::Rgb);
         encoder.set_depth(png::BitDepth::Eight);
-        encoder.set_compression(png::Compression::Fast);
+        encoder.set_compression(png::Compression::Default);
         let mut writer = encoder.write_header().map_err(io::Error::other)?;
         writer.write_image_data(&pixels).map_err(io::Error::other)?;
         writer.finish().map_err(io::Error::other)?;
@@ -328,11 +334,27 @@ fn x_extent(p: &LinePlot) -> (f64, f64) {
     }
 }
 
+fn bands_drawn(lines: usize) -> bool {
+    lines <= MAX_BANDS
+}
+
+/// How a line chart's title describes its lines: the mean over replications, and its band when
+/// one is drawn.
+fn mean_note(study: &Study) -> String {
+    if study.replications >= 2 && bands_drawn(study.labels.len()) {
+        format!("mean of {} replications, 95% band", study.replications)
+    } else {
+        format!("mean of {} replications", study.replications)
+    }
+}
+
 fn y_extent(p: &LinePlot) -> (f64, f64) {
     let ys = p
         .lines
         .iter()
-        .flat_map(|l| l.points.iter().chain(l.band.iter().flatten()).map(|pt| pt.1))
+        .flat_map(|l| {
+            l.points.iter().chain(l.band.iter().flatten().filter(|_| bands_drawn(p.lines.len()))).map(|pt| pt.1)
+        })
         .filter(|y| y.is_finite());
     let hi = ys.fold(0.0f64, f64::max);
     (0.0, if hi > 0.0 { hi * 1.05 } else { 1.0 })
@@ -363,7 +385,7 @@ where
     for m in &p.markers {
         chart.draw_series(std::iter::once(PathElement::new(vec![(m.x, y0), (m.x, y1)], m.colour.stroke_width(1))))?;
     }
-    for l in &p.lines {
+    for l in p.lines.iter().filter(|_| bands_drawn(p.lines.len())) {
         if let Some(band) = &l.band {
             chart.draw_series(std::iter::once(Polygon::new(band.clone(), l.colour.mix(0.18).filled())))?;
         }
@@ -398,7 +420,7 @@ fn draw_bars<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>,
             .caption(panel.title.as_str(), (FAMILY, AXIS_SIZE + 1.0))
             .x_label_area_size(55)
             .y_label_area_size(if i == 0 { names_w } else { 0 })
-            .build_cartesian_2d(0.0..x1, (0..n).into_segmented())?;
+            .build_cartesian_2d(0.0..x1, (0..n.saturating_sub(1)).into_segmented())?;
         chart
             .configure_mesh()
             .disable_y_mesh()

@@ -2,7 +2,7 @@
 //! of fault → every stranded task running again or done, with 95% confidence whiskers across
 //! replications. Only for scenarios with failure detection.
 
-use super::{label_bars, label_legend, metric_estimates, Chart, Panel, Plot};
+use super::{label_bars, metric_estimates, Chart, Panel, Plot};
 use crate::{Study, Summary};
 
 /// `recovery`: recovery-time bars; `None` when the scenario measures no recovery.
@@ -28,7 +28,7 @@ pub fn recovery_chart(study: &Study, summary: &Summary) -> Option<Chart> {
             "{}: recovery time, fault to every stranded task restarted (mean of {} replications, 95% CI)",
             study.scenario_name, study.replications
         ),
-        legend: label_legend(study),
+        legend: vec![],
         plot: Plot::Bars(label_bars(study, panels)),
     })
 }

@@ -1,7 +1,7 @@
 //! Response-time quantiles: p50, p95 and p99 per strategy, mean over replications with 95%
 //! confidence whiskers, one panel per quantile.
 
-use super::{label_bars, label_legend, metric_estimates, Chart, Panel, Plot};
+use super::{label_bars, metric_estimates, Chart, Panel, Plot};
 use crate::{Study, Summary};
 
 /// `response_quantiles`: p50/p95/p99 response time per label; `None` without those metrics.
@@ -23,7 +23,7 @@ pub fn response_bars_chart(study: &Study, summary: &Summary) -> Option<Chart> {
             "{}: response-time quantiles (mean of {} replications, 95% CI)",
             study.scenario_name, study.replications
         ),
-        legend: label_legend(study),
+        legend: vec![],
         plot: Plot::Bars(label_bars(study, panels)),
     })
 }

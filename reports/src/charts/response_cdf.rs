@@ -33,8 +33,9 @@ pub fn response_cdf_chart(study: &Study) -> Option<Chart> {
     Some(Chart {
         name: "response_cdf",
         title: format!(
-            "{}: response-time distribution (quantiles averaged over {} replications)",
-            study.scenario_name, study.replications
+            "{}: response-time distribution, quantiles averaged ({})",
+            study.scenario_name,
+            super::mean_note(study)
         ),
         legend: label_legend(study),
         plot: Plot::Lines(LinePlot {

@@ -43,10 +43,7 @@ pub fn throughput_chart(study: &Study) -> Option<Chart> {
     }
     Some(Chart {
         name: "throughput",
-        title: format!(
-            "{}: throughput over time (mean of {} replications, 95% band)",
-            study.scenario_name, study.replications
-        ),
+        title: format!("{}: throughput over time ({})", study.scenario_name, super::mean_note(study)),
         legend,
         plot: Plot::Lines(LinePlot {
             x_desc: "simulated time (s)".into(),

@@ -2,7 +2,7 @@
 //! memory, disk, network, GPUs and FPGAs (mean over the nodes that have the resource, then over
 //! replications, with 95% whiskers); one panel per dimension the cluster has.
 
-use super::{label_bars, label_legend, metric_estimates, Chart, Panel, Plot};
+use super::{label_bars, metric_estimates, Chart, Panel, Plot};
 use crate::{Study, Summary};
 
 /// The dimensions, by the metric that holds them.
@@ -35,7 +35,7 @@ pub fn utilisation_chart(study: &Study, summary: &Summary) -> Option<Chart> {
             "{}: utilisation by resource (mean over nodes and {} replications, 95% CI)",
             study.scenario_name, study.replications
         ),
-        legend: label_legend(study),
+        legend: vec![],
         plot: Plot::Bars(label_bars(study, panels)),
     })
 }
