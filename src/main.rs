@@ -102,6 +102,9 @@ struct RunArgs {
     /// Decisions logged per run (strategy x replication) with --decision-log.
     #[arg(long, default_value_t = 1000, requires = "decision_log")]
     decision_limit: u32,
+    /// Do not draw the charts (charts/*.svg and charts/*.png).
+    #[arg(long)]
+    no_charts: bool,
     /// Print nothing on success (no progress bar, no table).
     #[arg(long)]
     quiet: bool,
@@ -373,6 +376,17 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         let path = out_dir.join("cost.json");
         fulcrum_reports::write_cost(&path, &study).with_context(|| format!("cannot write {}", path.display()))?;
         files.written.push(path);
+    }
+    if !args.no_charts {
+        let charts = fulcrum_reports::charts::charts(&study, &summary);
+        let dir = out_dir.join("charts");
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create chart directory {}", dir.display()))?;
+        // Each chart renders on its own; collected in chart order, so the list is deterministic.
+        let written: Vec<std::io::Result<[PathBuf; 2]>> =
+            pool.install(|| charts.par_iter().map(|chart| chart.write(&dir)).collect());
+        for paths in written {
+            files.written.extend(paths.with_context(|| format!("cannot write charts to {}", dir.display()))?);
+        }
     }
 
     if !args.quiet {

@@ -85,6 +85,32 @@ fn default_run_prints_a_table_and_writes_the_files() {
         assert!(!read(&out, f).is_empty());
     }
     assert!(!out.join("tasks.csv").exists(), "tasks.csv is written only with --task-log");
+    // Charts, on by default: an SVG naming every strategy and a PNG for each.
+    for chart in DEFAULT_CHARTS {
+        let svg = String::from_utf8(read(&out, &format!("charts/{chart}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg"), "charts/{chart}.svg is not an SVG");
+        for label in ["random", "round-robin", "least-connections", "p2c", "swrr", "wlc"] {
+            assert!(svg.contains(label), "charts/{chart}.svg does not name {label}");
+        }
+        assert!(read(&out, &format!("charts/{chart}.png")).starts_with(b"\x89PNG\r\n\x1a\n"), "{chart}.png");
+    }
+    for chart in FAULT_CHARTS {
+        assert!(!out.join(format!("charts/{chart}.svg")).exists(), "{chart} drawn without failure detection");
+    }
+    assert!(stdout.contains("charts/balance.png"), "{stdout}");
+}
+
+/// Charts every run draws.
+const DEFAULT_CHARTS: [&str; 5] = ["balance", "throughput", "response_cdf", "response_quantiles", "utilisation"];
+/// Charts only runs with failure detection draw.
+const FAULT_CHARTS: [&str; 2] = ["recovery", "detection"];
+
+/// The chart files of a results directory, `(path, bytes)` in name order.
+fn chart_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir.join("charts")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    names.into_iter().map(|n| (n.clone(), read(dir, &format!("charts/{n}")))).collect()
 }
 
 #[test]
@@ -149,10 +175,17 @@ fn results_are_byte_identical_across_runs_and_thread_counts() {
     let cost: Value = serde_json::from_slice(&read(&c, "cost.json")).unwrap();
     assert_eq!(cost["results"].as_array().unwrap().len(), 6);
     assert!(cost["results"][0]["p99_us"].as_f64().unwrap() > 0.0);
+    let d = run_into(tmp.path(), "d", Some(&scenario), &["--threads", "2", "--task-log", "--no-charts"]);
     for f in ["summary.json", "runs.csv", "timeseries.csv", "nodes.csv", "tasks.csv"] {
         assert!(read(&a, f) == read(&b, f), "{f} differs between --threads 1 and --threads 2");
         assert!(read(&b, f) == read(&c, f), "{f} differs between two identical runs");
+        assert!(read(&b, f) == read(&d, f), "{f} differs with --no-charts");
     }
+    // Charts are deterministic too.
+    let charts = chart_files(&a);
+    assert_eq!(charts.len(), 2 * DEFAULT_CHARTS.len());
+    assert!(charts == chart_files(&b), "charts differ between --threads 1 and --threads 2");
+    assert!(!d.join("charts").exists(), "--no-charts drew charts");
     // Common random numbers: every balancer of a replication sees the same tasks.
     let task_bytes = read(&a, "tasks.csv");
     let mut tasks = csv::Reader::from_reader(&task_bytes[..]);
@@ -247,6 +280,16 @@ fn crash_storm_compares_detectors_and_failover_on_the_same_faults() {
     for f in ["summary.json", "runs.csv", "timeseries.csv", "nodes.csv", "events.csv"] {
         assert!(read(&a, f) == read(&b, f), "{f} differs between --threads 1 and --threads 2");
     }
+    let charts = chart_files(&a);
+    assert_eq!(charts.len(), 2 * (DEFAULT_CHARTS.len() + FAULT_CHARTS.len()));
+    assert!(charts == chart_files(&b), "charts differ between --threads 1 and --threads 2");
+    let throughput = String::from_utf8(read(&a, "charts/throughput.svg")).unwrap();
+    for mark in ["fault: crash", "fault: partition", "fault: slow_down", "fault: heartbeat_loss", "fault: delay_spike"]
+    {
+        assert!(throughput.contains(mark), "throughput chart lacks {mark}");
+    }
+    let recovery = String::from_utf8(read(&a, "charts/recovery.svg")).unwrap();
+    assert!(recovery.contains("least-connections+chen+checkpoint"));
     let s = summary(&a);
     let results = s["results"].as_array().unwrap();
     assert_eq!(results.len(), 12, "4 detectors x 3 failover policies");

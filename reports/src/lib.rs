@@ -8,6 +8,7 @@
 //! place, so an interrupted run never leaves a half-written file behind.
 #![deny(missing_docs)]
 
+pub mod charts;
 pub mod explain;
 pub mod stats;
 mod table;

@@ -747,8 +747,16 @@ impl Cluster {
         }
         let instances: Vec<(FaultKind, SimTime, bool, u32, u32)> =
             self.instances.iter().map(|f| (f.kind, f.at, f.detected, f.affected, f.pending)).collect();
+        let warmup = self.metrics.warmup();
+        let fault_times = self
+            .plan
+            .actions
+            .iter()
+            .filter(|&&(t, _)| t >= warmup && t <= end)
+            .map(|&(t, action)| (t, action.name()))
+            .collect();
         let capacities = self.specs.iter().map(|s| s.capacity);
-        self.metrics.finish(capacities, end, events, in_flight, &instances)
+        self.metrics.finish(capacities, end, events, in_flight, &instances, fault_times)
     }
 
     // ----- workload and dispatch -----

@@ -115,7 +115,30 @@ pub struct RunOutput {
     pub batch_cost: Option<Histogram<u64>>,
     /// The first decisions of the run with their explanations, when asked for.
     pub decisions: Option<Vec<DecisionRecord>>,
+    /// Every step of the fault plan from the end of the warm-up to the end of the run, in time
+    /// order, by its [`FaultAction`](crate::faults::FaultAction) name (`crash`, `heal`, …). Always
+    /// kept (the plan is in memory anyway), so charts can mark faults without `--event-log`.
+    pub fault_times: Vec<(SimTime, &'static str)>,
+    /// The response-time distribution after the warm-up: `(q, seconds)` at each quantile of
+    /// [`RESPONSE_CDF_QUANTILES`], from the HDR histogram (0.1% precision); empty when nothing
+    /// completed.
+    pub response_cdf: Vec<(f64, f64)>,
 }
+
+/// The quantiles kept in [`RunOutput::response_cdf`]: the minimum, every percentile, the
+/// 99.5th and 99.9th, and the maximum (103 points).
+pub const RESPONSE_CDF_QUANTILES: [f64; 103] = {
+    let mut q = [0.0; 103];
+    let mut i = 1;
+    while i < 100 {
+        q[i] = i as f64 / 100.0;
+        i += 1;
+    }
+    q[100] = 0.995;
+    q[101] = 0.999;
+    q[102] = 1.0;
+    q
+};
 
 impl RunOutput {
     /// The value of a metric.
@@ -253,6 +276,11 @@ impl Collector {
         }
     }
 
+    /// The end of the warm-up.
+    pub(crate) fn warmup(&self) -> SimTime {
+        self.warmup
+    }
+
     /// True if a task arriving at `arrival` is measured.
     #[inline]
     pub(crate) fn counts(&self, arrival: SimTime) -> bool {
@@ -307,6 +335,7 @@ impl Collector {
         events: u64,
         in_flight: u64,
         faults: &[(FaultKind, SimTime, bool, u32, u32)],
+        fault_times: Vec<(SimTime, &'static str)>,
     ) -> RunOutput {
         assert_eq!(
             self.submitted,
@@ -425,6 +454,11 @@ impl Collector {
         }
         metrics.push(("deferrals", self.deferrals as f64));
         metrics.push(("events", events as f64));
+        let response_cdf = if self.completed == 0 {
+            Vec::new()
+        } else {
+            RESPONSE_CDF_QUANTILES.iter().map(|&q| (q, secs(self.responses.value_at_quantile(q) as f64))).collect()
+        };
         let tasks = self.task_log.map(|mut log| {
             log.sort_by_key(|r| r.id);
             log
@@ -438,6 +472,8 @@ impl Collector {
             decision_cost: self.decision_cost,
             batch_cost: self.batch_cost,
             decisions: self.decisions,
+            fault_times,
+            response_cdf,
         }
     }
 }
@@ -487,5 +523,26 @@ mod tests {
         assert!((jain - 0.25).abs() < 1e-12);
         assert!((mm - 4.0).abs() < 1e-12);
         assert_eq!(balance_stats(&[0.0, 0.0]), (0.0, 1.0, 1.0));
+    }
+
+    #[test]
+    fn response_cdf_holds_the_quantiles_of_the_responses() {
+        let mut c = Collector::new(1, SimTime::ZERO, false, false, false);
+        // Responses of 1, 2, ..., 100 seconds.
+        for i in 1..=100u64 {
+            c.on_arrival(SimTime::ZERO);
+            c.on_completion(SimTime::ZERO, SimTime::ZERO, SimTime(i * 1_000_000_000));
+        }
+        let cap = Resources::default();
+        let out = c.finish(std::iter::once(cap), SimTime(200_000_000_000), 0, 0, &[], vec![]);
+        assert_eq!(out.response_cdf.len(), RESPONSE_CDF_QUANTILES.len());
+        let at = |q: f64| out.response_cdf.iter().find(|p| p.0 == q).unwrap().1;
+        assert!((at(0.0) - 1.0).abs() < 1e-3, "min {}", at(0.0));
+        assert!((at(0.5) - 50.0).abs() < 0.1, "median {}", at(0.5));
+        assert!((at(0.99) - 99.0).abs() < 0.1, "p99 {}", at(0.99));
+        assert!((at(1.0) - 100.0).abs() < 0.1, "max {}", at(1.0));
+        assert!(out.response_cdf.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1));
+        let empty = Collector::new(1, SimTime::ZERO, false, false, false);
+        assert!(empty.finish(std::iter::once(cap), SimTime(1), 0, 0, &[], vec![]).response_cdf.is_empty());
     }
 }

@@ -1,0 +1,47 @@
+//! Response-time quantiles: p50, p95 and p99 per strategy, mean over replications with 95%
+//! confidence whiskers, one panel per quantile.
+
+use super::{label_bars, metric_estimates, Chart, Panel, Plot};
+use crate::{Study, Summary};
+
+/// `response_quantiles`: p50/p95/p99 response time per label; `None` without those metrics.
+pub fn response_bars_chart(study: &Study, summary: &Summary) -> Option<Chart> {
+    let panels: Vec<Panel> = [("p50", "p50_response_s"), ("p95", "p95_response_s"), ("p99", "p99_response_s")]
+        .into_iter()
+        .map(|(q, metric)| Panel {
+            title: format!("{q} response time"),
+            x_desc: format!("{q} response time (s)"),
+            values: metric_estimates(summary, metric),
+        })
+        .collect();
+    if panels.iter().all(|p| p.values.iter().all(Option::is_none)) {
+        return None;
+    }
+    Some(Chart {
+        name: "response_quantiles",
+        title: format!(
+            "{}: response-time quantiles (mean of {} replications, 95% CI)",
+            study.scenario_name, study.replications
+        ),
+        legend: vec![],
+        plot: Plot::Bars(label_bars(study, panels)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{check, study};
+    use super::*;
+
+    #[test]
+    fn three_panels_of_every_label() {
+        let s = study(&["least-connections", "random"], false);
+        let summary = Summary::of(&s, "test");
+        let chart = response_bars_chart(&s, &summary).unwrap();
+        let Plot::Bars(b) = &chart.plot else { panic!("not bars") };
+        assert_eq!(b.panels.len(), 3);
+        // Label 1's p99: 3 × (2.0, 2.1) → mean 6.15.
+        assert!((b.panels[2].values[1].unwrap().0 - 6.15).abs() < 1e-12);
+        check(&chart, &["least-connections", "random", "p50 response time (s)", "p99 response time (s)"]);
+    }
+}
