@@ -15,7 +15,7 @@ use fulcrum_reports::{comparison_table, write_study, LabelInfo, Study, Summary};
 use fulcrum_scenarios::{Scenario, ScenarioError};
 use fulcrum_sim_core::metrics::RunOutput;
 use fulcrum_sim_core::RunOptions;
-use fulcrum_strategies::{catalogue, Role, StrategyInfo};
+use fulcrum_strategies::{catalogue, Resource, Role, StrategyInfo};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
@@ -279,6 +279,76 @@ fn strategy_text(out: &mut String, info: &StrategyInfo) {
     }
 }
 
+/// The scenario in a few lines, for report.html.
+fn scenario_brief(scenario: &Scenario) -> Vec<String> {
+    let sim = &scenario.sim;
+    let mut lines = Vec::new();
+    if let Some(d) = &scenario.description {
+        lines.push(d.clone());
+    }
+    let groups: Vec<String> = sim
+        .groups
+        .iter()
+        .map(|g| {
+            let spec = &sim.nodes[g.first as usize];
+            let units = |r| spec.capacity.units(r);
+            let mut parts = vec![format!("{} cores", units(Resource::Cpu))];
+            for (v, name) in [
+                (units(Resource::Memory), "GB memory"),
+                (units(Resource::Gpu), "GPUs"),
+                (units(Resource::Fpga), "FPGAs"),
+            ] {
+                if v > 0.0 {
+                    parts.push(format!("{v} {name}"));
+                }
+            }
+            if spec.speed != 1.0 {
+                parts.push(format!("speed {}", spec.speed));
+            }
+            format!("{} x {} ({})", g.name, g.count, parts.join(", "))
+        })
+        .collect();
+    lines.push(format!("Cluster: {} nodes: {}.", sim.nodes.len(), groups.join("; ")));
+    let classes: Vec<String> = sim
+        .workload
+        .classes
+        .iter()
+        .map(|c| format!("{} ({:.0}%, mean work {:.3} s)", c.name, 100.0 * c.share, c.work.mean()))
+        .collect();
+    lines.push(format!(
+        "Workload: {:.3} tasks/s on average; classes {}.",
+        sim.workload.arrival.mean_rate(),
+        classes.join(", ")
+    ));
+    lines.push(format!(
+        "Run: {} s of simulated time after a {} s warm-up; heartbeats every {} s; {} dispatcher{}; the scheduler sees {}.",
+        (sim.end.as_secs_f64() - sim.warmup.as_secs_f64()),
+        sim.warmup.as_secs_f64(),
+        sim.heartbeat.interval.as_secs_f64(),
+        sim.dispatchers.count,
+        if sim.dispatchers.count == 1 { "" } else { "s" },
+        match sim.view {
+            fulcrum_sim_core::config::ViewMode::Heartbeat { track_dispatches: true } => {
+                "heartbeats plus its own dispatches since"
+            }
+            fulcrum_sim_core::config::ViewMode::Heartbeat { track_dispatches: false } => "heartbeats only",
+            fulcrum_sim_core::config::ViewMode::Oracle => "the true state (oracle)",
+        }
+    ));
+    lines.push(if sim.faults.is_empty() {
+        "Faults: none.".to_string()
+    } else {
+        format!("Faults: {} fault specifications (the same fault times for every strategy).", sim.faults.len())
+    });
+    lines.push(format!(
+        "Strategies: {} combinations x {} replications; differences below are to the first, {}.",
+        scenario.combinations.len(),
+        scenario.replications,
+        scenario.combinations.first().map_or("-", |c| c.strategy.label.as_str())
+    ));
+    lines
+}
+
 /// A directory-safe version of a scenario name.
 fn dir_name(name: &str) -> String {
     let s: String = name
@@ -377,8 +447,8 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         fulcrum_reports::write_cost(&path, &study).with_context(|| format!("cannot write {}", path.display()))?;
         files.written.push(path);
     }
+    let charts = if args.no_charts { Vec::new() } else { fulcrum_reports::charts::charts(&study, &summary) };
     if !args.no_charts {
-        let charts = fulcrum_reports::charts::charts(&study, &summary);
         let dir = out_dir.join("charts");
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create chart directory {}", dir.display()))?;
         // Each chart renders on its own; collected in chart order, so the list is deterministic.
@@ -387,6 +457,18 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         for paths in written {
             files.written.extend(paths.with_context(|| format!("cannot write charts to {}", dir.display()))?);
         }
+    }
+
+    {
+        // report.html: the charts inline, rendered again as SVG text (about a millisecond each).
+        let rendered: Vec<(fulcrum_reports::charts::Chart, String)> = pool
+            .install(|| charts.par_iter().map(|c| c.svg().map(|svg| (c.clone(), svg))).collect::<Result<_, _>>())
+            .context("cannot draw charts for report.html")?;
+        let html = fulcrum_reports::html::report_html(&summary, &scenario_brief(&scenario), &rendered, 0);
+        let path = out_dir.join("report.html");
+        fulcrum_reports::write_atomic(&path, |w| w.write_all(html.as_bytes()))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        files.written.push(path);
     }
 
     if !args.quiet {

@@ -98,6 +98,16 @@ fn default_run_prints_a_table_and_writes_the_files() {
         assert!(!out.join(format!("charts/{chart}.svg")).exists(), "{chart} drawn without failure detection");
     }
     assert!(stdout.contains("charts/balance.png"), "{stdout}");
+    // report.html: self-contained, every strategy in the table, every chart inline with a caption.
+    let html = String::from_utf8(read(&out, "report.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
+    for label in ["random", "round-robin", "least-connections", "p2c", "swrr", "wlc"] {
+        assert!(html.contains(&format!("<tr><td>{label}</td>")), "report.html has no row for {label}");
+    }
+    assert_eq!(html.matches("<svg").count(), DEFAULT_CHARTS.len());
+    assert_eq!(html.matches("<figcaption>").count(), DEFAULT_CHARTS.len());
+    assert!(!html.contains("src=\"http") && !html.contains("href=\"http"), "report.html refers to outside assets");
+    assert!(html.contains("Differences to random"));
 }
 
 /// Charts every run draws.
@@ -185,6 +195,7 @@ fn results_are_byte_identical_across_runs_and_thread_counts() {
     let charts = chart_files(&a);
     assert_eq!(charts.len(), 2 * DEFAULT_CHARTS.len());
     assert!(charts == chart_files(&b), "charts differ between --threads 1 and --threads 2");
+    assert!(read(&a, "report.html") == read(&b, "report.html"), "report.html differs between thread counts");
     assert!(!d.join("charts").exists(), "--no-charts drew charts");
     // Common random numbers: every balancer of a replication sees the same tasks.
     let task_bytes = read(&a, "tasks.csv");

@@ -10,6 +10,7 @@
 
 pub mod charts;
 pub mod explain;
+pub mod html;
 pub mod stats;
 mod table;
 mod write;
