@@ -105,6 +105,9 @@ struct RunArgs {
     /// Do not draw the charts (charts/*.svg and charts/*.png).
     #[arg(long)]
     no_charts: bool,
+    /// The strategy label report.html compares the others to [default: the first].
+    #[arg(long)]
+    baseline: Option<String>,
     /// Print nothing on success (no progress bar, no table).
     #[arg(long)]
     quiet: bool,
@@ -341,10 +344,9 @@ fn scenario_brief(scenario: &Scenario) -> Vec<String> {
         format!("Faults: {} fault specifications (the same fault times for every strategy).", sim.faults.len())
     });
     lines.push(format!(
-        "Strategies: {} combinations x {} replications; differences below are to the first, {}.",
+        "Strategies: {} combinations x {} replications.",
         scenario.combinations.len(),
         scenario.replications,
-        scenario.combinations.first().map_or("-", |c| c.strategy.label.as_str())
     ));
     lines
 }
@@ -375,6 +377,17 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         });
     }
 
+    // Checked before anything runs, so a typo costs nothing.
+    let baseline = match &args.baseline {
+        None => 0,
+        Some(label) => scenario.combinations.iter().position(|c| &c.strategy.label == label).ok_or_else(|| {
+            let labels: Vec<&str> = scenario.combinations.iter().map(|c| c.strategy.label.as_str()).collect();
+            Failure {
+                code: 2,
+                error: anyhow::anyhow!("--baseline {label:?}: no such strategy; the labels are {}", labels.join(", ")),
+            }
+        })?,
+    };
     let reps = scenario.replications;
     let jobs: Vec<(usize, u32)> =
         (0..scenario.combinations.len()).flat_map(|b| (0..reps).map(move |r| (b, r))).collect();
@@ -464,7 +477,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         let rendered: Vec<(fulcrum_reports::charts::Chart, String)> = pool
             .install(|| charts.par_iter().map(|c| c.svg().map(|svg| (c.clone(), svg))).collect::<Result<_, _>>())
             .context("cannot draw charts for report.html")?;
-        let html = fulcrum_reports::html::report_html(&summary, &scenario_brief(&scenario), &rendered, 0);
+        let html = fulcrum_reports::html::report_html(&summary, &scenario_brief(&scenario), &rendered, baseline);
         let path = out_dir.join("report.html");
         fulcrum_reports::write_atomic(&path, |w| w.write_all(html.as_bytes()))
             .with_context(|| format!("cannot write {}", path.display()))?;

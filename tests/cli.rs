@@ -108,6 +108,17 @@ fn default_run_prints_a_table_and_writes_the_files() {
     assert_eq!(html.matches("<figcaption>").count(), DEFAULT_CHARTS.len());
     assert!(!html.contains("src=\"http") && !html.contains("href=\"http"), "report.html refers to outside assets");
     assert!(html.contains("Differences to random"));
+
+    // Another baseline; an unknown one is bad input, caught before anything runs.
+    let tmp = tempfile::tempdir().unwrap();
+    let other = run_into(tmp.path(), "b", None, &["--replications", "2", "--baseline", "p2c", "--no-charts"]);
+    let html = String::from_utf8(read(&other, "report.html")).unwrap();
+    assert!(html.contains("Differences to p2c") && !html.contains("<svg"));
+    let bad = tmp.path().join("bad");
+    let o = fulcrum(&["run", "--out", &bad.display().to_string(), "--baseline", "nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--baseline \"nope\": no such strategy; the labels are random, round-robin"));
+    assert!(!bad.exists());
 }
 
 /// Charts every run draws.
