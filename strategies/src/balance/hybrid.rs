@@ -65,11 +65,16 @@ impl Hybrid {
         sum / candidates.len() as f64
     }
 
-    fn active(&mut self, candidates: &[NodeId], view: &ClusterView<'_>) -> &mut Box<dyn Balancer> {
+    /// The member the candidates' utilisation selects, and the other one.
+    fn members(
+        &mut self,
+        candidates: &[NodeId],
+        view: &ClusterView<'_>,
+    ) -> (&mut Box<dyn Balancer>, &mut Box<dyn Balancer>) {
         if Self::mean_utilization(candidates, view) > self.utilization {
-            &mut self.above
+            (&mut self.above, &mut self.below)
         } else {
-            &mut self.below
+            (&mut self.below, &mut self.above)
         }
     }
 }
@@ -83,8 +88,7 @@ impl Balancer for Hybrid {
         now: Time,
         rng: &mut dyn RngCore,
     ) -> Option<NodeId> {
-        let busy = Self::mean_utilization(candidates, view) > self.utilization;
-        let (active, idle) = if busy { (&mut self.above, &mut self.below) } else { (&mut self.below, &mut self.above) };
+        let (active, idle) = self.members(candidates, view);
         let picked = active.pick(task, candidates, view, now, rng);
         // The idle member hears where the task went, so a learner there keeps learning.
         if let Some(node) = picked {
@@ -102,8 +106,7 @@ impl Balancer for Hybrid {
         rng: &mut dyn RngCore,
         why: &mut Explanation,
     ) -> Option<NodeId> {
-        let busy = Self::mean_utilization(candidates, view) > self.utilization;
-        let (active, idle) = if busy { (&mut self.above, &mut self.below) } else { (&mut self.below, &mut self.above) };
+        let (active, idle) = self.members(candidates, view);
         let picked = active.pick_explained(task, candidates, view, now, rng, why);
         if let Some(node) = picked {
             idle.placed(task, node, view, now);
@@ -120,7 +123,7 @@ impl Balancer for Hybrid {
         now: Time,
         out: &mut Vec<f64>,
     ) -> bool {
-        self.active(candidates, view).scores(task, candidates, view, now, out)
+        self.members(candidates, view).0.scores(task, candidates, view, now, out)
     }
 
     fn placed(&mut self, task: &TaskInfo, node: NodeId, view: &ClusterView<'_>, now: Time) {

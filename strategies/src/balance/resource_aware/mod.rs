@@ -1253,7 +1253,7 @@ mod tests {
             let a = plain.pick(&task(), &all, &fx.view(), Time::ZERO, &mut rng_a);
             let b = explained.pick_explained(&task(), &all, &fx.view(), Time::ZERO, &mut rng_b, &mut why);
             assert_eq!(a, b);
-            assert_eq!(why.notes.len(), 144.max(why.notes.len().min(300)), "notes cover the nodes looked at");
+            assert!((144..=300).contains(&why.notes.len()), "notes cover the nodes looked at: {}", why.notes.len());
             assert_eq!(rng_a.next_u64(), rng_b.next_u64());
         }
     }
