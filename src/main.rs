@@ -102,6 +102,14 @@ struct RunArgs {
     /// Decisions logged per run (strategy x replication) with --decision-log.
     #[arg(long, default_value_t = 1000, requires = "decision_log")]
     decision_limit: u32,
+    /// Also write trace.json: replication 0 of every strategy as a Chrome trace-event timeline
+    /// (open it in https://ui.perfetto.dev): task executions per node, faults, suspicions and
+    /// migrations, queue-length counters.
+    #[arg(long)]
+    trace: bool,
+    /// Most events in trace.json (split evenly between strategies).
+    #[arg(long, default_value_t = fulcrum_reports::trace::DEFAULT_TRACE_LIMIT, requires = "trace")]
+    trace_limit: usize,
     /// Do not draw the charts (charts/*.svg and charts/*.png).
     #[arg(long)]
     no_charts: bool,
@@ -400,6 +408,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         event_log: args.event_log,
         decision_cost: args.decision_cost,
         decision_log: args.decision_log.then_some(args.decision_limit),
+        ..RunOptions::default()
     };
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
     let progress = if show_progress {
@@ -420,6 +429,17 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         jobs.par_iter()
             .map(|&(b, rep)| {
                 let strategy = &scenario.combinations[b].strategy;
+                // Replication 0 also keeps what the heatmap and the timeline draw.
+                let options = if rep == 0 {
+                    RunOptions {
+                        node_samples: !args.no_charts || args.trace,
+                        event_log: options.event_log || args.trace,
+                        exec_log: args.trace.then_some(args.trace_limit.min(u32::MAX as usize) as u32),
+                        ..options
+                    }
+                } else {
+                    options
+                };
                 let out = fulcrum_sim_core::run(&scenario.sim, strategy, rep, &options);
                 progress.inc(1);
                 out
@@ -431,7 +451,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     let mut outputs = outputs.into_iter();
     let runs: Vec<Vec<RunOutput>> =
         scenario.combinations.iter().map(|_| outputs.by_ref().take(reps as usize).collect()).collect();
-    let study = Study {
+    let mut study = Study {
         scenario_name: scenario.name.clone(),
         scenario_sha256: scenario.sha256.clone(),
         seed: scenario.sim.seed,
@@ -449,18 +469,45 @@ fn run(args: RunArgs) -> Result<(), Failure> {
             })
             .collect(),
         runs,
+        alert_rules: scenario.sim.alerts.clone(),
     };
     let summary = Summary::of(&study, VERSION);
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("cannot create output directory {}", out_dir.display()))?;
+    let mut trace_note = None;
+    let mut trace_path = None;
+    if args.trace {
+        let path = out_dir.join("trace.json");
+        let mut counts = Default::default();
+        fulcrum_reports::write_atomic(&path, |w| {
+            counts = fulcrum_reports::trace::write_trace(w, &study, args.trace_limit)?;
+            Ok(())
+        })
+        .with_context(|| format!("cannot write {}", path.display()))?;
+        let counts: fulcrum_reports::trace::TraceCounts = counts;
+        if counts.dropped > 0 {
+            trace_note = Some(format!(
+                "trace.json: {} events written, {} left out by --trace-limit {}",
+                counts.written, counts.dropped, args.trace_limit
+            ));
+        }
+        trace_path = Some(path);
+        // The timeline needed replication 0's event log; events.csv only comes with --event-log.
+        if !args.event_log {
+            for runs in &mut study.runs {
+                runs[0].events = None;
+            }
+        }
+    }
     let mut files = write_study(&out_dir, &study, &summary)
         .with_context(|| format!("cannot write results to {}", out_dir.display()))?;
+    files.written.extend(trace_path);
     if args.decision_cost {
         let path = out_dir.join("cost.json");
         fulcrum_reports::write_cost(&path, &study).with_context(|| format!("cannot write {}", path.display()))?;
         files.written.push(path);
     }
-    let charts = if args.no_charts { Vec::new() } else { fulcrum_reports::charts::charts(&study, &summary) };
+    let charts = if args.no_charts { Vec::new() } else { fulcrum_reports::charts::charts(&study, &summary, baseline) };
     if !args.no_charts {
         let dir = out_dir.join("charts");
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create chart directory {}", dir.display()))?;
@@ -501,6 +548,9 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         println!();
         for f in &files.written {
             println!("wrote {}", f.display());
+        }
+        if let Some(note) = &trace_note {
+            eprintln!("note: {note}");
         }
     }
     Ok(())

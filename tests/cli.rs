@@ -104,8 +104,12 @@ fn default_run_prints_a_table_and_writes_the_files() {
     for label in ["random", "round-robin", "least-connections", "p2c", "swrr", "wlc"] {
         assert!(html.contains(&format!("<tr><td>{label}</td>")), "report.html has no row for {label}");
     }
-    assert_eq!(html.matches("<svg").count(), DEFAULT_CHARTS.len());
-    assert_eq!(html.matches("<figcaption>").count(), DEFAULT_CHARTS.len());
+    assert_eq!(html.matches("<svg").count(), DEFAULT_CHARTS.len() + FOCUS_CHARTS.len());
+    assert_eq!(html.matches("<figcaption>").count(), DEFAULT_CHARTS.len() + FOCUS_CHARTS.len());
+    let heatmap = String::from_utf8(read(&out, "charts/heatmap.svg")).unwrap();
+    for group in ["standard", "fast", "big", "random (replication 0)"] {
+        assert!(heatmap.contains(group), "the heatmap does not name {group}");
+    }
     assert!(!html.contains("src=\"http") && !html.contains("href=\"http"), "report.html refers to outside assets");
     assert!(html.contains("Differences to random"));
 
@@ -123,8 +127,10 @@ fn default_run_prints_a_table_and_writes_the_files() {
 
 /// Charts every run draws.
 const DEFAULT_CHARTS: [&str; 5] = ["balance", "throughput", "response_cdf", "response_quantiles", "utilisation"];
+/// Charts every run draws for one strategy (the baseline) only.
+const FOCUS_CHARTS: [&str; 1] = ["heatmap"];
 /// Charts only runs with failure detection draw.
-const FAULT_CHARTS: [&str; 2] = ["recovery", "detection"];
+const FAULT_CHARTS: [&str; 3] = ["recovery", "detection", "detection_cdf"];
 
 /// The chart files of a results directory, `(path, bytes)` in name order.
 fn chart_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
@@ -204,7 +210,7 @@ fn results_are_byte_identical_across_runs_and_thread_counts() {
     }
     // Charts are deterministic too.
     let charts = chart_files(&a);
-    assert_eq!(charts.len(), 2 * DEFAULT_CHARTS.len());
+    assert_eq!(charts.len(), 2 * (DEFAULT_CHARTS.len() + FOCUS_CHARTS.len()));
     assert!(charts == chart_files(&b), "charts differ between --threads 1 and --threads 2");
     assert!(read(&a, "report.html") == read(&b, "report.html"), "report.html differs between thread counts");
     assert!(!d.join("charts").exists(), "--no-charts drew charts");
@@ -303,7 +309,7 @@ fn crash_storm_compares_detectors_and_failover_on_the_same_faults() {
         assert!(read(&a, f) == read(&b, f), "{f} differs between --threads 1 and --threads 2");
     }
     let charts = chart_files(&a);
-    assert_eq!(charts.len(), 2 * (DEFAULT_CHARTS.len() + FAULT_CHARTS.len()));
+    assert_eq!(charts.len(), 2 * (DEFAULT_CHARTS.len() + FOCUS_CHARTS.len() + FAULT_CHARTS.len()));
     assert!(charts == chart_files(&b), "charts differ between --threads 1 and --threads 2");
     let throughput = String::from_utf8(read(&a, "charts/throughput.svg")).unwrap();
     for mark in ["fault: crash", "fault: partition", "fault: slow_down", "fault: heartbeat_loss", "fault: delay_spike"]
@@ -393,4 +399,102 @@ fn explain_shows_a_decision_and_where_two_strategies_part() {
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         assert!(stderr(&o).contains(expected), "{}", stderr(&o));
     }
+}
+
+/// A small cluster with a crash, alert rules and two strategies, for the timeline and alerts.
+const TIMELINE: &str = r#"{
+  "name": "timeline", "duration_s": 600, "warmup_s": 60, "replications": 2, "seed": 3,
+  "cluster": {"node_groups": [{"name": "a", "count": 4, "cpu_cores": 2, "memory_gb": 8},
+                              {"name": "b", "count": 2, "cpu_cores": 4, "memory_gb": 8, "speed": 2}]},
+  "heartbeat": {"interval_s": 1.0, "jitter": 0.1, "loss": 0.0, "delay_s": {"dist": "const", "value": 0.002}},
+  "workload": {"arrival": {"process": "poisson", "rate_per_s": 9.0},
+               "classes": [{"name": "job", "share": 1.0, "work_s": {"dist": "exp", "mean": 1.0},
+                            "demand": {"cpu_cores": 1, "memory_gb": 1}}]},
+  "faults": [{"kind": "crash", "at_s": 200, "nodes": {"ids": [4]}, "recover_after_s": 100}],
+  "balancers": ["least-connections", "random"],
+  "detectors": [{"kind": "timeout", "timeout_s": 3.0}],
+  "metrics": {"sample_interval_s": 5},
+  "alerts": [{"name": "suspected", "metric": "suspected_nodes", "above": 0},
+             {"name": "slow", "metric": "p95_response_s", "above": 4.0, "window_s": 30},
+             {"name": "busy", "metric": "utilization", "above": 0.5, "for_s": 10}]
+}"#;
+
+#[test]
+fn the_timeline_is_a_chrome_trace_whose_slices_match_tasks_csv() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = tmp.path().join("timeline.json");
+    std::fs::write(&scenario, TIMELINE).unwrap();
+    let a = run_into(tmp.path(), "a", Some(&scenario), &["--trace", "--task-log", "--threads", "1"]);
+    let trace: Value = serde_json::from_slice(&read(&a, "trace.json")).expect("trace.json is JSON");
+    let events = trace["traceEvents"].as_array().expect("a traceEvents array");
+    assert_eq!(trace["metadata"]["events_dropped"], 0);
+    assert!(!a.join("events.csv").exists(), "events.csv only with --event-log");
+    for e in events {
+        let ph = e["ph"].as_str().expect("every event has a phase");
+        assert!(["M", "X", "i", "C"].contains(&ph), "{e}");
+        assert!(e["pid"].is_u64() && e["tid"].is_u64(), "{e}");
+        if ph != "M" {
+            assert!(e["ts"].as_f64().is_some_and(|t| t >= 0.0), "{e}");
+        }
+        if ph == "X" {
+            assert!(e["dur"].as_f64().is_some_and(|d| d >= 0.0), "{e}");
+        }
+    }
+    // Every task of replication 0 that ran to completion is a completed slice on its node's track,
+    // at the same start and for the same time as in tasks.csv.
+    let labels = ["least-connections+timeout+reschedule", "random+timeout+reschedule"];
+    let mut slices = std::collections::BTreeMap::new();
+    for e in events.iter().filter(|e| e["ph"] == "X" && e["args"]["outcome"] == "completed") {
+        let key = (e["pid"].as_u64().unwrap(), e["args"]["task"].as_u64().unwrap());
+        slices.insert(key, (e["tid"].as_u64().unwrap(), e["ts"].as_f64().unwrap(), e["dur"].as_f64().unwrap()));
+    }
+    let micros = |s: &str| s.parse::<f64>().unwrap() * 1e6;
+    let tasks = read(&a, "tasks.csv");
+    let mut checked = 0;
+    for rec in csv::Reader::from_reader(&tasks[..]).records() {
+        let rec = rec.unwrap();
+        if &rec[1] != "0" || rec[8].is_empty() {
+            continue;
+        }
+        let pid = labels.iter().position(|l| *l == &rec[0]).unwrap() as u64 + 1;
+        let id: u64 = rec[2].parse().unwrap();
+        let &(tid, ts, dur) = slices.get(&(pid, id)).unwrap_or_else(|| panic!("no slice for task {id} of {}", &rec[0]));
+        assert_eq!(tid, rec[6].parse::<u64>().unwrap() + 1, "task {id}: node");
+        assert!((ts - micros(&rec[7])).abs() < 1e-3, "task {id}: start {ts} vs {}", &rec[7]);
+        assert!((ts + dur - micros(&rec[8])).abs() < 1e-3, "task {id}: end");
+        checked += 1;
+    }
+    assert!(checked > 5000, "only {checked} tasks checked");
+    // The crash and its suspicion are instants on node 4's track; queue counters per node.
+    let instant = |name: &str| events.iter().any(|e| e["ph"] == "i" && e["name"] == name && e["tid"] == 5);
+    assert!(instant("crash") && instant("suspect"), "crash and suspicion on node 4");
+    assert!(events.iter().any(|e| e["ph"] == "C" && e["name"] == "node 5 tasks"));
+
+    // Bounded by --trace-limit, with a note; the results stay the same.
+    let b = run_into(tmp.path(), "b", Some(&scenario), &["--trace", "--trace-limit", "1000", "--task-log"]);
+    let small: Value = serde_json::from_slice(&read(&b, "trace.json")).unwrap();
+    assert_eq!(small["metadata"]["events_written"], 1000);
+    assert!(small["metadata"]["events_dropped"].as_u64().unwrap() > 0);
+    for f in ["summary.json", "runs.csv", "tasks.csv", "alerts.csv"] {
+        assert!(read(&a, f) == read(&b, f), "{f} changed with the trace limit");
+    }
+
+    // Alerts: the node's suspicion fires once per replication and strategy, after the crash, and
+    // resolves after it recovers; the counts are in summary.json and the report.
+    let alerts = read(&a, "alerts.csv");
+    let mut suspected = 0;
+    for rec in csv::Reader::from_reader(&alerts[..]).records() {
+        let rec = rec.unwrap();
+        if &rec[2] == "suspected" {
+            suspected += 1;
+            let (fired, resolved): (f64, f64) = (rec[6].parse().unwrap(), rec[7].parse().unwrap());
+            assert!((200.0..=210.0).contains(&fired), "suspected fired at {fired}");
+            assert!((300.0..=315.0).contains(&resolved), "suspected resolved at {resolved}");
+        }
+    }
+    assert_eq!(suspected, 4, "once per strategy and replication");
+    let s = summary(&a);
+    assert_eq!(s["results"][0]["alerts"]["suspected"]["fired"]["mean"], 1.0);
+    let html = String::from_utf8(read(&a, "report.html")).unwrap();
+    assert!(html.contains("<h2>Alerts</h2>") && html.contains("<th>slow fired</th>"));
 }

@@ -101,6 +101,7 @@ pub fn heartbeat_config(n_nodes: usize, seconds: f64, seed: u64) -> SimConfig {
         sample_interval: SimDuration::from_secs_f64(SAMPLE_INTERVAL_S),
         seed,
         faults: Vec::new(),
+        alerts: Vec::new(),
     }
 }
 

@@ -46,6 +46,8 @@ fn caption(name: &str) -> &'static str {
         "utilisation" => "Mean utilisation of each resource by strategy: higher at equal throughput means less idle capacity; uneven dimensions mean stranded resources.",
         "recovery" => "Time from a fault until every task that was on the node is running again or done, per strategy combination.",
         "detection" => "Time from a fault to its suspicion, and suspicions of nodes that were fine: the trade-off every detector makes.",
+        "detection_cdf" => "The share of faults detected within x seconds, pooled over replications: a long right tail is a detector that sometimes waits far longer than its mean.",
+        "heatmap" => "Each node's CPU utilisation over time for the baseline strategy (rows grouped by node group): bright stripes are hot spots, dark ones idle nodes; faults show as rows going dark.",
         _ => "",
     }
 }
@@ -205,6 +207,8 @@ pub fn report_html(summary: &Summary, brief: &[String], charts: &[(Chart, String
         let _ = writeln!(out, "</table>");
     }
 
+    alerts_table(&mut out, summary);
+
     if !charts.is_empty() {
         let _ = writeln!(out, "<h2>Charts</h2>");
     }
@@ -226,6 +230,31 @@ pub fn report_html(summary: &Summary, brief: &[String], charts: &[(Chart, String
     out
 }
 
+/// The alerts section: per strategy and rule, alerts fired and time spent firing per replication
+/// (nothing without alert rules).
+fn alerts_table(out: &mut String, summary: &Summary) {
+    let Some(first) = summary.results.first().filter(|r| !r.alerts.is_empty()) else { return };
+    let _ = writeln!(
+        out,
+        "<h2>Alerts</h2>\n<p>Per replication: alerts fired, and seconds spent firing (mean ± 95% half-width). \
+         Each rule is evaluated at every sample after the warm-up; the alert noise of two strategies \
+         compares here like any other result (details in <code>alerts.csv</code>).</p>\n<table>\n\
+         <tr><th>strategy</th>"
+    );
+    for rule in first.alerts.keys() {
+        let _ = write!(out, "<th>{} fired</th><th>{} firing (s)</th>", escape(rule), escape(rule));
+    }
+    let _ = writeln!(out, "</tr>");
+    for r in &summary.results {
+        let _ = write!(out, "<tr><td>{}</td>", escape(&r.label));
+        for a in r.alerts.values() {
+            let _ = write!(out, "<td>{}</td><td>{}</td>", escape(&cell(&a.fired)), escape(&cell(&a.firing_s)));
+        }
+        let _ = writeln!(out, "</tr>");
+    }
+    let _ = writeln!(out, "</table>");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,6 +274,7 @@ mod tests {
             detector: "none".into(),
             failover: "reschedule".into(),
             metrics,
+            alerts: IndexMap::new(),
         }
     }
 
@@ -256,6 +286,24 @@ mod tests {
             replications: 3,
             results: vec![label("random", [2.0, 3.0, 4.0]), label("p2c & co", [1.0, 2.1, 2.9])],
         }
+    }
+
+    #[test]
+    fn alerts_are_tabled_per_strategy_and_rule() {
+        let mut s = summary();
+        assert!(!report_html(&s, &[], &[], 0).contains("<h2>Alerts</h2>"), "no rules, no section");
+        for (k, r) in s.results.iter_mut().enumerate() {
+            let m = |v: Vec<f64>| {
+                let (mean, ci) = mean_ci95(&v);
+                MetricSummary { mean, ci95: ci.map(|(a, b)| [a, b]), per_replication: v }
+            };
+            let fired = m(vec![k as f64, k as f64 + 2.0, k as f64 + 4.0]);
+            r.alerts.insert("hot<cpu>".into(), crate::AlertSummary { fired, firing_s: m(vec![10.0, 20.0, 30.0]) });
+        }
+        let html = report_html(&s, &[], &[], 0);
+        assert!(html.contains("<h2>Alerts</h2>"));
+        assert!(html.contains("<th>hot&lt;cpu&gt; fired</th><th>hot&lt;cpu&gt; firing (s)</th>"), "{html}");
+        assert!(html.contains("<tr><td>random</td><td>2 ± 4.969</td><td>20 ± 24.843</td></tr>"), "{html}");
     }
 
     #[test]

@@ -13,11 +13,13 @@ pub mod explain;
 pub mod html;
 pub mod stats;
 mod table;
+pub mod trace;
 mod write;
 
 pub use table::comparison_table;
 pub use write::{write_atomic, write_cost, write_study, OutputFiles};
 
+use fulcrum_sim_core::alerts::AlertRule;
 use fulcrum_sim_core::metrics::RunOutput;
 use indexmap::IndexMap;
 use serde::Serialize;
@@ -41,6 +43,8 @@ pub struct Study {
     pub labels: Vec<LabelInfo>,
     /// `runs[label_index][replication]`.
     pub runs: Vec<Vec<RunOutput>>,
+    /// The scenario's alert rules (a run's alerts refer to them by index).
+    pub alert_rules: Vec<AlertRule>,
 }
 
 /// A strategy combination's names.
@@ -82,6 +86,19 @@ pub struct LabelSummary {
     pub failover: String,
     /// Metrics by name, in the simulator's order.
     pub metrics: IndexMap<String, MetricSummary>,
+    /// Per alert rule, by name in scenario order: how often it fired and for how long (absent
+    /// without alert rules).
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub alerts: IndexMap<String, AlertSummary>,
+}
+
+/// One alert rule's noise for one label, across replications.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AlertSummary {
+    /// Alerts fired per replication.
+    pub fired: MetricSummary,
+    /// Seconds spent firing per replication.
+    pub firing_s: MetricSummary,
 }
 
 /// Scenario identity in `summary.json`.
@@ -127,12 +144,31 @@ impl Summary {
                         );
                     }
                 }
+                let summarise = |per_replication: Vec<f64>| {
+                    let (mean, ci) = stats::mean_ci95(&per_replication);
+                    MetricSummary { mean, ci95: ci.map(|(lo, hi)| [lo, hi]), per_replication }
+                };
+                let alerts = study
+                    .alert_rules
+                    .iter()
+                    .enumerate()
+                    .map(|(k, rule)| {
+                        let of_rule = |r: &RunOutput| -> (f64, f64) {
+                            let mine = r.alerts.iter().filter(|a| a.rule as usize == k);
+                            mine.fold((0.0, 0.0), |(n, s), a| (n + 1.0, s + a.firing.as_secs_f64()))
+                        };
+                        let fired = runs.iter().map(|r| of_rule(r).0).collect();
+                        let firing = runs.iter().map(|r| of_rule(r).1).collect();
+                        (rule.name.clone(), AlertSummary { fired: summarise(fired), firing_s: summarise(firing) })
+                    })
+                    .collect();
                 LabelSummary {
                     label: info.label.clone(),
                     balancer: info.balancer.clone(),
                     detector: info.detector.clone(),
                     failover: info.failover.clone(),
                     metrics,
+                    alerts,
                 }
             })
             .collect();

@@ -4,6 +4,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use fulcrum_sim_core::alerts::Condition;
 use fulcrum_sim_core::metrics::SeriesPoint;
 use fulcrum_sim_core::SimTime;
 use fulcrum_strategies::Resource;
@@ -124,6 +125,53 @@ pub fn write_study(dir: &Path, study: &Study, summary: &Summary) -> io::Result<O
         csv.flush()
     })?;
     out.written.push(path);
+
+    if !study.alert_rules.is_empty() {
+        let path = dir.join("alerts.csv");
+        write_atomic(&path, |w| {
+            let mut csv = csv::Writer::from_writer(w);
+            csv.write_record([
+                "label",
+                "replication",
+                "alert",
+                "metric",
+                "condition",
+                "threshold",
+                "fired_s",
+                "resolved_s",
+                "firing_s",
+                "peak",
+            ])
+            .map_err(csv_err)?;
+            for (info, runs) in study.labels.iter().zip(&study.runs) {
+                for (rep, run) in runs.iter().enumerate() {
+                    let rep = rep.to_string();
+                    for a in &run.alerts {
+                        let rule = &study.alert_rules[a.rule as usize];
+                        let (condition, threshold) = match rule.condition {
+                            Condition::Above(x) => ("above", x),
+                            Condition::Below(x) => ("below", x),
+                        };
+                        csv.write_record([
+                            info.label.as_str(),
+                            &rep,
+                            &rule.name,
+                            rule.metric.name(),
+                            condition,
+                            &threshold.to_string(),
+                            &secs(a.fired),
+                            &a.resolved.map(secs).unwrap_or_default(),
+                            &a.firing.as_secs_f64().to_string(),
+                            &a.peak.to_string(),
+                        ])
+                        .map_err(csv_err)?;
+                    }
+                }
+            }
+            csv.flush()
+        })?;
+        out.written.push(path);
+    }
 
     if study.runs.iter().flatten().any(|r| r.events.is_some()) {
         let path = dir.join("events.csv");

@@ -47,6 +47,25 @@ pub struct RawScenario {
     pub faults: Vec<RawFault>,
     #[serde(default)]
     pub metrics: RawMetrics,
+    /// Alert rules.
+    #[serde(default)]
+    pub alerts: Vec<RawAlert>,
+}
+
+/// An alert rule: `metric` above or below a threshold, for a while, over a window.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlert {
+    pub name: String,
+    pub metric: String,
+    #[serde(default)]
+    pub above: Option<f64>,
+    #[serde(default)]
+    pub below: Option<f64>,
+    #[serde(default)]
+    pub for_s: f64,
+    #[serde(default)]
+    pub window_s: Option<f64>,
 }
 
 fn default_replications() -> u64 {

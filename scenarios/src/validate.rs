@@ -1,6 +1,7 @@
 //! From a [`RawScenario`] to a validated [`Scenario`]: every field checked, every problem
 //! collected with its path, nothing run until all is well.
 
+use fulcrum_sim_core::alerts::{AlertMetric, AlertRule, Condition};
 use fulcrum_sim_core::config::{Dispatchers, HeartbeatConfig, NodeGroup, SimConfig, Split, ViewMode};
 use fulcrum_sim_core::dist::Dist;
 use fulcrum_sim_core::faults::{FaultSpec, Lifetime, NodeSelection};
@@ -14,7 +15,7 @@ use serde::de::DeserializeOwned;
 use std::path::Path;
 
 use crate::error::Problem;
-use crate::raw::{RawArrival, RawDist, RawFault, RawNodes, RawScenario, RawView};
+use crate::raw::{RawAlert, RawArrival, RawDist, RawFault, RawNodes, RawScenario, RawView};
 use crate::{Combination, Scenario};
 
 /// Most nodes a scenario may declare.
@@ -400,6 +401,8 @@ pub fn validate(raw: RawScenario, sha256: String, base_dir: Option<&Path>) -> Re
         None => window / 200.0,
     };
 
+    let alerts = alert_rules(&mut c, &raw.alerts, sample_interval_s);
+
     if !c.problems.is_empty() {
         return Err(c.problems);
     }
@@ -421,6 +424,7 @@ pub fn validate(raw: RawScenario, sha256: String, base_dir: Option<&Path>) -> Re
         sample_interval: SimDuration::from_secs_f64(sample_interval_s).max(SimDuration(1)),
         seed: raw.seed,
         faults,
+        alerts,
     };
     Ok(Scenario {
         name: raw.name,
@@ -932,4 +936,76 @@ fn shortfall(demand: &Resources, nodes: &[NodeSpec]) -> String {
         }
     }
     "no single node has all of its demand at once".to_string()
+}
+
+/// Default window of a windowed alert metric, seconds.
+const DEFAULT_ALERT_WINDOW_S: f64 = 60.0;
+
+/// The alert rules, checked: a known metric, exactly one of `above` and `below`, a duration and
+/// a window that make sense with the sampling interval (rules are evaluated at each sample).
+fn alert_rules(c: &mut Checker, raw: &[RawAlert], sample_interval_s: f64) -> Vec<AlertRule> {
+    let mut rules = Vec::new();
+    for (i, a) in raw.iter().enumerate() {
+        let p = format!("alerts[{i}]");
+        if a.name.trim().is_empty() {
+            c.push(format!("{p}.name"), "must not be empty");
+        } else if raw[..i].iter().any(|b| b.name == a.name) {
+            c.push(format!("{p}.name"), format!("{:?} is used by an earlier rule; names must be unique", a.name));
+        }
+        let metric = AlertMetric::from_name(&a.metric);
+        if metric.is_none() {
+            let names: Vec<&str> = AlertMetric::ALL.iter().map(|m| m.name()).collect();
+            c.push(
+                format!("{p}.metric"),
+                format!("unknown metric {:?}; expected one of {}", a.metric, names.join(", ")),
+            );
+        }
+        let condition = match (a.above, a.below) {
+            (Some(x), None) => c.range(&format!("{p}.above"), x, -1e15, false, 1e15).then_some(Condition::Above(x)),
+            (None, Some(x)) => c.range(&format!("{p}.below"), x, -1e15, false, 1e15).then_some(Condition::Below(x)),
+            (Some(_), Some(_)) => {
+                c.push(&p, "give either `above` or `below`, not both");
+                None
+            }
+            (None, None) => {
+                c.push(&p, "give a threshold: `above` or `below`");
+                None
+            }
+        };
+        c.range(&format!("{p}.for_s"), a.for_s, 0.0, false, MAX_DURATION_S);
+        let windowed = metric.is_some_and(AlertMetric::windowed);
+        let window_s = match a.window_s {
+            Some(w) if metric.is_some() && !windowed => {
+                c.push(
+                    format!("{p}.window_s"),
+                    format!("{:?} is an instantaneous metric and takes no window (got {w})", a.metric),
+                );
+                0.0
+            }
+            Some(w) => {
+                if c.positive(&format!("{p}.window_s"), w, MAX_DURATION_S) && w < sample_interval_s {
+                    c.push(
+                        format!("{p}.window_s"),
+                        format!(
+                            "{w} s is shorter than the sampling interval ({sample_interval_s} s): rules are \
+                             evaluated at each sample, so the window would hold one sample"
+                        ),
+                    );
+                }
+                w
+            }
+            None if windowed => DEFAULT_ALERT_WINDOW_S.max(sample_interval_s),
+            None => 0.0,
+        };
+        if let (Some(metric), Some(condition)) = (metric, condition) {
+            rules.push(AlertRule {
+                name: a.name.clone(),
+                metric,
+                condition,
+                for_: SimDuration::from_secs_f64(a.for_s.max(0.0)),
+                window: SimDuration::from_secs_f64(window_s),
+            });
+        }
+    }
+    rules
 }

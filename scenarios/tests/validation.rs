@@ -351,3 +351,51 @@ fn several_dispatchers_as_a_number_or_an_object() {
     let e = error_after(|v| v["dispatchers"] = json!(2.5));
     assert!(e.contains("dispatchers: must be a whole number of dispatchers, got 2.5"), "{e}");
 }
+
+#[test]
+fn alert_rules_are_read_and_checked() {
+    use fulcrum_sim_core::alerts::{AlertMetric, Condition};
+    let mut v: Value = serde_json::from_str(CONTRACT).unwrap();
+    v["alerts"] = json!([
+        {"name": "hot", "metric": "utilization", "above": 0.9, "for_s": 30},
+        {"name": "slow", "metric": "p95_response_s", "above": 5.0, "window_s": 2000},
+        {"name": "idle", "metric": "throughput_per_s", "below": 0.1}
+    ]);
+    let s = parse_str(&v.to_string(), "s.json").unwrap();
+    let rules = &s.sim.alerts;
+    assert_eq!(rules.len(), 3);
+    assert_eq!((rules[0].metric, rules[0].condition), (AlertMetric::Utilization, Condition::Above(0.9)));
+    assert_eq!(rules[0].for_.as_secs_f64(), 30.0);
+    assert_eq!(rules[1].window.as_secs_f64(), 2000.0);
+    // The default window is 60 s, but never shorter than the sampling interval (here 990 s).
+    assert_eq!(rules[2].window.as_secs_f64(), 990.0);
+
+    let alert = |a: Value| move |v: &mut Value| v["alerts"] = json!([a]);
+    check(
+        alert(json!({"name": "x", "metric": "utilisation", "above": 1})),
+        "s.json: alerts[0].metric: unknown metric \"utilisation\"; expected one of utilization, max_utilization, \
+         load_cv, tasks_in_system, queue_length, queue_slope, p95_response_s, mean_response_s, throughput_per_s, \
+         suspected_nodes, migrations_per_min",
+    );
+    check(
+        alert(json!({"name": "x", "metric": "utilization", "above": 1, "below": 0})),
+        "s.json: alerts[0]: give either `above` or `below`, not both",
+    );
+    check(
+        alert(json!({"name": "x", "metric": "utilization"})),
+        "s.json: alerts[0]: give a threshold: `above` or `below`",
+    );
+    check(
+        alert(json!({"name": "x", "metric": "utilization", "above": 0.5, "window_s": 60})),
+        "s.json: alerts[0].window_s: \"utilization\" is an instantaneous metric and takes no window (got 60)",
+    );
+    check(
+        alert(json!({"name": "x", "metric": "queue_slope", "above": 0.5, "window_s": 60})),
+        "s.json: alerts[0].window_s: 60 s is shorter than the sampling interval (990 s): rules are evaluated at \
+         each sample, so the window would hold one sample",
+    );
+    check(
+        alert(json!({"name": "x", "metric": "utilization", "above": 0.5, "for_s": -1})),
+        "s.json: alerts[0].for_s: must be at least 0 and at most 1000000000, got -1",
+    );
+}

@@ -13,11 +13,15 @@
 
 use rand::Rng;
 
+use crate::alerts::{AlertMetric, Monitor, Observation};
 use crate::config::{SimConfig, Split, ViewMode};
 use crate::dist::Sampler;
 use crate::engine::{Model, Scheduler};
 use crate::faults::{FaultAction, FaultPlan};
-use crate::metrics::{balance_stats, Collector, DecisionRecord, FaultKind, RunOutput, SeriesPoint, TaskRecord};
+use crate::metrics::{
+    balance_stats, Collector, DecisionRecord, ExecOutcome, ExecRecord, FaultKind, NodeSamples, RunOutput, SeriesPoint,
+    TaskRecord,
+};
 use crate::rng::{stream, Purpose, Stream};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::Generator;
@@ -142,6 +146,19 @@ struct Exec {
     run_pos: u32,
     /// Next execution in its node's queue, or NONE.
     next: u32,
+}
+
+/// The timeline's record of an execution that stops at `end`.
+fn exec_record(exec: &Exec, task: u64, end: SimTime, outcome: ExecOutcome) -> ExecRecord {
+    ExecRecord {
+        task,
+        class: exec.class,
+        node: exec.node,
+        dispatched: exec.dispatched,
+        start: exec.started,
+        end,
+        outcome,
+    }
 }
 
 /// A FIFO of executions linked through [`Exec::next`].
@@ -659,6 +676,16 @@ impl Cluster {
                     c.decisions = Some(Vec::new());
                     c.decisions_left = limit;
                 }
+                if options.node_samples {
+                    c.node_samples = Some(NodeSamples { nodes: n, ..Default::default() });
+                }
+                if let Some(limit) = options.exec_log {
+                    c.execs = Some(Vec::new());
+                    c.execs_left = limit;
+                }
+                if !config.alerts.is_empty() {
+                    c.monitor = Some(Monitor::new(config.alerts.clone()));
+                }
                 c
             },
             end: config.end,
@@ -721,6 +748,8 @@ impl Cluster {
             if live && matches!(exec.phase, Phase::Working { .. } | Phase::Checkpointing { .. }) {
                 let demand = self.classes[exec.class as usize].demand;
                 self.metrics.add_busy(exec.node as usize, &demand, exec.started, end);
+                let id = self.tasks.slots[exec.task as usize].id;
+                self.metrics.record_exec(|| exec_record(exec, id, end, ExecOutcome::Unfinished));
             }
         }
         let live = self.tasks.live_mask();
@@ -1159,6 +1188,7 @@ impl Cluster {
             self.execs.slots[e as usize].node_done = true;
         }
         self.metrics.add_busy(n, &demand, exec.started, now);
+        self.metrics.record_exec(|| exec_record(&exec, task.id, now, ExecOutcome::Completed));
         if task.status == Status::Pending {
             task.status = Status::Done;
             self.pending -= 1;
@@ -1573,6 +1603,8 @@ impl Cluster {
             };
             self.metrics.lost_work += progress.saturating_sub(saved);
             self.metrics.add_busy(nu, &demand, exec.started, now);
+            let id = self.tasks.slots[exec.task as usize].id;
+            self.metrics.record_exec(|| exec_record(&exec, id, now, ExecOutcome::Fenced));
             let node = &mut self.nodes[nu];
             node.used.sub_assign(&demand);
             node.n_running -= 1;
@@ -1763,6 +1795,7 @@ impl Cluster {
             let task = self.tasks.slots[exec.task as usize];
             let demand = self.classes[task.class as usize].demand;
             self.metrics.add_busy(nu, &demand, exec.started, now);
+            self.metrics.record_exec(|| exec_record(&exec, task.id, now, ExecOutcome::Lost));
             let progress = match exec.phase {
                 Phase::Working { since, progress, target } => {
                     (progress + ((now - since).0 as f64 * speed) as u64).min(target)
@@ -1835,7 +1868,48 @@ impl Cluster {
             utilization_mean: util_sum / self.nodes.len() as f64,
             in_system: self.in_system() as f64,
         };
+        if let Some(samples) = self.metrics.node_samples.as_mut() {
+            for (node, spec) in self.nodes.iter().zip(&self.specs) {
+                let cpu = node.used.get(Resource::Cpu) as f64 / spec.capacity.get(Resource::Cpu) as f64;
+                samples.cpu_utilization.push(cpu as f32);
+                samples.queued.push(node.queue.len);
+                samples.running.push(node.n_running);
+            }
+        }
+        if self.metrics.monitor.is_some() {
+            self.observe_alerts(&point);
+        }
         self.metrics.take_sample(point, self.sample_interval);
+    }
+
+    /// Evaluates the alert rules on the cluster as it is now.
+    fn observe_alerts(&mut self, point: &SeriesPoint) {
+        let Some(monitor) = self.metrics.monitor.as_ref() else { return };
+        let mut max_utilization = 0.0f64;
+        let mut queue_length = 0u64;
+        for (node, spec) in self.nodes.iter().zip(&self.specs) {
+            let cpu = node.used.get(Resource::Cpu) as f64 / spec.capacity.get(Resource::Cpu) as f64;
+            max_utilization = max_utilization.max(cpu);
+            queue_length += u64::from(node.queue.len);
+        }
+        let suspected = match (&self.dispatcher.membership, monitor.watches(AlertMetric::SuspectedNodes)) {
+            (Some(m), true) => (0..self.nodes.len() as u32).filter(|&n| !m.is_alive(NodeId(n))).count(),
+            _ => 0,
+        };
+        let observation = Observation {
+            t: point.t,
+            utilization: point.utilization_mean,
+            max_utilization,
+            load_cv: point.load_cv,
+            in_system: point.in_system,
+            queue_length: queue_length as f64,
+            suspected: suspected as f64,
+            migrations: self.metrics.migrations,
+            completions: self.metrics.completions(),
+        };
+        if let Some(monitor) = self.metrics.monitor.as_mut() {
+            monitor.observe(observation);
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! scenario file after checking every field; everything here is known to be in range, so running
 //! it cannot fail.
 
+use crate::alerts::AlertRule;
 use crate::dist::Dist;
 use crate::faults::FaultSpec;
 use crate::time::{SimDuration, SimTime};
@@ -100,4 +101,6 @@ pub struct SimConfig {
     pub seed: u64,
     /// Faults, in scenario order.
     pub faults: Vec<FaultSpec>,
+    /// Alert rules, evaluated at every time-series sample after the warm-up.
+    pub alerts: Vec<AlertRule>,
 }

@@ -46,12 +46,14 @@
 //!     sample_interval: SimDuration::from_secs_f64(100.0),
 //!     seed: 1,
 //!     faults: vec![],
+//!     alerts: vec![],
 //! };
 //! let out = run_replication(&config, &BalancerConfig::PowerOfD { d: 2 }, "p2c", 0, false);
 //! assert!(out.metric("completed").unwrap() > 1500.0);
 //! ```
 #![deny(missing_docs)]
 
+pub mod alerts;
 pub mod cluster;
 pub mod config;
 pub mod dist;
@@ -117,6 +119,13 @@ pub struct RunOptions {
     /// explanation (into [`RunOutput::decisions`](metrics::RunOutput::decisions)). Recording
     /// changes no result.
     pub decision_log: Option<u32>,
+    /// Keep each node's CPU utilisation, queue length and running tasks at every time-series
+    /// sample (into [`RunOutput::node_samples`](metrics::RunOutput::node_samples)), for the
+    /// utilisation heatmap and the timeline.
+    pub node_samples: bool,
+    /// Keep the first this-many executions to end (into
+    /// [`RunOutput::execs`](metrics::RunOutput::execs)), for the timeline.
+    pub exec_log: Option<u32>,
 }
 
 /// A cluster simulation ready to step: the model and its schedule.

@@ -2,6 +2,7 @@
 
 use hdrhistogram::Histogram;
 
+use crate::alerts::{AlertRecord, Monitor};
 use crate::time::{SimDuration, SimTime};
 use fulcrum_strategies::{Resource, Resources, N_RESOURCES};
 
@@ -40,6 +41,77 @@ pub struct EventRecord {
     pub node: Option<u32>,
     /// The task concerned, if any.
     pub task: Option<u64>,
+}
+
+/// How an execution ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExecOutcome {
+    /// It ran to completion.
+    Completed,
+    /// Its node crashed under it.
+    Lost,
+    /// It was killed by fencing (its node had been declared failed).
+    Fenced,
+    /// It was still running when the run ended.
+    Unfinished,
+}
+
+impl ExecOutcome {
+    /// The name used in output files.
+    pub fn name(self) -> &'static str {
+        match self {
+            ExecOutcome::Completed => "completed",
+            ExecOutcome::Lost => "lost",
+            ExecOutcome::Fenced => "fenced",
+            ExecOutcome::Unfinished => "unfinished",
+        }
+    }
+}
+
+/// One execution of a task on a node, from when it started running to when it stopped, for the
+/// timeline (`--trace`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExecRecord {
+    /// The task's id.
+    pub task: u64,
+    /// The task's class.
+    pub class: u32,
+    /// The node it ran on.
+    pub node: u32,
+    /// When it was dispatched.
+    pub dispatched: SimTime,
+    /// When it started running.
+    pub start: SimTime,
+    /// When it stopped.
+    pub end: SimTime,
+    /// How it ended.
+    pub outcome: ExecOutcome,
+}
+
+/// Every node's state at every time-series sample: the instants of
+/// [`RunOutput::series`] (sample `i` of node `n` at index `i * nodes + n`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NodeSamples {
+    /// Number of nodes.
+    pub nodes: usize,
+    /// CPU in use over CPU capacity.
+    pub cpu_utilization: Vec<f32>,
+    /// Tasks in the node's queue.
+    pub queued: Vec<u32>,
+    /// Tasks running on the node.
+    pub running: Vec<u32>,
+}
+
+impl NodeSamples {
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.cpu_utilization.len().checked_div(self.nodes).unwrap_or(0)
+    }
+
+    /// True if there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// Kinds of node fault whose detection and recovery are measured.
@@ -115,6 +187,15 @@ pub struct RunOutput {
     pub batch_cost: Option<Histogram<u64>>,
     /// The first decisions of the run with their explanations, when asked for.
     pub decisions: Option<Vec<DecisionRecord>>,
+    /// Every node's state at every sample, when asked for.
+    pub node_samples: Option<NodeSamples>,
+    /// The first executions to end, in the order they ended, when asked for.
+    pub execs: Option<Vec<ExecRecord>>,
+    /// The alerts that fired after the warm-up, in firing order.
+    pub alerts: Vec<AlertRecord>,
+    /// Each detected fault's time from fault to suspicion, seconds, in detection order (faults
+    /// after the warm-up).
+    pub detection_times: Vec<f64>,
     /// Every step of the fault plan from the end of the warm-up to the end of the run, in time
     /// order, by its [`FaultAction`](crate::faults::FaultAction) name (`crash`, `heal`, …). Always
     /// kept (the plan is in memory anyway), so charts can mark faults without `--event-log`.
@@ -183,6 +264,12 @@ pub(crate) struct Collector {
     pub(crate) decisions: Option<Vec<DecisionRecord>>,
     /// How many more decisions to record.
     pub(crate) decisions_left: u32,
+    pub(crate) node_samples: Option<NodeSamples>,
+    pub(crate) execs: Option<Vec<ExecRecord>>,
+    /// How many more executions to record.
+    pub(crate) execs_left: u32,
+    /// The alert rules' evaluator, if there are rules.
+    pub(crate) monitor: Option<Monitor>,
     /// Measure faults, detection and recovery.
     fault_metrics: bool,
     detection_times: Vec<f64>,
@@ -238,6 +325,10 @@ impl Collector {
             batch_cost: None,
             decisions: None,
             decisions_left: 0,
+            node_samples: None,
+            execs: None,
+            execs_left: 0,
+            monitor: None,
             deferrals: 0,
             fault_metrics,
             detection_times: Vec::new(),
@@ -306,11 +397,25 @@ impl Collector {
         }
     }
 
+    /// Keeps an execution record while the log has room.
+    #[inline]
+    pub(crate) fn record_exec(&mut self, record: impl FnOnce() -> ExecRecord) {
+        if let Some(log) = self.execs.as_mut() {
+            if self.execs_left > 0 {
+                self.execs_left -= 1;
+                log.push(record());
+            }
+        }
+    }
+
     #[inline]
     pub(crate) fn on_completion(&mut self, arrival: SimTime, start: SimTime, end: SimTime) {
         if end >= self.warmup {
             self.completions_in_window += 1;
             self.completions_since_sample += 1;
+            if let Some(m) = self.monitor.as_mut() {
+                m.completion(end, (end - arrival).0);
+            }
         }
         if self.counts(arrival) {
             self.completed += 1;
@@ -319,6 +424,11 @@ impl Collector {
             self.wait_sum += u128::from((start - arrival).0);
             self.responses.saturating_record(response.max(1));
         }
+    }
+
+    /// Completions after the warm-up so far.
+    pub(crate) fn completions(&self) -> u64 {
+        self.completions_in_window
     }
 
     pub(crate) fn take_sample(&mut self, mut point: SeriesPoint, interval: SimDuration) {
@@ -472,6 +582,10 @@ impl Collector {
             decision_cost: self.decision_cost,
             batch_cost: self.batch_cost,
             decisions: self.decisions,
+            node_samples: self.node_samples,
+            execs: self.execs,
+            alerts: self.monitor.map(|m| m.finish(end)).unwrap_or_default(),
+            detection_times: self.detection_times,
             fault_times,
             response_cdf,
         }

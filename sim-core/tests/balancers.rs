@@ -40,6 +40,7 @@ fn cluster(speeds: &[f64], load: f64, interval_s: f64, view: ViewMode) -> SimCon
         sample_interval: SimDuration::from_secs_f64(100.0),
         seed: 11,
         faults: vec![],
+        alerts: vec![],
     }
 }
 

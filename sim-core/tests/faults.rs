@@ -35,7 +35,14 @@ const SEC: u64 = 1_000_000_000;
 /// One-way dispatch delay, seconds.
 const DISPATCH: f64 = 0.001;
 /// Keep both logs.
-const LOGS: RunOptions = RunOptions { task_log: true, event_log: true, decision_cost: false, decision_log: None };
+const LOGS: RunOptions = RunOptions {
+    task_log: true,
+    event_log: true,
+    decision_cost: false,
+    decision_log: None,
+    node_samples: false,
+    exec_log: None,
+};
 /// Fault kinds as the event log names them.
 const FAULT_KINDS: [&str; 10] = [
     "crash",
@@ -86,6 +93,7 @@ fn world(
         sample_interval: SimDuration::from_secs_f64(10.0),
         seed: 7,
         faults,
+        alerts: vec![],
     }
 }
 
@@ -661,12 +669,7 @@ fn every_strategy_meets_the_same_faults() {
                         detection: Default::default(),
                         failover: f.clone(),
                     };
-                    let out = run(
-                        &config,
-                        &s,
-                        replication,
-                        &RunOptions { task_log: false, event_log: true, decision_cost: false, decision_log: None },
-                    );
+                    let out = run(&config, &s, replication, &RunOptions { event_log: true, ..RunOptions::default() });
                     let actions = fault_actions(&out);
                     let faults = metric(&out, "faults");
                     outcomes.push((metric(&out, "mean_response_s"), metric(&out, "migrations")));

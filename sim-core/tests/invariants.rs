@@ -130,6 +130,7 @@ prop_compose! {
             sample_interval: SimDuration::from_secs_f64(sample),
             seed,
             faults: vec![],
+            alerts: vec![],
         }
     }
 }
@@ -413,7 +414,7 @@ proptest! {
         (config, combo) in faulty_world(),
         replication in 0u32..4,
     ) {
-        let options = RunOptions { task_log: false, event_log: true, decision_cost: false, decision_log: None };
+        let options = RunOptions { event_log: true, ..RunOptions::default() };
         let mut sim = build_simulation(&config, &combo, replication, &options);
         let n = config.nodes.len();
         let mut last = sim.now();

@@ -67,6 +67,7 @@ fn scenario(nodes: usize, cores: u64, rate: f64, work: Dist, view: ViewMode) -> 
         sample_interval: SimDuration::from_secs_f64(100.0),
         seed: 20_241_123,
         faults: vec![],
+        alerts: vec![],
     }
 }
 

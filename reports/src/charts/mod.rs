@@ -15,6 +15,7 @@
 
 mod balance;
 mod detection;
+mod heatmap;
 mod recovery;
 mod response_bars;
 mod response_cdf;
@@ -22,7 +23,8 @@ mod throughput;
 mod utilisation;
 
 pub use balance::balance_chart;
-pub use detection::detection_chart;
+pub use detection::{detection_cdf_chart, detection_chart};
+pub use heatmap::{heat_colour, heatmap_chart};
 pub use recovery::recovery_chart;
 pub use response_bars::response_bars_chart;
 pub use response_cdf::response_cdf_chart;
@@ -166,6 +168,21 @@ pub struct BarPlot {
     pub panels: Vec<Panel>,
 }
 
+/// A grid of coloured cells: rows top to bottom (in named groups), columns along a time axis.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HeatPlot {
+    /// X axis description, with its unit.
+    pub x_desc: String,
+    /// Y axis description.
+    pub y_desc: String,
+    /// Per column, its x range.
+    pub columns: Vec<(f64, f64)>,
+    /// `cells[row][column]`, each in [0, 1] (NaN: no data, left blank).
+    pub cells: Vec<Vec<f64>>,
+    /// `(name, first row, rows)` of each group, top to bottom.
+    pub groups: Vec<(String, usize, usize)>,
+}
+
 /// What a chart shows.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Plot {
@@ -173,6 +190,8 @@ pub enum Plot {
     Lines(LinePlot),
     /// Bars.
     Bars(BarPlot),
+    /// A heatmap.
+    Heat(HeatPlot),
 }
 
 /// A chart ready to render.
@@ -224,6 +243,10 @@ impl Chart {
         let legend_h = 80 + LEGEND_ROW * self.legend.len() as u32;
         let (plot_w, plot_h) = match &self.plot {
             Plot::Lines(_) => (850, 0),
+            Plot::Heat(h) => {
+                let names = h.groups.iter().map(|g| text_width(&g.0, TEXT_SIZE)).max().unwrap_or(0);
+                (names + 1000, 0)
+            }
             Plot::Bars(b) => {
                 let names = b.rows.iter().map(|r| text_width(r, TEXT_SIZE)).max().unwrap_or(0);
                 (names + 40 + 260 * b.panels.len() as u32, 160 + 24 * b.rows.len() as u32)
@@ -300,6 +323,7 @@ impl Chart {
                 }
             }
             Plot::Bars(b) => draw_bars(&plot_area, b),
+            Plot::Heat(h) => draw_heat(&plot_area, h),
         }
     }
 
@@ -392,6 +416,64 @@ where
     }
     for l in &p.lines {
         chart.draw_series(LineSeries::new(l.points.iter().copied(), l.colour.stroke_width(2)))?;
+    }
+    Ok(())
+}
+
+/// Quantisation of heatmap colours: neighbouring cells of one row whose values fall in the same
+/// of these steps are drawn as one rectangle (a smaller SVG, the same picture).
+const HEAT_LEVELS: f64 = 32.0;
+
+fn draw_heat<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>, h: &HeatPlot) -> DrawResult<DB> {
+    let rows = h.cells.len().max(1) as f64;
+    let x0 = h.columns.first().map_or(0.0, |c| c.0);
+    let x1 = h.columns.last().map_or(1.0, |c| c.1).max(x0 + 1e-9);
+    let names_w = h.groups.iter().map(|g| text_width(&g.0, TEXT_SIZE)).max().unwrap_or(0) + 24;
+    let mut chart = ChartBuilder::on(area)
+        .margin(12)
+        .x_label_area_size(55)
+        .y_label_area_size(names_w.max(40))
+        .build_cartesian_2d(x0..x1, 0.0..rows)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(h.x_desc.as_str())
+        .y_desc(h.y_desc.as_str())
+        .x_labels(10)
+        .y_labels(0)
+        .x_label_formatter(&|v| tick(*v))
+        .label_style((FAMILY, TEXT_SIZE))
+        .axis_desc_style((FAMILY, AXIS_SIZE))
+        .draw()?;
+    // Row r spans y in [rows - r - 1, rows - r]: the first row on top.
+    let level = |v: f64| if v.is_finite() { (v.clamp(0.0, 1.0) * HEAT_LEVELS).round() as i64 } else { -1 };
+    for (r, row) in h.cells.iter().enumerate() {
+        let (y_lo, y_hi) = (rows - r as f64 - 1.0, rows - r as f64);
+        let mut c = 0;
+        while c < row.len() {
+            let l = level(row[c]);
+            let mut end = c + 1;
+            while end < row.len() && level(row[end]) == l {
+                end += 1;
+            }
+            if l >= 0 {
+                let colour = heat_colour(l as f64 / HEAT_LEVELS);
+                let rect = Rectangle::new([(h.columns[c].0, y_lo), (h.columns[end - 1].1, y_hi)], colour.filled());
+                chart.draw_series(std::iter::once(rect))?;
+            }
+            c = end;
+        }
+    }
+    // Group separators and names (names in the label area, centred on their rows).
+    let style = TextStyle::from((FAMILY, TEXT_SIZE).into_font()).pos(Pos::new(HPos::Right, VPos::Center));
+    let base = area.get_base_pixel();
+    for (name, first, n) in &h.groups {
+        if *first > 0 {
+            let y = rows - *first as f64;
+            chart.draw_series(std::iter::once(PathElement::new(vec![(x0, y), (x1, y)], WHITE.stroke_width(2))))?;
+        }
+        let (px, py) = chart.backend_coord(&(x0, rows - *first as f64 - *n as f64 / 2.0));
+        area.draw(&Text::new(name.clone(), (px - base.0 - 8, py - base.1), style.clone()))?;
     }
     Ok(())
 }
@@ -520,7 +602,9 @@ fn label_bars(study: &Study, panels: Vec<Panel>) -> BarPlot {
 }
 
 /// Every chart the study has data for, in a fixed order.
-pub fn charts(study: &Study, summary: &Summary) -> Vec<Chart> {
+///
+/// `focus` is the index of the label whose nodes the heatmap shows (the report's baseline).
+pub fn charts(study: &Study, summary: &Summary, focus: usize) -> Vec<Chart> {
     [
         balance_chart(study),
         throughput_chart(study),
@@ -529,6 +613,8 @@ pub fn charts(study: &Study, summary: &Summary) -> Vec<Chart> {
         utilisation_chart(study, summary),
         recovery_chart(study, summary),
         detection_chart(study, summary),
+        detection_cdf_chart(study),
+        heatmap_chart(study, focus),
     ]
     .into_iter()
     .flatten()
@@ -538,7 +624,7 @@ pub fn charts(study: &Study, summary: &Summary) -> Vec<Chart> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use fulcrum_sim_core::metrics::{RunOutput, SeriesPoint};
+    use fulcrum_sim_core::metrics::{NodeSamples, RunOutput, SeriesPoint};
     use fulcrum_sim_core::SimTime;
 
     /// A study of `labels` labels × 2 replications with made-up series, CDFs and faults.
@@ -578,6 +664,15 @@ pub(crate) mod tests {
                 decision_cost: None,
                 batch_cost: None,
                 decisions: None,
+                node_samples: Some(NodeSamples {
+                    nodes: 4,
+                    cpu_utilization: (0..50 * 4).map(|k| ((k % 4) as f32 * 0.25 + s as f32 * 0.01).min(1.0)).collect(),
+                    queued: (0..50 * 4).map(|k| (k % 3) as u32).collect(),
+                    running: (0..50 * 4).map(|k| (k % 2) as u32).collect(),
+                }),
+                execs: None,
+                alerts: vec![],
+                detection_times: if with_faults { vec![0.5 * s, s, 2.0 * s] } else { vec![] },
                 fault_times: if with_faults {
                     vec![(SimTime(100_000_000_000), "crash"), (SimTime(200_000_000_000), "partition")]
                 } else {
@@ -606,6 +701,7 @@ pub(crate) mod tests {
                 })
                 .collect(),
             runs: (0..labels.len()).map(|i| (0..2).map(|rep| run(i, rep)).collect()).collect(),
+            alert_rules: vec![],
         }
     }
 
@@ -648,14 +744,24 @@ pub(crate) mod tests {
     fn every_chart_of_a_study_with_faults() {
         let s = study(&["alpha", "beta+phi+retry"], true);
         let summary = Summary::of(&s, "test");
-        let names: Vec<&str> = charts(&s, &summary).iter().map(|c| c.name).collect();
+        let names: Vec<&str> = charts(&s, &summary, 0).iter().map(|c| c.name).collect();
         assert_eq!(
             names,
-            ["balance", "throughput", "response_cdf", "response_quantiles", "utilisation", "recovery", "detection"]
+            [
+                "balance",
+                "throughput",
+                "response_cdf",
+                "response_quantiles",
+                "utilisation",
+                "recovery",
+                "detection",
+                "detection_cdf",
+                "heatmap"
+            ]
         );
         let s = study(&["alpha"], false);
         let summary = Summary::of(&s, "test");
-        assert_eq!(charts(&s, &summary).len(), 5, "no fault charts without failure detection");
+        assert_eq!(charts(&s, &summary, 0).len(), 6, "no fault charts without failure detection");
     }
 
     #[test]
