@@ -16,7 +16,7 @@ use fulcrum_scenarios::{Scenario, ScenarioError};
 use fulcrum_sim_core::metrics::RunOutput;
 use fulcrum_sim_core::RunOptions;
 use fulcrum_strategies::{catalogue, Resource, Role, StrategyInfo};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -411,20 +411,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         ..RunOptions::default()
     };
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
-    let progress = if show_progress {
-        let bar = ProgressBar::new(jobs.len() as u64);
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} runs, {elapsed} elapsed, eta {eta}")
-                .expect("valid progress template")
-                .progress_chars("=> "),
-        );
-        bar.set_message(scenario.name.clone());
-        bar.enable_steady_tick(Duration::from_millis(200));
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
-
+    let progress = Progress::new(show_progress, jobs.len() as u64, &scenario.name);
     let outputs: Vec<RunOutput> = pool.install(|| {
         jobs.par_iter()
             .map(|&(b, rep)| {
@@ -440,13 +427,15 @@ fn run(args: RunArgs) -> Result<(), Failure> {
                 } else {
                     options
                 };
-                let out = fulcrum_sim_core::run(&scenario.sim, strategy, rep, &options);
-                progress.inc(1);
+                let mut run = progress.run(&strategy.label, rep);
+                let out =
+                    fulcrum_sim_core::run_with_progress(&scenario.sim, strategy, rep, &options, &mut |p| run.update(p));
+                progress.finish(run, out.metric("events").unwrap_or(0.0) as u64);
                 out
             })
             .collect()
     });
-    progress.finish_and_clear();
+    progress.done();
 
     let mut outputs = outputs.into_iter();
     let runs: Vec<Vec<RunOutput>> =
@@ -554,4 +543,92 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// Progress on a terminal: one bar for the study (runs done, events per second, ETA) and one per
+/// run in progress (simulated time, events per second). Hidden when stderr is not a terminal or
+/// with `--quiet`; wall-clock readings here never reach the results.
+struct Progress {
+    multi: MultiProgress,
+    overall: ProgressBar,
+    shown: bool,
+    events: std::sync::atomic::AtomicU64,
+    #[allow(clippy::disallowed_types)]
+    started: std::time::Instant,
+}
+
+/// One run's bar.
+struct RunBar {
+    bar: ProgressBar,
+    #[allow(clippy::disallowed_types)]
+    started: std::time::Instant,
+}
+
+impl RunBar {
+    fn update(&mut self, p: fulcrum_sim_core::Progress) {
+        if self.bar.is_hidden() {
+            return;
+        }
+        self.bar.set_position(p.now.0 / p.end.0.max(1).div_ceil(100));
+        let rate = p.events as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
+        self.bar.set_message(format!("{:.2} M events/s", rate / 1e6));
+    }
+}
+
+impl Progress {
+    #[allow(clippy::disallowed_methods)] // wall clock for the display only
+    fn new(shown: bool, runs: u64, name: &str) -> Progress {
+        let target = if shown { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+        let multi = MultiProgress::with_draw_target(target);
+        let overall = multi.add(ProgressBar::new(runs));
+        overall.set_style(
+            ProgressStyle::with_template(
+                "{spinner} {prefix} [{bar:30}] {pos}/{len} runs, {msg}, {elapsed} elapsed, eta {eta}",
+            )
+            .expect("valid progress template")
+            .progress_chars("=> "),
+        );
+        overall.set_prefix(name.to_string());
+        overall.set_message("starting");
+        if shown {
+            overall.enable_steady_tick(Duration::from_millis(200));
+        }
+        Progress {
+            multi,
+            overall,
+            shown,
+            events: std::sync::atomic::AtomicU64::new(0),
+            started: std::time::Instant::now(),
+        }
+    }
+
+    #[allow(clippy::disallowed_methods)] // wall clock for the display only
+    fn run(&self, label: &str, rep: u32) -> RunBar {
+        let bar = if self.shown {
+            let bar = self.multi.add(ProgressBar::new(100));
+            bar.set_style(
+                ProgressStyle::with_template("  {prefix:40!} [{bar:30}] {pos:>3}% simulated, {msg}")
+                    .expect("valid progress template")
+                    .progress_chars("=> "),
+            );
+            bar.set_prefix(format!("#{rep} {label}"));
+            bar
+        } else {
+            ProgressBar::hidden()
+        };
+        RunBar { bar, started: std::time::Instant::now() }
+    }
+
+    fn finish(&self, run: RunBar, events: u64) {
+        run.bar.finish_and_clear();
+        self.multi.remove(&run.bar);
+        let total = self.events.fetch_add(events, std::sync::atomic::Ordering::Relaxed) + events;
+        let rate = total as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
+        self.overall.set_message(format!("{:.2} M events/s", rate / 1e6));
+        self.overall.inc(1);
+    }
+
+    fn done(&self) {
+        self.overall.finish_and_clear();
+    }
 }

@@ -149,6 +149,40 @@ pub fn run(config: &SimConfig, strategy: &Strategy, replication: u32, options: &
     sim.into_model().finish(events)
 }
 
+/// How far a run has got, for progress displays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    /// Simulated time reached.
+    pub now: SimTime,
+    /// End of the run.
+    pub end: SimTime,
+    /// Events handled so far.
+    pub events: u64,
+}
+
+/// Steps of simulated time between two progress reports of [`run_with_progress`].
+pub const PROGRESS_STEPS: u64 = 100;
+
+/// [`run`], reporting progress [`PROGRESS_STEPS`] times, at equal steps of simulated time. The
+/// results are those of `run`: the run stops at the steps only to report.
+pub fn run_with_progress(
+    config: &SimConfig,
+    strategy: &Strategy,
+    replication: u32,
+    options: &RunOptions,
+    report: &mut dyn FnMut(Progress),
+) -> RunOutput {
+    let mut sim = build_simulation(config, strategy, replication, options);
+    let end = config.end;
+    for k in 1..=PROGRESS_STEPS {
+        let until = SimTime((u128::from(end.0) * u128::from(k) / u128::from(PROGRESS_STEPS)) as u64);
+        sim.run_until(until);
+        report(Progress { now: until, end, events: sim.scheduler().processed() });
+    }
+    let events = sim.scheduler().processed();
+    sim.into_model().finish(events)
+}
+
 /// Runs replication `replication` of `config` with one balancer (no failure detection) and
 /// returns what it measured. `label` keys the balancer's own random stream.
 pub fn run_replication(

@@ -16,7 +16,7 @@
 use fulcrum_sim_core::config::{HeartbeatConfig, NodeGroup, SimConfig, ViewMode};
 use fulcrum_sim_core::dist::Dist;
 use fulcrum_sim_core::faults::{FaultAction, FaultPlan, FaultSpec, Lifetime, NodeSelection};
-use fulcrum_sim_core::metrics::{EventRecord, RunOutput, TaskRecord};
+use fulcrum_sim_core::metrics::{EventRecord, ExecOutcome, ExecRecord, RunOutput, TaskRecord};
 use fulcrum_sim_core::workload::{ArrivalProcess, TaskClass, Workload};
 use fulcrum_sim_core::{build_simulation, run, RunOptions, SimDuration, SimTime, Strategy};
 use fulcrum_strategies::balance::BalancerConfig;
@@ -932,4 +932,49 @@ fn speed_profiles_retime_running_work() {
     }
     assert!(before > 0 && after > 0);
     assert_eq!(of_kind(&out, "speed_profile").count(), 2);
+}
+
+/// Stopping at progress steps, and keeping node samples and executions, change no result; the
+/// execution log accounts for every completion and every crash.
+#[test]
+fn progress_reports_and_timeline_logs_change_nothing() {
+    let faults = vec![crash(2, 150.0, Some(60.0)), crash(4, 250.0, None)];
+    let config = world(6, 2, 8.0, Dist::Exp { mean: 1.0 }, 400.0, 50.0, faults);
+    let s = strategy(timeout(3.0), reschedule());
+    let plain = run(&config, &s, 0, &LOGS);
+    let mut reports = Vec::new();
+    let timeline = RunOptions { node_samples: true, exec_log: Some(u32::MAX), ..LOGS };
+    let logged = fulcrum_sim_core::run_with_progress(&config, &s, 0, &timeline, &mut |p| reports.push(p));
+    assert_eq!(reports.len() as u64, fulcrum_sim_core::PROGRESS_STEPS);
+    assert_eq!(reports.last().unwrap().now, config.end);
+    assert!(reports.windows(2).all(|w| w[0].events <= w[1].events && w[0].now < w[1].now));
+    assert_eq!(bits(&plain), bits(&logged));
+    assert_eq!(plain.series, logged.series);
+    assert_eq!(plain.tasks, logged.tasks);
+    assert_eq!(plain.events, logged.events);
+    // Node samples: one per node per sample, utilisation within [0, 1].
+    let samples = logged.node_samples.as_ref().unwrap();
+    assert_eq!(samples.len(), logged.series.len());
+    assert!(samples.cpu_utilization.iter().all(|u| (0.0..=1.0).contains(u)));
+    // A crashed node runs and queues nothing while it is down (samples are every 10 s from 60).
+    let down = samples.len() - 1; // node 4 never recovers
+    assert_eq!((samples.running[down * 6 + 4], samples.queued[down * 6 + 4]), (0, 0));
+    // Every completed task of the task log is a completed execution with the same node and times.
+    let execs = logged.execs.as_ref().unwrap();
+    for t in tasks(&logged).iter().filter(|t| t.end.is_some()) {
+        assert!(
+            execs.iter().any(|e| e.task == t.id
+                && e.outcome == ExecOutcome::Completed
+                && Some(e.node) == t.node
+                && Some(e.start) == t.start
+                && Some(e.end) == t.end),
+            "task {} has no matching execution",
+            t.id
+        );
+    }
+    // Executions cut short by the crashes ended at the crash times, on the crashed nodes.
+    let lost: Vec<&ExecRecord> = execs.iter().filter(|e| e.outcome == ExecOutcome::Lost).collect();
+    assert!(!lost.is_empty());
+    assert!(lost.iter().all(|e| (e.node == 2 && e.end == secs(150.0)) || (e.node == 4 && e.end == secs(250.0))));
+    assert!(execs.iter().all(|e| e.dispatched <= e.start && e.start <= e.end));
 }
