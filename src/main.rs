@@ -19,6 +19,8 @@ use fulcrum_strategies::{catalogue, Resource, Role, StrategyInfo};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
+mod tune;
+
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 #[derive(Parser)]
@@ -46,6 +48,50 @@ enum Command {
     /// Show one logged decision as a table, or where two strategies first decide differently
     /// (reads DIR/decisions.jsonl, written by `run --decision-log`).
     Explain(ExplainArgs),
+    /// Search a strategy's parameters for the best value of a metric (training replications),
+    /// then report it on held-out replications; writes best.json, trials.csv, tune.json and a
+    /// convergence chart.
+    Tune(TuneArgs),
+}
+
+#[derive(Args)]
+struct TuneArgs {
+    /// The scenario file.
+    file: PathBuf,
+    /// The strategy entry to tune: its label (or its kind, for an entry without a label).
+    #[arg(long)]
+    label: String,
+    /// A parameter and its range, PATH=LO..HI inside the entry (e.g. `d=1..8`,
+    /// `weights.least_allocated=0..1`); integer bounds make an integer parameter. Repeatable.
+    #[arg(long = "param", required = true)]
+    params: Vec<String>,
+    /// The metric to optimise (a column of runs.csv).
+    #[arg(long, default_value = "mean_response_s")]
+    objective: String,
+    /// Maximise the objective (default: minimise).
+    #[arg(long)]
+    maximise: bool,
+    /// A constraint on a metric's mean: METRIC=V, METRIC<=V or METRIC>=V. Repeatable.
+    #[arg(long = "constraint")]
+    constraints: Vec<String>,
+    /// Configurations to evaluate, the scenario's own included.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(2..=100_000))]
+    budget: u32,
+    /// Training replications [default: the scenario's replications].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    train: Option<u32>,
+    /// Held-out replications, after the training ones [default: the scenario's replications].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    holdout: Option<u32>,
+    /// Output directory [default: fulcrum-results/<scenario name>-tune-<label>].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Worker threads [default: all cores]. Results do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    threads: Option<u32>,
+    /// Print nothing on success.
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(Args)]
@@ -152,6 +198,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Explain(args) => explain(&args),
+        Command::Tune(args) => tune_command(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -160,6 +207,49 @@ fn main() -> ExitCode {
             ExitCode::from(f.code)
         }
     }
+}
+
+fn tune_command(args: TuneArgs) -> Result<(), Failure> {
+    let bad = |e: String| Failure { code: 2, error: anyhow::anyhow!(e) };
+    let scenario = load(Some(&args.file))?;
+    let params = args
+        .params
+        .iter()
+        .map(|p| tune::Param::parse(p).map_err(|e| bad(format!("--param {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let constraints = args
+        .constraints
+        .iter()
+        .map(|c| tune::Constraint::parse(c).map_err(|e| bad(format!("--constraint {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let spec = tune::TuneSpec {
+        file: args.file.clone(),
+        label: args.label.clone(),
+        params,
+        objective: args.objective.clone(),
+        direction: if args.maximise { tune::Direction::Maximise } else { tune::Direction::Minimise },
+        constraints,
+        budget: args.budget as usize,
+        train: args.train.unwrap_or(scenario.replications),
+        holdout: args.holdout.unwrap_or(scenario.replications),
+    };
+    let threads =
+        args.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |t| t as usize);
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("cannot start worker threads")?;
+    let show_progress = !args.quiet && std::io::stderr().is_terminal();
+    let (spec, tuned) = pool.install(|| tune::tune(spec, show_progress))?;
+    let out_dir = args.out.clone().unwrap_or_else(|| {
+        Path::new("fulcrum-results").join(dir_name(&format!("{}-tune-{}", scenario.name, args.label)))
+    });
+    let (report, written) = tune::write_tuned(&out_dir, &spec, &tuned, scenario.sim.seed, &scenario.name)
+        .with_context(|| format!("cannot write results to {}", out_dir.display()))?;
+    if !args.quiet {
+        print!("{report}");
+        for f in written {
+            println!("wrote {}", f.display());
+        }
+    }
+    Ok(())
 }
 
 fn load(file: Option<&Path>) -> Result<Scenario, Failure> {

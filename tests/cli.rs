@@ -498,3 +498,88 @@ fn the_timeline_is_a_chrome_trace_whose_slices_match_tasks_csv() {
     let html = String::from_utf8(read(&a, "report.html")).unwrap();
     assert!(html.contains("<h2>Alerts</h2>") && html.contains("<th>slow fired</th>"));
 }
+
+#[test]
+fn tune_improves_held_out_results_within_budget_and_its_best_runs_unchanged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let quickstart = library("quickstart.json");
+    let tune = |dir: &Path, threads: &str| {
+        let o = fulcrum(&[
+            "tune",
+            quickstart.to_str().unwrap(),
+            "--label",
+            "p2c",
+            "--param",
+            "d=1..8",
+            "--budget",
+            "8",
+            "--train",
+            "2",
+            "--holdout",
+            "3",
+            "--threads",
+            threads,
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let stdout = tune(&a, "1");
+    tune(&b, "2");
+    for f in ["best.json", "trials.csv", "tune.json", "charts/convergence.svg"] {
+        assert!(read(&a, f) == read(&b, f), "{f} differs between --threads 1 and 2");
+    }
+    let t: Value = serde_json::from_slice(&read(&a, "tune.json")).unwrap();
+    assert!(t["evaluations"].as_u64().unwrap() <= 8, "over budget: {t}");
+    let trials = read(&a, "trials.csv");
+    assert!(csv::Reader::from_reader(&trials[..]).records().count() <= 8);
+    // Held-out replications 2..5 were never seen by the search; the best beats the scenario's
+    // configuration (d = 2) there, by a paired interval that excludes 0.
+    let h = &t["holdout"];
+    assert!(h["best"]["mean"].as_f64().unwrap() < h["default"]["mean"].as_f64().unwrap(), "{stdout}");
+    assert!(h["best_minus_default"]["ci95"][1].as_f64().unwrap() < 0.0, "{stdout}");
+    assert!(stdout.contains("held-out replications 2..5"), "{stdout}");
+
+    // best.json is a strategy entry: a scenario runs it as it is ...
+    let best: Value = serde_json::from_slice(&read(&a, "best.json")).unwrap();
+    assert_eq!(best["kind"], "power-of-d");
+    assert!(best["d"].as_u64().unwrap() > 2, "{best}");
+    let mut scenario: Value = serde_json::from_slice(&std::fs::read(&quickstart).unwrap()).unwrap();
+    scenario["balancers"] = serde_json::json!([best.clone()]);
+    scenario["replications"] = serde_json::json!(1);
+    let path = tmp.path().join("tuned.json");
+    std::fs::write(&path, scenario.to_string()).unwrap();
+    run_into(tmp.path(), "tuned", Some(&path), &["--no-charts"]);
+    // ... and so does a production scheduler, which loads the same JSON into the strategies crate.
+    let config: fulcrum_strategies::balance::BalancerConfig = serde_json::from_value(best).unwrap();
+    assert!(config.problems().is_empty());
+    let mut balancer = config.build();
+    let specs = vec![fulcrum_strategies::NodeSpec { capacity: fulcrum_strategies::Resources::ZERO, speed: 1.0 }; 8];
+    let loads = vec![fulcrum_strategies::NodeLoad::default(); 8];
+    let used = vec![fulcrum_strategies::Resources::ZERO; 8];
+    let view = fulcrum_strategies::ClusterView::new(&specs, &loads, &used);
+    let nodes: Vec<fulcrum_strategies::NodeId> = (0..8).map(fulcrum_strategies::NodeId).collect();
+    let task = fulcrum_strategies::TaskInfo {
+        id: fulcrum_strategies::TaskId(0),
+        class: 0,
+        priority: 0,
+        demand: fulcrum_strategies::Resources::ZERO,
+        expected_work_s: 1.0,
+    };
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(1);
+    assert!(balancer.pick(&task, &nodes, &view, fulcrum_strategies::Time(0), &mut rng).is_some());
+
+    // Bad input: an unknown parameter or label exits 2 and names it.
+    let o = fulcrum(&["tune", quickstart.to_str().unwrap(), "--label", "p2c", "--param", "dd=1..3"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("power-of-d has no parameter \"dd\""), "{}", stderr(&o));
+    let o = fulcrum(&["tune", quickstart.to_str().unwrap(), "--label", "nope", "--param", "d=1..3"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no strategy entry has this label"), "{}", stderr(&o));
+    let o =
+        fulcrum(&["tune", quickstart.to_str().unwrap(), "--label", "p2c", "--param", "d=1..3", "--objective", "p42"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("metric \"p42\": not a metric of this scenario"), "{}", stderr(&o));
+}

@@ -4,6 +4,10 @@
 //!
 //! Run with `cargo run -p fulcrum-strategies --example production`. Nothing here depends on the
 //! simulator: the scheduler owns its node records, reads its own clock and passes `now` in.
+//!
+//! `-- --balancer best.json` (or `--detector FILE`, `--failover FILE`) replaces that part of the
+//! built-in configuration with a file holding one strategy entry, such as the `best.json` that
+//! `fulcrum tune` writes.
 
 use std::time::{Duration, Instant};
 
@@ -29,8 +33,32 @@ struct Config {
     failover: FailoverConfig,
 }
 
+/// The configuration, with the parts the command line names read from files.
+fn configuration() -> Result<Config, String> {
+    let mut config: serde_json::Value = serde_json::from_str(CONFIG).map_err(|e| e.to_string())?;
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let part = match flag.as_str() {
+            "--balancer" => "balancer",
+            "--detector" => "detector",
+            "--failover" => "failover",
+            other => return Err(format!("unknown argument {other:?}; expected --balancer/--detector/--failover FILE")),
+        };
+        let path = args.next().ok_or_else(|| format!("{flag}: a file is needed"))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+        config[part] = serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
+    }
+    serde_json::from_value(config).map_err(|e| format!("invalid configuration: {e}"))
+}
+
 fn main() {
-    let config: Config = serde_json::from_str(CONFIG).expect("valid configuration");
+    let config = match configuration() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
     // The scheduler's own records of its nodes.
     let node = |cores: f64, memory_gb: f64| NodeSpec {
         capacity: ResourceUnits { cpu_cores: cores, memory_gb, ..Default::default() }.to_resources(),
