@@ -406,7 +406,7 @@ pub fn validate(raw: RawScenario, sha256: String, base_dir: Option<&Path>) -> Re
     let sim = SimConfig {
         nodes,
         groups,
-        workload: Workload { arrival, classes },
+        workload: Workload { arrival, classes, source: None },
         heartbeat: HeartbeatConfig {
             interval: SimDuration::from_secs_f64(hb.interval_s),
             jitter: hb.jitter,
