@@ -26,6 +26,7 @@
 mod error;
 #[allow(missing_docs)]
 pub mod raw;
+pub mod trace;
 pub mod validate;
 
 pub use error::{Problem, ScenarioError};
@@ -65,6 +66,8 @@ pub struct Scenario {
     /// The strategy combinations to compare, in order: balancers outermost, then detectors,
     /// then failover policies (or the explicit `combinations` list).
     pub combinations: Vec<Combination>,
+    /// The replayed trace, when the workload is one (`sim.workload.source` replays it).
+    pub trace: Option<std::sync::Arc<trace::TracePlan>>,
 }
 
 /// Scenarios of `scenarios/library/` embedded in the binary: `(file name, contents)`. (Scenarios
