@@ -108,6 +108,14 @@ pub enum BadLines {
 
 impl BadLines {
     /// `"error"` or `"skip"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            BadLines::Error => "error",
+            BadLines::Skip => "skip",
+        }
+    }
+
+    /// The policy named `s` (`"error"` or `"skip"`).
     pub fn parse(s: &str) -> Option<BadLines> {
         match s {
             "error" => Some(BadLines::Error),

@@ -84,13 +84,19 @@ pub struct TraceSpec {
     pub attribution: Option<String>,
 }
 
-/// What the validation pass found.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// What the validation pass found (written to `trace.json` beside a run's results).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct TraceSummary {
     /// The file as the scenario names it.
     pub file: String,
+    /// SHA-256 of the file's bytes (compressed, as stored), hex.
+    pub sha256: String,
     /// Its format.
     pub format: String,
+    /// The bad-line policy (`"error"` or `"skip"`).
+    pub on_bad_line: String,
+    /// Multiplier of every trace duration.
+    pub time_scale: f64,
     /// Lines read (possibly not the whole file: reading stops after the window).
     pub lines: u64,
     /// Records replayed.
@@ -153,7 +159,7 @@ impl TraceSummary {
         )];
         out.push(format!(
             "  load scale {} (offered cpu utilisation {:.3} of the cluster); {} lines read{}{}",
-            self.load_scale,
+            super::inspect::g(self.load_scale),
             self.utilization,
             self.lines,
             if self.stopped_early { ", stopped after the window" } else { "" },
@@ -348,7 +354,10 @@ impl TracePlan {
         let mut reader = open(spec.format, &spec.path, &spec.name, &spec.reader).map_err(|e| e.to_string())?;
         let mut summary = TraceSummary {
             file: spec.name.clone(),
+            sha256: sha256_of(&spec.path).map_err(|e| format!("{}: cannot read: {e}", spec.name))?,
             format: spec.format.name().to_string(),
+            on_bad_line: spec.reader.bad_lines.name().to_string(),
+            time_scale: spec.time_scale,
             attribution: spec.attribution.clone(),
             ..TraceSummary::default()
         };
@@ -538,6 +547,23 @@ impl TracePlan {
     }
 }
 
+/// SHA-256 of a file's bytes, hex, read in blocks.
+fn sha256_of(path: &std::path::Path) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
 fn too_many_shapes(file: &str, line: u64) -> String {
     let at = if line > 0 { format!("{file}:{line}") } else { file.to_string() };
     format!(
@@ -697,5 +723,176 @@ impl TaskSource for Replay {
             None => SimDuration::from_secs_f64(self.default_work.sample(&mut self.sizes) * self.plan.spec.time_scale),
         };
         Some(NewTask { arrival: e.at, class: e.class, work })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::BadLines;
+    use fulcrum_strategies::Resources;
+
+    /// An SWF job line: number, submit, run time, processors.
+    fn job(n: u64, submit: f64, run: f64, procs: i64) -> String {
+        format!("{n} {submit} -1 {run} {procs} -1 -1 -1 -1 -1 1 1 1 -1 -1 -1 -1 -1\n")
+    }
+
+    fn spec(path: &std::path::Path) -> TraceSpec {
+        TraceSpec {
+            format: TraceFormat::Swf,
+            path: path.to_path_buf(),
+            name: "t.swf".into(),
+            reader: ReaderOptions::default(),
+            time_scale: 1.0,
+            load: LoadScale::Factor(1.0),
+            start_s: None,
+            limit: None,
+            sort: false,
+            cpu_cores_per_unit: 1.0,
+            memory_gb_per_unit: 0.0,
+            default_work: Dist::Const { value: 7.0 },
+            default_demand: ResourceUnits { cpu_cores: 1.0, ..ResourceUnits::default() },
+            attribution: None,
+        }
+    }
+
+    fn nodes(cores: u64) -> Vec<NodeSpec> {
+        vec![NodeSpec { capacity: Resources([cores * 1000, 0, 0, 0, 0, 0]), speed: 1.0 }; 2]
+    }
+
+    fn write(dir: &std::path::Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn drain(plan: &Arc<TracePlan>, seed: u64, replication: u32) -> Vec<NewTask> {
+        let mut source = TraceSource(plan.clone()).open(seed, replication);
+        std::iter::from_fn(|| source.next_task()).collect()
+    }
+
+    #[test]
+    fn the_window_maps_times_work_and_shapes() {
+        let dir = tempfile::tempdir().unwrap();
+        let text: String = [
+            job(1, 100.0, 10.0, 1),
+            job(2, 150.0, 20.0, 2),
+            job(3, 200.0, -1.0, 1), // no run time: the default work
+            job(4, 250.0, 30.0, 4),
+            job(5, 300.0, 40.0, 1),
+            job(6, 900.0, 50.0, 1),
+        ]
+        .concat();
+        let path = write(dir.path(), "t.swf", &text);
+        let spec = TraceSpec { start_s: Some(150.0), limit: Some(3), time_scale: 0.5, ..spec(&path) };
+        let plan = Arc::new(TracePlan::build(spec, &nodes(4), 1000.0).unwrap());
+        let s = &plan.summary;
+        assert_eq!((s.records, s.tasks, s.before_start, s.missing_work, s.classes), (3, 3, 1, 1, 3));
+        assert!(s.stopped_early, "the limit stops reading at job 5");
+        assert_eq!((s.first_s, s.last_s, s.span_s), (150.0, 250.0, 50.0));
+        // Classes by shape: 1, 2 and 4 cores; the 1-core class's estimate is its one (default) task.
+        let names: Vec<&str> = plan.classes.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["cpu1", "cpu2", "cpu4"]);
+        assert_eq!(plan.classes[0].work.mean(), 3.5);
+        assert_eq!(plan.classes[1].work.mean(), 10.0);
+        let tasks = drain(&plan, 1, 0);
+        let got: Vec<(f64, u32, f64)> =
+            tasks.iter().map(|t| (t.arrival.as_secs_f64(), t.class, t.work.as_secs_f64())).collect();
+        assert_eq!(got, [(0.0, 1, 10.0), (25.0, 0, 3.5), (50.0, 2, 15.0)]);
+        // The run's end cuts the window too: 60 simulated s = trace 150 s to 270 s.
+        let spec = TraceSpec { start_s: Some(150.0), time_scale: 0.5, ..self::spec(&path) };
+        let plan = Arc::new(TracePlan::build(spec, &nodes(4), 60.0).unwrap());
+        assert_eq!(plan.summary.records, 3);
+        assert_eq!(drain(&plan, 1, 0).len(), 3);
+    }
+
+    #[test]
+    fn load_scale_thins_and_replicates_the_same_way_for_every_run_of_a_replication() {
+        let dir = tempfile::tempdir().unwrap();
+        let text: String = (0..10_000).map(|i| job(i + 1, i as f64, 5.0, 1)).collect();
+        let path = write(dir.path(), "t.swf", &text);
+        for (k, sd) in [(0.5, 50.0), (2.5, 50.0)] {
+            let spec = TraceSpec { load: LoadScale::Factor(k), ..spec(&path) };
+            let plan = Arc::new(TracePlan::build(spec, &nodes(4), 1e6).unwrap());
+            let a = drain(&plan, 3, 0);
+            // Binomial: 10,000 draws of a Bernoulli(0.5) part, sd 50.
+            assert!((a.len() as f64 - 10_000.0 * k).abs() < 5.0 * sd, "k {k}: {} tasks", a.len());
+            assert_eq!(a, drain(&plan, 3, 0), "the same replication sees the same tasks");
+            assert_ne!(a, drain(&plan, 3, 1), "another replication draws again");
+            assert!(a.windows(2).all(|w| w[0].arrival <= w[1].arrival));
+        }
+        // A target utilisation: 10,000 tasks of 5 core-seconds over 9,999 s on 8 cores is 0.625.
+        let spec = TraceSpec { load: LoadScale::TargetUtilization(0.5), ..spec(&path) };
+        let plan = TracePlan::build(spec, &nodes(4), 1e6).unwrap();
+        assert!((plan.summary.load_scale - 0.5 / (50_000.0 / (8.0 * 9_999.0))).abs() < 1e-12);
+        assert!((plan.summary.utilization - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn missing_work_is_drawn_from_the_task_sizes_stream() {
+        let dir = tempfile::tempdir().unwrap();
+        let text: String = (0..4_000).map(|i| job(i + 1, i as f64, -1.0, 1)).collect();
+        let path = write(dir.path(), "t.swf", &text);
+        let spec = TraceSpec { default_work: Dist::Exp { mean: 2.0 }, ..spec(&path) };
+        let plan = Arc::new(TracePlan::build(spec, &nodes(4), 1e6).unwrap());
+        let a = drain(&plan, 9, 0);
+        assert_eq!(a, drain(&plan, 9, 0));
+        let mean = a.iter().map(|t| t.work.as_secs_f64()).sum::<f64>() / a.len() as f64;
+        // Exp(2): sd of the mean over 4,000 is 2 / sqrt(4000) = 0.032.
+        assert!((mean - 2.0).abs() < 0.16, "mean work {mean}");
+        assert_eq!(plan.summary.missing_work, 4_000);
+    }
+
+    #[test]
+    fn an_unsorted_file_is_refused_or_sorted_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = [job(1, 10.0, 1.0, 1), job(2, 30.0, 2.0, 1), job(3, 20.0, 3.0, 2), job(4, 5.0, 4.0, 1)].concat();
+        let path = write(dir.path(), "t.swf", &text);
+        let err = TracePlan::build(spec(&path), &nodes(4), 1e6).err().unwrap();
+        assert_eq!(
+            err,
+            "t.swf:3: submit time 20 s is before the previous record's 30 s (line 2): the file is not sorted by \
+             submit time; set \"sort\": true to sort it in memory"
+        );
+        let plan = Arc::new(TracePlan::build(TraceSpec { sort: true, ..spec(&path) }, &nodes(4), 1e6).unwrap());
+        assert!(plan.summary.sorted_in_memory);
+        let got: Vec<(f64, f64)> =
+            drain(&plan, 1, 0).iter().map(|t| (t.arrival.as_secs_f64(), t.work.as_secs_f64())).collect();
+        assert_eq!(got, [(0.0, 4.0), (5.0, 1.0), (15.0, 3.0), (25.0, 2.0)]);
+    }
+
+    #[test]
+    fn oversize_tasks_and_bad_lines_are_named_and_skips_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = [job(1, 10.0, 1.0, 1), job(2, 11.0, 1.0, 8), job(3, 12.0, 1.0, 8)].concat();
+        let path = write(dir.path(), "t.swf", &text);
+        let err = TracePlan::build(spec(&path), &nodes(4), 1e6).err().unwrap();
+        assert!(
+            err.starts_with(
+                "t.swf:2: no node can ever hold this task: it needs 8 cpu_cores and the largest node has 4 (2 tasks"
+            ),
+            "{err}"
+        );
+        let text = [job(1, 10.0, 1.0, 1), "2 11 x\n".to_string(), job(3, 12.0, 1.0, 1)].concat();
+        let path = write(dir.path(), "bad.swf", &text);
+        let err = TracePlan::build(spec(&path), &nodes(4), 1e6).err().unwrap();
+        assert_eq!(err, "t.swf:2: field 3 (wait time) is not a number: `x`");
+        let mut skip = spec(&path);
+        skip.reader.bad_lines = BadLines::Skip;
+        let plan = TracePlan::build(skip, &nodes(4), 1e6).unwrap();
+        assert_eq!((plan.summary.records, plan.summary.skipped), (2, 1));
+        assert_eq!(plan.summary.first_skipped.as_deref(), Some("t.swf:2: field 3 (wait time) is not a number: `x`"));
+    }
+
+    #[test]
+    fn a_file_changed_after_validation_is_reported_not_replayed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "t.swf", &[job(1, 0.0, 1.0, 1), job(2, 1.0, 1.0, 1)].concat());
+        let plan = Arc::new(TracePlan::build(spec(&path), &nodes(4), 1e6).unwrap());
+        assert_eq!(drain(&plan, 1, 0).len(), 2);
+        assert!(plan.failures().is_empty());
+        std::fs::write(&path, [job(1, 0.0, 1.0, 1), job(2, 1.0, 1.0, 1), job(3, 2.0, 1.0, 1)].concat()).unwrap();
+        assert_eq!(drain(&plan, 1, 0).len(), 0);
+        assert_eq!(plan.failures(), ["t.swf: the file changed after the scenario was validated"]);
     }
 }
