@@ -63,14 +63,48 @@ fn header_fact(comment: &[u8]) -> Option<(&str, &str)> {
     (!key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric())).then(|| (key, value.trim()))
 }
 
-/// Parses one data line into its 18 fields, or says what is wrong with it.
+/// Parses one data line into its 18 fields, or says what is wrong with it. One pass over the
+/// bytes: whole numbers (nearly every field of every log) are converted as they are scanned;
+/// anything else goes to the general number parser.
 fn parse(line: &[u8], fields: &mut [f64; FIELDS]) -> Result<(), String> {
+    let len = line.len();
     let mut n = 0;
-    for field in line.split(|b| b.is_ascii_whitespace()).filter(|f| !f.is_empty()) {
+    let mut i = 0;
+    loop {
+        while i < len && line[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i == len {
+            break;
+        }
+        let start = i;
+        let negative = line[i] == b'-';
+        if negative {
+            i += 1;
+        }
+        let digits = i;
+        let mut v: u64 = 0;
+        while i < len && line[i].is_ascii_digit() && i - digits < 15 {
+            v = v * 10 + u64::from(line[i] - b'0');
+            i += 1;
+        }
+        let whole = i > digits && (i == len || line[i].is_ascii_whitespace());
+        if !whole {
+            while i < len && !line[i].is_ascii_whitespace() {
+                i += 1;
+            }
+        }
         if n < FIELDS {
-            fields[n] = match number(field) {
-                Some(v) => v,
-                None => return Err(format!("field {} ({}) is not a number: `{}`", n + 1, FIELD_NAMES[n], show(field))),
+            fields[n] = if whole {
+                if negative {
+                    -(v as f64)
+                } else {
+                    v as f64
+                }
+            } else {
+                let field = &line[start..i];
+                number(field)
+                    .ok_or_else(|| format!("field {} ({}) is not a number: `{}`", n + 1, FIELD_NAMES[n], show(field)))?
             };
         }
         n += 1;
@@ -139,6 +173,109 @@ impl RecordReader for SwfReader {
     }
 }
 
+/// A synthetic SWF log generated on the fly, for measuring the reader and the replay at scales
+/// no shipped file has (`Read` it, or write it to a file): a header, then `jobs` jobs one second
+/// apart on average, with run times of 1 s to about 3 hours and 1 to 64 processors drawn from a
+/// SplitMix64 sequence of `seed`. Its lines look like the archive's (about 80 bytes each).
+pub struct Synthetic {
+    jobs: u64,
+    next: u64,
+    submit: u64,
+    state: u64,
+    line: Vec<u8>,
+    at: usize,
+}
+
+impl Synthetic {
+    /// A log of `jobs` jobs.
+    pub fn new(jobs: u64, seed: u64) -> Synthetic {
+        let header = b"; Version: 2.2\n; Computer: synthetic\n; MaxProcs: 64\n".to_vec();
+        Synthetic { jobs, next: 0, submit: 0, state: seed, line: header, at: 0 }
+    }
+
+    fn draw(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        fulcrum_sim_core::rng::splitmix64(self.state)
+    }
+
+    fn refill(&mut self) {
+        self.line.clear();
+        self.at = 0;
+        if self.next >= self.jobs {
+            return;
+        }
+        self.next += 1;
+        self.submit += self.draw() % 3;
+        let run = 1 + (self.draw() % 10_000) * (self.draw() % 1_000) / 1_000;
+        let procs = 1i64 << (self.draw() % 7);
+        let (user, group) = (1 + self.draw() % 500, 1 + self.draw() % 20);
+        let fields: [(i64, usize); FIELDS] = [
+            (self.next as i64, 9),
+            (self.submit as i64, 9),
+            (-1, 6),
+            (run as i64, 7),
+            (procs, 4),
+            (-1, 6),
+            (-1, 6),
+            (procs, 4),
+            (2 * run as i64, 7),
+            (-1, 6),
+            (1, 2),
+            (user as i64, 4),
+            (group as i64, 3),
+            (-1, 3),
+            (1, 2),
+            (-1, 2),
+            (-1, 2),
+            (-1, 2),
+        ];
+        for (i, (v, width)) in fields.into_iter().enumerate() {
+            // Right-aligned in `width` columns, one space apart, as the archive's files are.
+            let mut digits = [0u8; 20];
+            let mut k = digits.len();
+            let mut x = v.unsigned_abs();
+            loop {
+                k -= 1;
+                digits[k] = b'0' + (x % 10) as u8;
+                x /= 10;
+                if x == 0 {
+                    break;
+                }
+            }
+            if v < 0 {
+                k -= 1;
+                digits[k] = b'-';
+            }
+            let text = &digits[k..];
+            if i > 0 {
+                self.line.push(b' ');
+            }
+            self.line.extend(std::iter::repeat_n(b' ', width.saturating_sub(text.len())));
+            self.line.extend_from_slice(text);
+        }
+        self.line.push(b'\n');
+    }
+}
+
+impl std::io::Read for Synthetic {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let mut n = 0;
+        while n < out.len() {
+            if self.at == self.line.len() {
+                self.refill();
+                if self.line.is_empty() {
+                    break;
+                }
+            }
+            let k = (self.line.len() - self.at).min(out.len() - n);
+            out[n..n + k].copy_from_slice(&self.line[self.at..self.at + k]);
+            self.at += k;
+            n += k;
+        }
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,6 +338,20 @@ mod tests {
             assert_eq!(r.stats().skipped, 1);
             assert_eq!(r.stats().first_skipped.as_ref().unwrap().line, 3);
         }
+    }
+
+    #[test]
+    fn the_synthetic_log_reads_back_as_its_jobs() {
+        let input: Box<dyn BufRead + Send> = Box::new(std::io::BufReader::new(Synthetic::new(5_000, 1)));
+        let mut r = SwfReader::new(input, Bad { file: "synthetic".into(), policy: BadLines::Error });
+        let jobs = read_all(&mut r).unwrap();
+        assert_eq!(jobs.len(), 5_000);
+        assert_eq!(r.stats().header("MaxProcs"), Some("64"));
+        assert!(jobs.windows(2).all(|w| w[0].submit_s <= w[1].submit_s));
+        // Submit gaps of 0, 1 or 2 s: about 1 s on average.
+        let mean_gap = jobs.last().unwrap().submit_s / 4_999.0;
+        assert!((mean_gap - 1.0).abs() < 0.05, "{mean_gap}");
+        assert!(jobs.iter().all(|j| j.cpu.unwrap() <= 64.0 && j.work_s.unwrap() >= 1.0));
     }
 
     #[test]
