@@ -130,7 +130,7 @@ fn replay_memory_does_not_grow_with_the_trace_and_reading_is_fast() {
         );
         assert_eq!(m.tasks, n);
         assert!(m.peak_bytes < 4 << 20, "{n} jobs: peak heap {} bytes", m.peak_bytes);
-        assert!(m.validate_lines_per_s > 300_000.0 && m.replay_lines_per_s > 300_000.0);
+        assert!(m.validate_lines_per_s > 200_000.0 && m.replay_lines_per_s > 200_000.0);
     }
     // Ten times the lines, the same memory (within 64 KiB: the per-shape table, buffers).
     assert!(

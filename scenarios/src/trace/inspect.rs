@@ -109,6 +109,8 @@ pub struct Inspection {
     pub missing: [u64; 4],
     /// Censored records (work is a lower bound).
     pub censored: u64,
+    /// How the format's work was derived, where the reader computes it (Azure's token costs).
+    pub note: Option<String>,
 }
 
 /// Reads `path` (named `name`) twice and describes it, with `bins` bins of arrival rate.
@@ -178,6 +180,13 @@ pub fn inspect(
         priority: priority.finish(),
         missing,
         censored,
+        note: (format == TraceFormat::AzureLlm).then(|| {
+            let c = options.token_cost;
+            format!(
+                "work_s = {} s + {} s x context tokens + {} s x generated tokens",
+                c.per_request_s, c.per_context_token_s, c.per_generated_token_s
+            )
+        }),
     })
 }
 
@@ -244,6 +253,9 @@ impl Inspection {
             .filter(|(_, n)| *n > 0)
             .map(|(name, n)| format!("{name} in {n} ({:.1}%)", 100.0 * n as f64 / self.records.max(1) as f64))
             .collect();
+        if let Some(note) = &self.note {
+            out.push_str(&format!("{note}\n"));
+        }
         out.push_str(&format!(
             "fields missing: {}\n",
             if missing.is_empty() { "none".to_string() } else { missing.join(", ") }
