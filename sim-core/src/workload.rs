@@ -141,6 +141,8 @@ impl Workload {
 /// Where a run's tasks come from: the synthetic generator (matched without a virtual call, so
 /// the common path costs what it did) or a source.
 #[derive(Debug)]
+// One per run, inside the cluster: boxing the generator would add a pointer chase per arrival.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Arrivals {
     Synthetic(Generator),
     Source(Replay),

@@ -198,7 +198,7 @@ mod tests {
                     95,0,2,5,1,Running,100,0.01\r\n\
                     99,98,2,6,1,Terminated,100,0.01\r\n";
         let mut r = v2017(text);
-        let got: Vec<(u64, f64, Option<f64>, Option<f64>, Option<f64>, u64, bool)> = read_all(&mut r)
+        let got: Vec<_> = read_all(&mut r)
             .unwrap()
             .iter()
             .map(|r| (r.line, r.submit_s, r.work_s, r.cpu, r.memory, r.copies, r.censored))

@@ -242,8 +242,7 @@ mod tests {
         };
         let text = "t_ms,done_ms,cores,prio\n1000,3500,2,7\n2000,,0.5,\n";
         let records = read_all(&mut reader(text, &columns).unwrap()).unwrap();
-        let got: Vec<(f64, Option<f64>, Option<f64>, Option<i32>)> =
-            records.iter().map(|r| (r.submit_s, r.work_s, r.cpu, r.priority)).collect();
+        let got: Vec<_> = records.iter().map(|r| (r.submit_s, r.work_s, r.cpu, r.priority)).collect();
         assert_eq!(got, [(1.0, Some(2.5), Some(2.0), Some(7)), (2.0, None, Some(0.5), None)]);
         assert_eq!(records[1].line, 3);
     }

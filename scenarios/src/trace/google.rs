@@ -258,9 +258,7 @@ impl TaskReader {
 
     /// The head of the queue, if resolved.
     fn pop_resolved(&mut self) -> Option<Open> {
-        if self.queue.front()?.resolved.is_none() {
-            return None;
-        }
+        self.queue.front()?.resolved?;
         let o = self.queue.pop_front()?;
         let seq = self.first_seq;
         self.first_seq += 1;
@@ -330,8 +328,7 @@ mod tests {
         .concat();
         let mut r = reader(&text, 3600.0);
         let records = read_all(&mut r).unwrap();
-        let got: Vec<(u64, f64, Option<f64>, Option<f64>, bool)> =
-            records.iter().map(|r| (r.line, r.submit_s, r.work_s, r.cpu, r.censored)).collect();
+        let got: Vec<_> = records.iter().map(|r| (r.line, r.submit_s, r.work_s, r.cpu, r.censored)).collect();
         assert_eq!(
             got,
             [
