@@ -60,7 +60,32 @@ fn default_seed() -> u64 {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawCluster {
+    #[serde(default)]
     pub node_groups: Vec<RawNodeGroup>,
+    /// Machines read from a trace, as node groups after `node_groups`.
+    #[serde(default)]
+    pub machines: Option<RawMachines>,
+}
+
+/// `"cluster": {"machines": {...}}`: the cluster's machines from a trace's machine table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMachines {
+    /// `"alibaba-2018"` (`machine_meta.csv`).
+    pub format: String,
+    /// Relative to the scenario file.
+    pub path: String,
+    /// The first this-many machines of the file.
+    #[serde(default)]
+    pub limit: Option<u64>,
+    #[serde(default)]
+    pub cpu_cores_per_unit: Option<f64>,
+    #[serde(default)]
+    pub memory_gb_per_unit: Option<f64>,
+    #[serde(default)]
+    pub speed: Option<f64>,
+    #[serde(default)]
+    pub on_bad_line: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

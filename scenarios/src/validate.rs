@@ -149,7 +149,7 @@ pub fn validate(raw: RawScenario, sha256: String, base_dir: Option<&Path>) -> Re
     // Cluster.
     let mut nodes = Vec::new();
     let mut groups = Vec::new();
-    if raw.cluster.node_groups.is_empty() {
+    if raw.cluster.node_groups.is_empty() && raw.cluster.machines.is_none() {
         c.push("cluster.node_groups", "must declare at least one node group");
     }
     let mut total: u64 = 0;
@@ -192,6 +192,15 @@ pub fn validate(raw: RawScenario, sha256: String, base_dir: Option<&Path>) -> Re
                 racks: g.racks.clamp(1, g.count.max(1)) as u32,
             });
             nodes.extend(std::iter::repeat_n(NodeSpec { capacity, speed: g.speed }, g.count as usize));
+        }
+    }
+    if let Some(m) = &raw.cluster.machines {
+        for g in crate::trace::config::machines(&mut c, "cluster.machines", m, base_dir, &raw.cluster.node_groups) {
+            total = total.saturating_add(u64::from(g.count));
+            if total <= MAX_NODES {
+                groups.push(NodeGroup { name: g.name, first: nodes.len() as u32, count: g.count, racks: 1 });
+                nodes.extend(std::iter::repeat_n(g.spec, g.count as usize));
+            }
         }
     }
     if total > MAX_NODES {

@@ -453,3 +453,50 @@ fn trace_content_errors_name_the_file_and_line() {
         with_trace(json!({"format": "swf", "path": "t.swf", "cpu_cores_per_unit": 0.25}), &[("t.swf", &wide)]).unwrap();
     assert_eq!(s.sim.workload.classes[1].name, "cpu4");
 }
+
+#[test]
+fn machines_from_a_trace_define_node_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let library_meta =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("library/traces/alibaba-2018/machine_meta.csv");
+    std::fs::write(
+        dir.path().join("meta.csv"),
+        "m_1,0,1,1,96,100,USING\nm_2,0,1,1,64,50,USING\nm_1,9,1,1,96,100,USING\n",
+    )
+    .unwrap();
+    let load = |cluster: Value| {
+        let mut v: Value = serde_json::from_str(CONTRACT).unwrap();
+        v["cluster"] = cluster;
+        let path = dir.path().join("s.json");
+        std::fs::write(&path, v.to_string()).unwrap();
+        fulcrum_scenarios::load(&path).map_err(|e| e.to_string().replace(&format!("{}/", dir.path().display()), ""))
+    };
+    // The shipped table: 4,034 machines of 96 cores and memory 100.
+    let s = load(json!({"machines": {"format": "alibaba-2018", "path": library_meta.display().to_string()}})).unwrap();
+    assert_eq!(s.sim.nodes.len(), 4_034);
+    assert_eq!(s.sim.groups.len(), 1);
+    assert_eq!(s.sim.groups[0].name, "cpu96-mem100");
+    assert_eq!(s.sim.nodes[0].capacity.units(fulcrum_strategies::Resource::Memory), 100.0);
+    // Declared groups first, then the machines by shape; a limit and unit mapping.
+    let s = load(json!({"node_groups": [{"name": "edge", "count": 2, "cpu_cores": 4, "memory_gb": 8}],
+                        "machines": {"format": "alibaba-2018", "path": "meta.csv", "memory_gb_per_unit": 2.56,
+                                     "speed": 1.5}}))
+    .unwrap();
+    let groups: Vec<(&str, u32, u32)> = s.sim.groups.iter().map(|g| (g.name.as_str(), g.first, g.count)).collect();
+    assert_eq!(groups, [("edge", 0, 2), ("cpu64-mem50", 2, 1), ("cpu96-mem100", 3, 1)]);
+    assert_eq!(s.sim.nodes[3].capacity.units(fulcrum_strategies::Resource::Memory), 256.0);
+    assert_eq!(s.sim.nodes[3].speed, 1.5);
+    let s = load(json!({"machines": {"format": "alibaba-2018", "path": "meta.csv", "limit": 1}})).unwrap();
+    assert_eq!(s.sim.nodes.len(), 1);
+    // Errors name the field, or the file and line.
+    assert_eq!(
+        load(json!({"machines": {"format": "google-2011", "path": "meta.csv"}})).unwrap_err(),
+        "s.json: cluster.machines.format: unknown machine table format \"google-2011\", expected \"alibaba-2018\""
+    );
+    std::fs::write(dir.path().join("bad.csv"), "m_1,0,1,1,96,100,USING\nm_2,0,1,1,lots,50,USING\n").unwrap();
+    assert_eq!(
+        load(json!({"machines": {"format": "alibaba-2018", "path": "bad.csv"}})).unwrap_err(),
+        "s.json: cluster.machines: bad.csv:2: column 5 (cpu_num) must be a positive number, got `lots`"
+    );
+    assert_eq!(load(json!({})).unwrap_err(), "s.json: cluster.node_groups: must declare at least one node group");
+}

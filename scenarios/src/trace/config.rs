@@ -7,7 +7,7 @@ use fulcrum_strategies::{NodeSpec, Resource, ResourceUnits};
 
 use super::generic::{Column, Columns};
 use super::{azure, google, BadLines, LoadScale, ReaderOptions, TraceFormat, TraceSpec};
-use crate::raw::{RawColumn, RawTrace};
+use crate::raw::{RawColumn, RawMachines, RawNodeGroup, RawTrace};
 use crate::validate::{Checker, MAX_DURATION_S, MAX_UNITS};
 
 /// Largest `load_scale`.
@@ -212,4 +212,96 @@ fn columns(c: &mut Checker, p: &str, raw: &crate::raw::RawColumns) -> Columns {
         delimiter,
         time_unit_s,
     }
+}
+
+/// A node group made from a trace's machines.
+pub(crate) struct MachineNodes {
+    pub(crate) name: String,
+    pub(crate) count: u32,
+    pub(crate) spec: NodeSpec,
+}
+
+/// The node groups of `cluster.machines` (at field path `p`), or none with the problems pushed.
+pub(crate) fn machines(
+    c: &mut Checker,
+    p: &str,
+    raw: &RawMachines,
+    base_dir: Option<&Path>,
+    declared: &[RawNodeGroup],
+) -> Vec<MachineNodes> {
+    let before = c.problems.len();
+    if raw.format != "alibaba-2018" {
+        c.push(
+            format!("{p}.format"),
+            format!("unknown machine table format {:?}, expected \"alibaba-2018\"", raw.format),
+        );
+    }
+    let cpu_cores_per_unit = raw.cpu_cores_per_unit.unwrap_or(1.0);
+    c.positive(&format!("{p}.cpu_cores_per_unit"), cpu_cores_per_unit, MAX_UNITS);
+    // mem_size is normalised to 0–100: by default a machine of 100 has 100 GB.
+    let memory_gb_per_unit = raw.memory_gb_per_unit.unwrap_or(1.0);
+    c.range(&format!("{p}.memory_gb_per_unit"), memory_gb_per_unit, 0.0, false, MAX_UNITS);
+    let speed = raw.speed.unwrap_or(1.0);
+    c.positive(&format!("{p}.speed"), speed, 1e6);
+    if raw.limit == Some(0) {
+        c.push(format!("{p}.limit"), "must be at least 1, got 0");
+    }
+    let policy = match raw.on_bad_line.as_deref() {
+        None => BadLines::Error,
+        Some(s) => BadLines::parse(s).unwrap_or_else(|| {
+            c.push(format!("{p}.on_bad_line"), format!("must be \"error\" or \"skip\", got {s:?}"));
+            BadLines::Error
+        }),
+    };
+    let Some(base) = base_dir else {
+        c.push(format!("{p}.path"), "a machine table needs a scenario read from disk (paths are relative to it)");
+        return Vec::new();
+    };
+    let path = base.join(&raw.path);
+    if c.problems.len() > before {
+        return Vec::new();
+    }
+    let name = path.display().to_string();
+    let read = super::open_input(&path)
+        .map_err(|e| format!("{name}: {e}"))
+        .and_then(|input| super::machines::alibaba_2018(input, &name, policy, raw.limit).map_err(|e| e.to_string()));
+    let groups = match read {
+        Ok((groups, _)) if groups.is_empty() => {
+            c.push(format!("{p}.path"), format!("{name}: no machine in the file"));
+            return Vec::new();
+        }
+        Ok((groups, _)) => groups,
+        Err(message) => {
+            c.push(p, message);
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::new();
+    for g in groups {
+        let units = ResourceUnits {
+            cpu_cores: g.cpu * cpu_cores_per_unit,
+            memory_gb: g.memory * memory_gb_per_unit,
+            ..ResourceUnits::default()
+        };
+        let group_name = format!("cpu{}-mem{}", g.cpu, g.memory);
+        if declared.iter().any(|d| d.name == group_name) {
+            c.push(p, format!("a machine group is named {group_name:?}, as a declared node group is"));
+        }
+        if units.cpu_cores * 1000.0 < 1.0 || units.cpu_cores > MAX_UNITS || units.memory_gb > MAX_UNITS {
+            c.push(
+                p,
+                format!(
+                    "{name}:{}: machines of {} cpu and {} memory map to {} cores and {} GB",
+                    g.first_line, g.cpu, g.memory, units.cpu_cores, units.memory_gb
+                ),
+            );
+            continue;
+        }
+        out.push(MachineNodes {
+            name: group_name,
+            count: u32::try_from(g.count).unwrap_or(u32::MAX),
+            spec: NodeSpec { capacity: units.to_resources(), speed },
+        });
+    }
+    out
 }

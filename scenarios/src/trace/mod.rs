@@ -23,6 +23,7 @@ pub(crate) mod config;
 pub mod generic;
 pub mod google;
 pub mod inspect;
+pub mod machines;
 pub mod replay;
 pub mod swf;
 
