@@ -113,8 +113,8 @@ pub struct TraceSummary {
     pub never_ran: u64,
     /// Records before `start_s`.
     pub before_start: u64,
-    /// Records after the window (its `limit` or the run's end) that were read (sorted traces
-    /// stop reading at the first).
+    /// Records after the window (its `limit` or the run's end), for a window sorted in memory
+    /// (a time-sorted trace stops reading at the first: see `stopped_early`).
     pub after_window: u64,
     /// Whether reading stopped before the end of the file.
     pub stopped_early: bool,
@@ -420,7 +420,6 @@ impl TracePlan {
                 }
             }
             summary.before_start = window.before;
-            summary.after_window = u64::from(window.past);
             summary.stopped_early = window.past;
             summary.start_s = window.start.unwrap_or(0.0);
         }
