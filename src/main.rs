@@ -10,9 +10,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use fulcrum_reports::{comparison_table, write_study, LabelInfo, Study, Summary};
-use fulcrum_scenarios::{Scenario, ScenarioError};
+use fulcrum_scenarios::trace::{BadLines, TraceFormat};
+use fulcrum_scenarios::{LoadOptions, Scenario, ScenarioError};
 use fulcrum_sim_core::metrics::RunOutput;
 use fulcrum_sim_core::RunOptions;
 use fulcrum_strategies::{catalogue, Resource, Role, StrategyInfo};
@@ -42,6 +43,9 @@ enum Command {
     Validate {
         /// The scenario file.
         file: PathBuf,
+        /// What to do with a bad line of a replayed trace [default: the scenario's, "error"].
+        #[arg(long, value_enum)]
+        on_bad_line: Option<OnBadLine>,
     },
     /// List every strategy with its parameters and defaults.
     Strategies,
@@ -52,6 +56,9 @@ enum Command {
     /// then report it on held-out replications; writes best.json, trials.csv, tune.json and a
     /// convergence chart.
     Tune(TuneArgs),
+    /// Workload traces: `fulcrum trace inspect FILE --format F` prints what a trace holds.
+    #[command(subcommand)]
+    Trace(TraceCommand),
 }
 
 #[derive(Args)]
@@ -92,6 +99,59 @@ struct TuneArgs {
     /// Print nothing on success.
     #[arg(long)]
     quiet: bool,
+}
+
+#[derive(Subcommand)]
+enum TraceCommand {
+    /// Print what a trace holds: records, time span, arrival rate over time, size and demand
+    /// distributions, the fields it lacks (two streaming passes over the file).
+    Inspect(InspectArgs),
+}
+
+#[derive(Args)]
+struct InspectArgs {
+    /// The trace file (gzipped or not).
+    file: PathBuf,
+    /// Its format: swf, google-2011, alibaba-2017, alibaba-2018, azure-llm or csv.
+    #[arg(long, value_parser = parse_format)]
+    format: TraceFormat,
+    /// What to do with a line that cannot be read.
+    #[arg(long, value_enum, default_value = "error")]
+    on_bad_line: OnBadLine,
+    /// Bins of the arrival rate over time.
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    bins: u32,
+    /// csv: a column, as KEY=NAME or KEY=INDEX (KEY: time, work, end, cpu, memory, priority).
+    #[arg(long = "column", value_name = "KEY=COLUMN")]
+    columns: Vec<String>,
+    /// csv: the file has no header line (columns by index only).
+    #[arg(long)]
+    no_header: bool,
+    /// csv: unit of the time, work and end columns (s, ms, us, ns).
+    #[arg(long, default_value = "s")]
+    time_unit: String,
+}
+
+/// `--on-bad-line`.
+#[derive(Clone, Copy, ValueEnum)]
+enum OnBadLine {
+    /// Stop with an error naming the file and line.
+    Error,
+    /// Skip the line and count it.
+    Skip,
+}
+
+impl OnBadLine {
+    fn policy(self) -> BadLines {
+        match self {
+            OnBadLine::Error => BadLines::Error,
+            OnBadLine::Skip => BadLines::Skip,
+        }
+    }
+}
+
+fn parse_format(s: &str) -> Result<TraceFormat, String> {
+    TraceFormat::parse(s).ok_or_else(|| format!("unknown trace format {s:?}, expected one of {}", TraceFormat::names()))
 }
 
 #[derive(Args)]
@@ -165,6 +225,9 @@ struct RunArgs {
     /// Print nothing on success (no progress bar, no table).
     #[arg(long)]
     quiet: bool,
+    /// What to do with a bad line of a replayed trace [default: the scenario's, "error"].
+    #[arg(long, value_enum)]
+    on_bad_line: Option<OnBadLine>,
 }
 
 /// An error with its exit code.
@@ -192,13 +255,14 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(args),
-        Command::Validate { file } => validate(&file),
+        Command::Validate { file, on_bad_line } => validate(&file, on_bad_line),
         Command::Strategies => {
             print!("{}", strategies_text());
             Ok(())
         }
         Command::Explain(args) => explain(&args),
         Command::Tune(args) => tune_command(args),
+        Command::Trace(TraceCommand::Inspect(args)) => inspect(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -211,7 +275,7 @@ fn main() -> ExitCode {
 
 fn tune_command(args: TuneArgs) -> Result<(), Failure> {
     let bad = |e: String| Failure { code: 2, error: anyhow::anyhow!(e) };
-    let scenario = load(Some(&args.file))?;
+    let scenario = load(Some(&args.file), None)?;
     let params = args
         .params
         .iter()
@@ -252,9 +316,10 @@ fn tune_command(args: TuneArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn load(file: Option<&Path>) -> Result<Scenario, Failure> {
+fn load(file: Option<&Path>, on_bad_line: Option<OnBadLine>) -> Result<Scenario, Failure> {
+    let options = LoadOptions { on_bad_line: on_bad_line.map(OnBadLine::policy) };
     Ok(match file {
-        Some(path) => fulcrum_scenarios::load(path)?,
+        Some(path) => fulcrum_scenarios::load_with(path, &options)?,
         None => {
             let (name, json) = fulcrum_scenarios::default_scenario();
             fulcrum_scenarios::parse_str(json, &format!("<built-in {name}>"))?
@@ -262,8 +327,8 @@ fn load(file: Option<&Path>) -> Result<Scenario, Failure> {
     })
 }
 
-fn validate(file: &Path) -> Result<(), Failure> {
-    let s = load(Some(file))?;
+fn validate(file: &Path, on_bad_line: Option<OnBadLine>) -> Result<(), Failure> {
+    let s = load(Some(file), on_bad_line)?;
     println!(
         "{}: ok: scenario {:?}, {} nodes in {} groups, {} task classes, {} faults, {} strategy combinations, {} replications",
         file.display(),
@@ -275,6 +340,57 @@ fn validate(file: &Path) -> Result<(), Failure> {
         s.combinations.len(),
         s.replications
     );
+    if let Some(trace) = &s.trace {
+        for line in trace.summary.lines() {
+            println!("{line}");
+        }
+    }
+    Ok(())
+}
+
+fn inspect(args: &InspectArgs) -> Result<(), Failure> {
+    use fulcrum_scenarios::trace::generic::{Column, Columns};
+    use fulcrum_scenarios::trace::ReaderOptions;
+    let bad = |message: String| Failure { code: 2, error: anyhow::anyhow!(message) };
+    let mut columns = Columns { header: !args.no_header, ..Columns::default() };
+    columns.time_unit_s = match args.time_unit.as_str() {
+        "s" => 1.0,
+        "ms" => 1e-3,
+        "us" => 1e-6,
+        "ns" => 1e-9,
+        other => return Err(bad(format!("--time-unit {other:?}: expected s, ms, us or ns"))),
+    };
+    for c in &args.columns {
+        let Some((key, col)) = c.split_once('=') else {
+            return Err(bad(format!("--column {c:?}: expected KEY=COLUMN, e.g. time=submit_s")));
+        };
+        let col = match col.parse::<usize>() {
+            Ok(i) => Column::Index(i),
+            Err(_) => Column::Name(col.to_string()),
+        };
+        match key {
+            "time" => columns.time = col,
+            "work" => columns.work = Some(col),
+            "end" => columns.end = Some(col),
+            "cpu" => columns.cpu = Some(col),
+            "memory" => columns.memory = Some(col),
+            "priority" => columns.priority = Some(col),
+            other => {
+                return Err(bad(format!(
+                    "--column {c:?}: unknown key {other:?}, expected time, work, end, cpu, memory or priority"
+                )))
+            }
+        }
+    }
+    if !args.columns.is_empty() && args.format != TraceFormat::Csv {
+        return Err(bad(format!("--column applies to --format csv only, not {}", args.format)));
+    }
+    let options = ReaderOptions { bad_lines: args.on_bad_line.policy(), columns, ..ReaderOptions::default() };
+    let name = args.file.display().to_string();
+    let inspection =
+        fulcrum_scenarios::trace::inspect::inspect(args.format, &args.file, &name, &options, args.bins as usize)
+            .map_err(|e| bad(e.to_string()))?;
+    print!("{}", inspection.text());
     Ok(())
 }
 
@@ -418,9 +534,12 @@ fn scenario_brief(scenario: &Scenario) -> Vec<String> {
         .collect();
     lines.push(format!(
         "Workload: {:.3} tasks/s on average; classes {}.",
-        sim.workload.arrival.mean_rate(),
+        sim.workload.mean_rate(),
         classes.join(", ")
     ));
+    if let Some(trace) = &scenario.trace {
+        lines.extend(trace.summary.lines().into_iter().map(|l| l.trim().to_string()));
+    }
     lines.push(format!(
         "Run: {} s of simulated time after a {} s warm-up; heartbeats every {} s; {} dispatcher{}; the scheduler sees {}.",
         (sim.end.as_secs_f64() - sim.warmup.as_secs_f64()),
@@ -463,7 +582,7 @@ fn dir_name(name: &str) -> String {
 }
 
 fn run(args: RunArgs) -> Result<(), Failure> {
-    let mut scenario = load(args.file.as_deref())?;
+    let mut scenario = load(args.file.as_deref(), args.on_bad_line)?;
     if let Some(r) = args.replications {
         scenario.replications = r;
     }
@@ -526,6 +645,15 @@ fn run(args: RunArgs) -> Result<(), Failure> {
             .collect()
     });
     progress.done();
+    if let Some(trace) = &scenario.trace {
+        let failures = trace.failures();
+        if !failures.is_empty() {
+            return Err(Failure {
+                code: 2,
+                error: anyhow::anyhow!("replaying the trace failed, nothing was written: {}", failures.join("; ")),
+            });
+        }
+    }
 
     let mut outputs = outputs.into_iter();
     let runs: Vec<Vec<RunOutput>> =
@@ -581,6 +709,13 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     let mut files = write_study(&out_dir, &study, &summary)
         .with_context(|| format!("cannot write results to {}", out_dir.display()))?;
     files.written.extend(trace_path);
+    if let Some(trace) = &scenario.trace {
+        let path = out_dir.join("replay.json");
+        let json = serde_json::to_string_pretty(&trace.summary).context("cannot serialise the trace summary")? + "\n";
+        fulcrum_reports::write_atomic(&path, |w| w.write_all(json.as_bytes()))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        files.written.push(path);
+    }
     if args.decision_cost {
         let path = out_dir.join("cost.json");
         fulcrum_reports::write_cost(&path, &study).with_context(|| format!("cannot write {}", path.display()))?;
@@ -619,6 +754,11 @@ fn run(args: RunArgs) -> Result<(), Failure> {
             reps,
             scenario.sim.seed
         );
+        if let Some(trace) = &scenario.trace {
+            for line in trace.summary.lines() {
+                println!("{line}");
+            }
+        }
         println!(
             "mean ± 95% CI half-width over replications, after a {} s warm-up\n",
             scenario.sim.warmup.as_secs_f64()

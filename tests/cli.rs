@@ -583,3 +583,144 @@ fn tune_improves_held_out_results_within_budget_and_its_best_runs_unchanged() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("metric \"p42\": not a metric of this scenario"), "{}", stderr(&o));
 }
+
+/// `(task_id, class, arrival_s, work_s)` per (label, replication) of a tasks.csv.
+fn tasks_by_run(dir: &Path) -> std::collections::BTreeMap<(String, String), Vec<[String; 4]>> {
+    let bytes = read(dir, "tasks.csv");
+    let mut out: std::collections::BTreeMap<(String, String), Vec<[String; 4]>> = Default::default();
+    for rec in csv::Reader::from_reader(&bytes[..]).records() {
+        let rec = rec.unwrap();
+        out.entry((rec[0].to_string(), rec[1].to_string())).or_default().push([
+            rec[2].to_string(),
+            rec[3].to_string(),
+            rec[4].to_string(),
+            rec[5].to_string(),
+        ]);
+    }
+    out
+}
+
+#[test]
+fn trace_replay_is_byte_identical_across_runs_and_thread_counts() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A streamed trace (Azure LLM requests) and one sorted in memory (Alibaba 2017, a window).
+    let sorted = tmp.path().join("alibaba-window.json");
+    let alibaba = library("traces/alibaba-2017/batch_task.csv");
+    std::fs::write(
+        &sorted,
+        serde_json::json!({
+            "name": "alibaba-window", "duration_s": 2000, "warmup_s": 100, "replications": 2,
+            "cluster": {"node_groups": [{"name": "m", "count": 8, "cpu_cores": 8, "memory_gb": 32}]},
+            "workload": {"trace": {"format": "alibaba-2017", "path": alibaba.display().to_string(), "instances": "one",
+                                   "start_s": 20000, "limit": 3000, "time_scale": 0.2}},
+            "balancers": ["random", "least-connections", {"kind": "power-of-d", "d": 2, "label": "p2c"}]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    for (name, scenario) in [("azure", library("trace-azure-llm.json")), ("alibaba", sorted)] {
+        let args = ["--replications", "2", "--task-log", "--no-charts"];
+        let a = run_into(tmp.path(), &format!("{name}-a"), Some(&scenario), &[&args[..], &["--threads", "1"]].concat());
+        let b = run_into(tmp.path(), &format!("{name}-b"), Some(&scenario), &[&args[..], &["--threads", "2"]].concat());
+        let c = run_into(tmp.path(), &format!("{name}-c"), Some(&scenario), &[&args[..], &["--threads", "2"]].concat());
+        for f in ["summary.json", "runs.csv", "timeseries.csv", "nodes.csv", "tasks.csv", "replay.json", "report.html"]
+        {
+            assert!(read(&a, f) == read(&b, f), "{name}: {f} differs between --threads 1 and --threads 2");
+            assert!(read(&b, f) == read(&c, f), "{name}: {f} differs between two identical runs");
+        }
+        // Common random numbers: within a replication every strategy sees the same tasks.
+        let runs = tasks_by_run(&a);
+        for rep in ["0", "1"] {
+            let same: Vec<_> = runs.iter().filter(|((_, r), _)| r == rep).map(|(_, v)| v).collect();
+            assert!(same.len() >= 3 && same[0].len() > 1000, "{name}: {} runs, {} tasks", same.len(), same[0].len());
+            assert!(same.iter().all(|v| *v == same[0]), "{name} replication {rep}: tasks differ between strategies");
+        }
+        let trace: Value = serde_json::from_slice(&read(&a, "replay.json")).unwrap();
+        assert_eq!(trace["on_bad_line"], "error");
+        if name == "azure" {
+            // The whole hour, every request; the file is the one the provenance notes name.
+            assert_eq!(trace["records"], 19_366);
+            assert_eq!(trace["sha256"], "2f1e5b666d4e3055fdbba98598ce2ec307767b9064e03e2fa46676dbcc7d0bf8");
+            assert!(trace["attribution"].as_str().unwrap().contains("CC-BY 4.0"));
+            let submitted = summary(&a)["results"][0]["metrics"]["submitted"]["mean"].as_f64().unwrap();
+            assert!(submitted > 18_000.0 && submitted < 19_366.0, "arrivals after the warm-up: {submitted}");
+        } else {
+            assert_eq!(trace["records"], 3_000);
+            assert_eq!(trace["sorted_in_memory"], true);
+        }
+    }
+}
+
+#[test]
+fn trace_inspect_describes_a_trace_and_names_bad_lines() {
+    let o = fulcrum(&["trace", "inspect", library("traces/swf/lublin_256.swf").to_str().unwrap(), "--format", "swf"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    for expected in [
+        "records: 10000 (10000 tasks with instances); 10007 lines read: 7 comment or header, 0 bad lines skipped",
+        "submit times: 5094 s to 7711701 s (span 7706607 s = 2140.72 h); sorted",
+        "  MaxNodes: 256",
+        "fields missing: memory in 10000 (100.0%), priority in 10000 (100.0%)",
+        "arrivals over time (24 bins of 321109 s):",
+    ] {
+        assert!(out.contains(expected), "no {expected:?} in:\n{out}");
+    }
+    let cpu = out.lines().find(|l| l.starts_with("cpu ")).unwrap();
+    assert!(cpu.split_whitespace().nth(1) == Some("10000") && cpu.ends_with(" 256"), "{cpu}");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("bad.swf");
+    std::fs::write(&bad, "; Version: 2\n1 0 -1 5 1 -1 -1 -1 -1 -1 1 1 1 -1 -1 -1 -1 -1\n2 5\n").unwrap();
+    let o = fulcrum(&["trace", "inspect", bad.to_str().unwrap(), "--format", "swf"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o).trim(),
+        format!("error: {}:3: expected 18 whitespace-separated fields, got 2", bad.display())
+    );
+    let o = fulcrum(&["trace", "inspect", bad.to_str().unwrap(), "--format", "swf", "--on-bad-line", "skip"]);
+    assert!(o.status.success());
+    assert!(String::from_utf8(o.stdout)
+        .unwrap()
+        .contains("records: 1 (1 tasks with instances); 3 lines read: 1 comment or header, 1 bad lines skipped"));
+    let o = fulcrum(&["trace", "inspect", bad.to_str().unwrap(), "--format", "parquet"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn a_bad_trace_line_stops_the_run_with_exit_2_unless_skipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("jobs.swf"),
+        "1 0 -1 5 1 -1 -1 -1 -1 -1 1 1 1 -1 -1 -1 -1 -1\n2 1 -1 5 one -1 -1 -1 -1 -1 1 1 1 -1 -1 -1 -1 -1\n\
+         3 2 -1 5 1 -1 -1 -1 -1 -1 1 1 1 -1 -1 -1 -1 -1\n",
+    )
+    .unwrap();
+    let scenario = tmp.path().join("s.json");
+    std::fs::write(
+        &scenario,
+        r#"{"name": "s", "duration_s": 100, "replications": 1,
+            "cluster": {"node_groups": [{"name": "n", "count": 2, "cpu_cores": 2}]},
+            "workload": {"trace": {"format": "swf", "path": "jobs.swf"}}, "balancers": ["random"]}"#,
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let o = fulcrum(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o).trim(),
+        format!(
+            "error: {}: workload.trace: {}:2: field 5 (allocated processors) is not a number: `one`",
+            scenario.display(),
+            tmp.path().join("jobs.swf").display()
+        )
+    );
+    assert!(!out.exists());
+    let o = fulcrum(&["validate", scenario.to_str().unwrap(), "--on-bad-line", "skip"]);
+    assert!(o.status.success());
+    assert!(String::from_utf8(o.stdout).unwrap().contains("1 bad lines skipped"));
+    run_into(tmp.path(), "out", Some(&scenario), &["--on-bad-line", "skip", "--no-charts"]);
+    let trace: Value = serde_json::from_slice(&read(&out, "replay.json")).unwrap();
+    assert_eq!((trace["records"].as_u64(), trace["skipped"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(trace["on_bad_line"], "skip");
+    assert_eq!(summary(&out)["results"][0]["metrics"]["completed"]["mean"], 2.0);
+}

@@ -79,6 +79,7 @@ pub fn heartbeat_config(n_nodes: usize, seconds: f64, seed: u64) -> SimConfig {
         groups: vec![NodeGroup { name: "nodes".into(), first: 0, count: n_nodes as u32, racks: 1 }],
         workload: Workload {
             arrival: ArrivalProcess::Poisson { rate: arrival_rate(n_nodes) },
+            source: None,
             classes: vec![TaskClass {
                 name: "task".into(),
                 share: 1.0,

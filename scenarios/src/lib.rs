@@ -26,6 +26,7 @@
 mod error;
 #[allow(missing_docs)]
 pub mod raw;
+pub mod trace;
 pub mod validate;
 
 pub use error::{Problem, ScenarioError};
@@ -65,6 +66,8 @@ pub struct Scenario {
     /// The strategy combinations to compare, in order: balancers outermost, then detectors,
     /// then failover policies (or the explicit `combinations` list).
     pub combinations: Vec<Combination>,
+    /// The replayed trace, when the workload is one (`sim.workload.source` replays it).
+    pub trace: Option<std::sync::Arc<trace::TracePlan>>,
 }
 
 /// Scenarios of `scenarios/library/` embedded in the binary: `(file name, contents)`. (Scenarios
@@ -86,8 +89,25 @@ pub fn parse_str(json: &str, file: &str) -> Result<Scenario, ScenarioError> {
     parse_str_in(json, file, None)
 }
 
+/// Settings that override a scenario file's own when it is loaded (from the command line).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// The bad-line policy of a replayed trace (`--on-bad-line`).
+    pub on_bad_line: Option<trace::BadLines>,
+}
+
 /// Parses and validates scenario JSON whose relative paths are relative to `base_dir`.
 pub fn parse_str_in(json: &str, file: &str, base_dir: Option<&Path>) -> Result<Scenario, ScenarioError> {
+    parse_str_with(json, file, base_dir, &LoadOptions::default())
+}
+
+/// [`parse_str_in`] with `options` overriding the file's settings.
+pub fn parse_str_with(
+    json: &str,
+    file: &str,
+    base_dir: Option<&Path>,
+    options: &LoadOptions,
+) -> Result<Scenario, ScenarioError> {
     let invalid = |problems| ScenarioError::Invalid { file: file.to_string(), problems };
     let mut de = serde_json::Deserializer::from_str(json);
     let raw: raw::RawScenario = match serde_path_to_error::deserialize(&mut de) {
@@ -101,12 +121,21 @@ pub fn parse_str_in(json: &str, file: &str, base_dir: Option<&Path>) -> Result<S
     if let Err(e) = de.end() {
         return Err(invalid(vec![Problem::new("", e.to_string())]));
     }
+    let mut raw = raw;
+    if let (Some(policy), Some(trace)) = (options.on_bad_line, raw.workload.trace.as_mut()) {
+        trace.on_bad_line = Some(policy.name().to_string());
+    }
     let sha256 = hex(&Sha256::digest(json.as_bytes()));
     validate::validate(raw, sha256, base_dir).map_err(invalid)
 }
 
 /// Reads, parses and validates a scenario file.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    load_with(path, &LoadOptions::default())
+}
+
+/// [`load`] with `options` overriding the file's settings.
+pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Scenario, ScenarioError> {
     let file = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|source| ScenarioError::Read { file: file.clone(), source })?;
     let json = String::from_utf8(bytes).map_err(|e| ScenarioError::Invalid {
@@ -116,7 +145,7 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
             format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
         )],
     })?;
-    parse_str_in(&json, &file, Some(path.parent().unwrap_or(Path::new("."))))
+    parse_str_with(&json, &file, Some(path.parent().unwrap_or(Path::new("."))), options)
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -79,7 +79,32 @@ fn default_seed() -> u64 {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawCluster {
+    #[serde(default)]
     pub node_groups: Vec<RawNodeGroup>,
+    /// Machines read from a trace, as node groups after `node_groups`.
+    #[serde(default)]
+    pub machines: Option<RawMachines>,
+}
+
+/// `"cluster": {"machines": {...}}`: the cluster's machines from a trace's machine table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMachines {
+    /// `"alibaba-2018"` (`machine_meta.csv`).
+    pub format: String,
+    /// Relative to the scenario file.
+    pub path: String,
+    /// The first this-many machines of the file.
+    #[serde(default)]
+    pub limit: Option<u64>,
+    #[serde(default)]
+    pub cpu_cores_per_unit: Option<f64>,
+    #[serde(default)]
+    pub memory_gb_per_unit: Option<f64>,
+    #[serde(default)]
+    pub speed: Option<f64>,
+    #[serde(default)]
+    pub on_bad_line: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -249,8 +274,14 @@ pub enum RawDist {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawWorkload {
-    pub arrival: RawArrival,
+    /// Required unless `trace` is given.
+    #[serde(default)]
+    pub arrival: Option<RawArrival>,
+    #[serde(default)]
     pub classes: Vec<RawClass>,
+    /// A recorded workload to replay instead of `arrival` and `classes`.
+    #[serde(default)]
+    pub trace: Option<RawTrace>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -314,4 +345,86 @@ pub enum RawSplit {
     #[default]
     Random,
     RoundRobin,
+}
+
+/// `"workload": {"trace": {...}}`: a recorded workload to replay (see `crate::trace`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTrace {
+    pub format: String,
+    /// Relative to the scenario file.
+    pub path: String,
+    #[serde(default)]
+    pub time_scale: Option<f64>,
+    #[serde(default)]
+    pub load_scale: Option<f64>,
+    #[serde(default)]
+    pub target_utilization: Option<f64>,
+    #[serde(default)]
+    pub start_s: Option<f64>,
+    #[serde(default)]
+    pub limit: Option<u64>,
+    /// `"error"` (default) or `"skip"`.
+    #[serde(default)]
+    pub on_bad_line: Option<String>,
+    #[serde(default)]
+    pub sort: Option<bool>,
+    #[serde(default)]
+    pub cpu_cores_per_unit: Option<f64>,
+    #[serde(default)]
+    pub memory_gb_per_unit: Option<f64>,
+    #[serde(default)]
+    pub default_work_s: Option<RawDist>,
+    #[serde(default)]
+    pub default_demand: Option<ResourceUnits>,
+    /// google-2011.
+    #[serde(default)]
+    pub lookahead_s: Option<f64>,
+    /// alibaba-*: `"expand"` (default) or `"one"`.
+    #[serde(default)]
+    pub instances: Option<String>,
+    /// azure-llm.
+    #[serde(default)]
+    pub per_request_s: Option<f64>,
+    #[serde(default)]
+    pub per_context_token_s: Option<f64>,
+    #[serde(default)]
+    pub per_generated_token_s: Option<f64>,
+    /// csv.
+    #[serde(default)]
+    pub columns: Option<RawColumns>,
+    #[serde(default)]
+    pub attribution: Option<String>,
+}
+
+/// The column mapping of a `csv` trace.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawColumns {
+    pub time: RawColumn,
+    #[serde(default)]
+    pub work: Option<RawColumn>,
+    #[serde(default)]
+    pub end: Option<RawColumn>,
+    #[serde(default)]
+    pub cpu: Option<RawColumn>,
+    #[serde(default)]
+    pub memory: Option<RawColumn>,
+    #[serde(default)]
+    pub priority: Option<RawColumn>,
+    #[serde(default)]
+    pub header: Option<bool>,
+    #[serde(default)]
+    pub delimiter: Option<String>,
+    /// `"s"` (default), `"ms"`, `"us"` or `"ns"`.
+    #[serde(default)]
+    pub time_unit: Option<String>,
+}
+
+/// A column by header name or 0-based index.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum RawColumn {
+    Index(u64),
+    Name(String),
 }

@@ -5,7 +5,7 @@ use fulcrum_sim_core::alerts::{AlertMetric, AlertRule, Condition};
 use fulcrum_sim_core::config::{Dispatchers, HeartbeatConfig, NodeGroup, SimConfig, Split, ViewMode};
 use fulcrum_sim_core::dist::Dist;
 use fulcrum_sim_core::faults::{FaultSpec, Lifetime, NodeSelection};
-use fulcrum_sim_core::workload::{ArrivalProcess, TaskClass, Workload};
+use fulcrum_sim_core::workload::{ArrivalProcess, SharedSource, TaskClass, Workload};
 use fulcrum_sim_core::{SimDuration, SimTime, Strategy};
 use fulcrum_strategies::balance::BalancerConfig;
 use fulcrum_strategies::detect::{DetectionOptions, DetectorConfig};
@@ -37,17 +37,17 @@ pub const MAX_UNITS: f64 = 1e12;
 /// Most time-series samples per run.
 pub const MAX_SAMPLES: f64 = 1e6;
 
-struct Checker {
-    problems: Vec<Problem>,
+pub(crate) struct Checker {
+    pub(crate) problems: Vec<Problem>,
 }
 
 impl Checker {
-    fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    pub(crate) fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.problems.push(Problem::new(path, message));
     }
 
     /// A finite number in `[lo, hi]` (bounds inclusive unless stated by `lo_open`).
-    fn range(&mut self, path: &str, v: f64, lo: f64, lo_open: bool, hi: f64) -> bool {
+    pub(crate) fn range(&mut self, path: &str, v: f64, lo: f64, lo_open: bool, hi: f64) -> bool {
         let ok = v.is_finite() && (if lo_open { v > lo } else { v >= lo }) && v <= hi;
         if !ok {
             let lower = if lo_open { format!("greater than {lo}") } else { format!("at least {lo}") };
@@ -56,7 +56,7 @@ impl Checker {
         ok
     }
 
-    fn positive(&mut self, path: &str, v: f64, hi: f64) -> bool {
+    pub(crate) fn positive(&mut self, path: &str, v: f64, hi: f64) -> bool {
         let ok = v.is_finite() && v > 0.0 && v <= hi;
         if !ok {
             if v.is_finite() && v <= 0.0 {
@@ -78,7 +78,7 @@ impl Checker {
 
     /// A distribution of seconds. `positive_mean`: the mean must be > 0 (work); otherwise ≥ 0
     /// (delays).
-    fn dist(&mut self, path: &str, d: &RawDist, positive_mean: bool) -> Dist {
+    pub(crate) fn dist(&mut self, path: &str, d: &RawDist, positive_mean: bool) -> Dist {
         let mut ok = true;
         let mut mean = |c: &mut Checker, field: &str, v: f64| {
             let p = format!("{path}.{field}");
@@ -150,7 +150,7 @@ pub fn validate(raw: RawScenario, sha256: String, base_dir: Option<&Path>) -> Re
     // Cluster.
     let mut nodes = Vec::new();
     let mut groups = Vec::new();
-    if raw.cluster.node_groups.is_empty() {
+    if raw.cluster.node_groups.is_empty() && raw.cluster.machines.is_none() {
         c.push("cluster.node_groups", "must declare at least one node group");
     }
     let mut total: u64 = 0;
@@ -193,6 +193,15 @@ pub fn validate(raw: RawScenario, sha256: String, base_dir: Option<&Path>) -> Re
                 racks: g.racks.clamp(1, g.count.max(1)) as u32,
             });
             nodes.extend(std::iter::repeat_n(NodeSpec { capacity, speed: g.speed }, g.count as usize));
+        }
+    }
+    if let Some(m) = &raw.cluster.machines {
+        for g in crate::trace::config::machines(&mut c, "cluster.machines", m, base_dir, &raw.cluster.node_groups) {
+            total = total.saturating_add(u64::from(g.count));
+            if total <= MAX_NODES {
+                groups.push(NodeGroup { name: g.name, first: nodes.len() as u32, count: g.count, racks: 1 });
+                nodes.extend(std::iter::repeat_n(g.spec, g.count as usize));
+            }
         }
     }
     if total > MAX_NODES {
@@ -292,15 +301,21 @@ pub fn validate(raw: RawScenario, sha256: String, base_dir: Option<&Path>) -> Re
 
     // Workload.
     let arrival = match raw.workload.arrival {
-        RawArrival::Poisson { rate_per_s } => {
+        None => {
+            if raw.workload.trace.is_none() {
+                c.push("workload.arrival", "required (or replay a recorded workload with workload.trace)");
+            }
+            ArrivalProcess::Poisson { rate: 1.0 }
+        }
+        Some(RawArrival::Poisson { rate_per_s }) => {
             c.positive("workload.arrival.rate_per_s", rate_per_s, MAX_RATE);
             ArrivalProcess::Poisson { rate: rate_per_s }
         }
-        RawArrival::Constant { rate_per_s } => {
+        Some(RawArrival::Constant { rate_per_s }) => {
             c.positive("workload.arrival.rate_per_s", rate_per_s, MAX_RATE);
             ArrivalProcess::Constant { rate: rate_per_s }
         }
-        RawArrival::Mmpp { rates_per_s, mean_sojourn_s } => {
+        Some(RawArrival::Mmpp { rates_per_s, mean_sojourn_s }) => {
             for (i, r) in rates_per_s.iter().enumerate() {
                 c.positive(&format!("workload.arrival.rates_per_s[{i}]"), *r, MAX_RATE);
             }
@@ -309,7 +324,7 @@ pub fn validate(raw: RawScenario, sha256: String, base_dir: Option<&Path>) -> Re
             }
             ArrivalProcess::Mmpp { rates: rates_per_s, mean_sojourn_s }
         }
-        RawArrival::Diurnal { rate_per_s, amplitude, period_s, phase_s } => {
+        Some(RawArrival::Diurnal { rate_per_s, amplitude, period_s, phase_s }) => {
             c.positive("workload.arrival.rate_per_s", rate_per_s, MAX_RATE);
             c.range("workload.arrival.amplitude", amplitude, 0.0, false, 1.0);
             c.positive("workload.arrival.period_s", period_s, MAX_DURATION_S);
@@ -318,7 +333,7 @@ pub fn validate(raw: RawScenario, sha256: String, base_dir: Option<&Path>) -> Re
         }
     };
     let mut classes = Vec::new();
-    if raw.workload.classes.is_empty() {
+    if raw.workload.classes.is_empty() && raw.workload.trace.is_none() {
         c.push("workload.classes", "must declare at least one task class");
     }
     let mut share_sum = 0.0;
@@ -348,6 +363,15 @@ pub fn validate(raw: RawScenario, sha256: String, base_dir: Option<&Path>) -> Re
     if shares_ok && !classes.is_empty() && (share_sum - 1.0).abs() > 1e-6 {
         c.push("workload.classes", format!("shares must sum to 1, got {share_sum}"));
     }
+    let trace_spec = raw.workload.trace.as_ref().and_then(|rt| {
+        if raw.workload.arrival.is_some() {
+            c.push("workload.arrival", "not allowed with workload.trace: the trace gives the arrivals");
+        }
+        if !raw.workload.classes.is_empty() {
+            c.push("workload.classes", "not allowed with workload.trace: the trace's task shapes are the classes");
+        }
+        crate::trace::config::spec(&mut c, "workload.trace", rt, base_dir, &nodes)
+    });
 
     // Strategies.
     let balancers =
@@ -403,13 +427,25 @@ pub fn validate(raw: RawScenario, sha256: String, base_dir: Option<&Path>) -> Re
 
     let alerts = alert_rules(&mut c, &raw.alerts, sample_interval_s);
 
+    // The trace is read only once everything else is valid (its checks need the cluster).
+    let mut trace = None;
+    if let (Some(spec), true) = (trace_spec, c.problems.is_empty()) {
+        match crate::trace::TracePlan::build(spec, &nodes, raw.duration_s) {
+            Ok(plan) => trace = Some(std::sync::Arc::new(plan)),
+            Err(message) => c.push("workload.trace", message),
+        }
+    }
     if !c.problems.is_empty() {
         return Err(c.problems);
     }
+    let source = trace.as_ref().map(|plan| {
+        classes = plan.classes.clone();
+        SharedSource(std::sync::Arc::new(crate::trace::TraceSource(plan.clone())))
+    });
     let sim = SimConfig {
         nodes,
         groups,
-        workload: Workload { arrival, classes },
+        workload: Workload { arrival, classes, source },
         heartbeat: HeartbeatConfig {
             interval: SimDuration::from_secs_f64(hb.interval_s),
             jitter: hb.jitter,
@@ -433,6 +469,7 @@ pub fn validate(raw: RawScenario, sha256: String, base_dir: Option<&Path>) -> Re
         replications: raw.replications as u32,
         sim,
         combinations,
+        trace,
     })
 }
 
@@ -922,7 +959,7 @@ fn selection(c: &mut Checker, p: &str, n: &RawNodes, groups: &[NodeGroup], n_nod
 
 /// Says why `demand` fits no node: the first resource that exceeds every node's capacity, or that
 /// no single node has all of it.
-fn shortfall(demand: &Resources, nodes: &[NodeSpec]) -> String {
+pub(crate) fn shortfall(demand: &Resources, nodes: &[NodeSpec]) -> String {
     for r in Resource::ALL {
         let need = demand.get(r);
         let most = nodes.iter().map(|n| n.capacity.get(r)).max().unwrap_or(0);

@@ -399,3 +399,152 @@ fn alert_rules_are_read_and_checked() {
         "s.json: alerts[0].for_s: must be at least 0 and at most 1000000000, got -1",
     );
 }
+
+/// The contract scenario replaying `trace` (a `workload.trace` object) from a directory that
+/// holds `files`; returns the load result's error text, or the scenario.
+fn with_trace(trace: Value, files: &[(&str, &str)]) -> Result<fulcrum_scenarios::Scenario, String> {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let mut v: Value = serde_json::from_str(CONTRACT).unwrap();
+    v["cluster"]["node_groups"][0]["cpu_cores"] = json!(4);
+    v["workload"] = json!({"trace": trace});
+    let path = dir.path().join("s.json");
+    std::fs::write(&path, v.to_string()).unwrap();
+    fulcrum_scenarios::load(&path).map_err(|e| e.to_string().replace(&format!("{}/", dir.path().display()), ""))
+}
+
+const SWF: &str = "; Version: 2.2\n1 0 -1 10 1 -1 -1 -1 -1 -1 1 1 1 -1 -1 -1 -1 -1\n\
+                   2 5 -1 20 2 -1 -1 -1 -1 -1 1 1 1 -1 -1 -1 -1 -1\n";
+
+#[test]
+fn a_trace_workload_becomes_classes_and_a_source() {
+    let s = with_trace(json!({"format": "swf", "path": "t.swf", "time_scale": 2}), &[("t.swf", SWF)]).unwrap();
+    let names: Vec<&str> = s.sim.workload.classes.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["cpu1", "cpu2"]);
+    assert!(s.sim.workload.source.is_some());
+    let plan = s.trace.as_ref().unwrap();
+    assert_eq!((plan.summary.records, plan.summary.span_s), (2, 10.0));
+    assert_eq!(plan.summary.sha256.len(), 64);
+    // 2 tasks over 10 simulated seconds.
+    assert_eq!(s.sim.workload.mean_rate(), 0.2);
+}
+
+#[test]
+fn trace_options_are_checked_with_their_paths() {
+    let err = |trace: Value| with_trace(trace, &[("t.swf", SWF)]).err().unwrap();
+    assert_eq!(
+        err(json!({"format": "parquet", "path": "t.swf"})),
+        "s.json: workload.trace.format: unknown trace format \"parquet\", expected one of \"swf\", \"google-2011\", \
+         \"alibaba-2017\", \"alibaba-2018\", \"azure-llm\", \"csv\""
+    );
+    assert_eq!(
+        err(json!({"format": "swf", "path": "nope.swf"})),
+        "s.json: workload.trace.path: no such file: nope.swf"
+    );
+    assert_eq!(
+        err(json!({"format": "swf", "path": "t.swf", "lookahead_s": 60})),
+        "s.json: workload.trace.lookahead_s: only applies to format \"google-2011\""
+    );
+    assert_eq!(
+        err(json!({"format": "swf", "path": "t.swf", "load_scale": 2, "target_utilization": 0.5})),
+        "s.json: workload.trace.target_utilization: give load_scale or target_utilization, not both"
+    );
+    assert_eq!(
+        err(json!({"format": "swf", "path": "t.swf", "on_bad_line": "ignore"})),
+        "s.json: workload.trace.on_bad_line: must be \"error\" or \"skip\", got \"ignore\""
+    );
+    assert_eq!(
+        err(json!({"format": "swf", "path": "t.swf", "time_scale": 0})),
+        "s.json: workload.trace.time_scale: must be positive, got 0"
+    );
+    assert_eq!(
+        err(json!({"format": "swf", "path": "t.swf", "limit": 0})),
+        "s.json: workload.trace.limit: must be at least 1, got 0"
+    );
+    assert_eq!(
+        err(json!({"format": "csv", "path": "t.swf"})),
+        "s.json: workload.trace.columns: a csv trace needs a column mapping, e.g. {\"time\": \"submit_s\", \"work\": \"run_s\"}"
+    );
+    let e = err(json!({"format": "swf", "path": "t.swf", "speed": 2}));
+    assert!(e.starts_with("s.json: workload.trace.speed: unknown field `speed`"), "{e}");
+    // A trace replaces the arrival process and the classes.
+    let e = error_after(|v| v["workload"]["trace"] = json!({"format": "swf", "path": "t.swf"}));
+    assert!(
+        e.contains("s.json: workload.arrival: not allowed with workload.trace: the trace gives the arrivals"),
+        "{e}"
+    );
+    assert!(e.contains("s.json: workload.classes: not allowed with workload.trace"), "{e}");
+    // parse_str has no directory to find the file in.
+    assert!(e.contains("workload.trace.path: a trace file needs a scenario read from disk"), "{e}");
+    let e = error_after(|v| v["workload"] = json!({"classes": v["workload"]["classes"].clone()}));
+    assert_eq!(e, "s.json: workload.arrival: required (or replay a recorded workload with workload.trace)");
+}
+
+#[test]
+fn trace_content_errors_name_the_file_and_line() {
+    let bad = format!("{SWF}3 7 -1 1 1\n");
+    assert_eq!(
+        with_trace(json!({"format": "swf", "path": "t.swf"}), &[("t.swf", &bad)]).err().unwrap(),
+        "s.json: workload.trace: t.swf:4: expected 18 whitespace-separated fields, got 5"
+    );
+    let s = with_trace(json!({"format": "swf", "path": "t.swf", "on_bad_line": "skip"}), &[("t.swf", &bad)]).unwrap();
+    assert_eq!((s.trace.as_ref().unwrap().summary.skipped, s.trace.as_ref().unwrap().summary.records), (1, 2));
+    let wide = SWF.replace("2 5 -1 20 2", "2 5 -1 20 16");
+    assert!(with_trace(json!({"format": "swf", "path": "t.swf"}), &[("t.swf", &wide)])
+        .err()
+        .unwrap()
+        .starts_with("s.json: workload.trace: t.swf:3: no node can ever hold this task: it needs 16 cpu_cores and the largest node has 4"));
+    // Mapping processors to a quarter of a core each makes it fit.
+    let s =
+        with_trace(json!({"format": "swf", "path": "t.swf", "cpu_cores_per_unit": 0.25}), &[("t.swf", &wide)]).unwrap();
+    assert_eq!(s.sim.workload.classes[1].name, "cpu4");
+}
+
+#[test]
+fn machines_from_a_trace_define_node_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let library_meta =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("library/traces/alibaba-2018/machine_meta.csv");
+    std::fs::write(
+        dir.path().join("meta.csv"),
+        "m_1,0,1,1,96,100,USING\nm_2,0,1,1,64,50,USING\nm_1,9,1,1,96,100,USING\n",
+    )
+    .unwrap();
+    let load = |cluster: Value| {
+        let mut v: Value = serde_json::from_str(CONTRACT).unwrap();
+        v["cluster"] = cluster;
+        let path = dir.path().join("s.json");
+        std::fs::write(&path, v.to_string()).unwrap();
+        fulcrum_scenarios::load(&path).map_err(|e| e.to_string().replace(&format!("{}/", dir.path().display()), ""))
+    };
+    // The shipped table: 4,034 machines of 96 cores and memory 100.
+    let s = load(json!({"machines": {"format": "alibaba-2018", "path": library_meta.display().to_string()}})).unwrap();
+    assert_eq!(s.sim.nodes.len(), 4_034);
+    assert_eq!(s.sim.groups.len(), 1);
+    assert_eq!(s.sim.groups[0].name, "cpu96-mem100");
+    assert_eq!(s.sim.nodes[0].capacity.units(fulcrum_strategies::Resource::Memory), 100.0);
+    // Declared groups first, then the machines by shape; a limit and unit mapping.
+    let s = load(json!({"node_groups": [{"name": "edge", "count": 2, "cpu_cores": 4, "memory_gb": 8}],
+                        "machines": {"format": "alibaba-2018", "path": "meta.csv", "memory_gb_per_unit": 2.56,
+                                     "speed": 1.5}}))
+    .unwrap();
+    let groups: Vec<(&str, u32, u32)> = s.sim.groups.iter().map(|g| (g.name.as_str(), g.first, g.count)).collect();
+    assert_eq!(groups, [("edge", 0, 2), ("cpu64-mem50", 2, 1), ("cpu96-mem100", 3, 1)]);
+    assert_eq!(s.sim.nodes[3].capacity.units(fulcrum_strategies::Resource::Memory), 256.0);
+    assert_eq!(s.sim.nodes[3].speed, 1.5);
+    let s = load(json!({"machines": {"format": "alibaba-2018", "path": "meta.csv", "limit": 1}})).unwrap();
+    assert_eq!(s.sim.nodes.len(), 1);
+    // Errors name the field, or the file and line.
+    assert_eq!(
+        load(json!({"machines": {"format": "google-2011", "path": "meta.csv"}})).unwrap_err(),
+        "s.json: cluster.machines.format: unknown machine table format \"google-2011\", expected \"alibaba-2018\""
+    );
+    std::fs::write(dir.path().join("bad.csv"), "m_1,0,1,1,96,100,USING\nm_2,0,1,1,lots,50,USING\n").unwrap();
+    assert_eq!(
+        load(json!({"machines": {"format": "alibaba-2018", "path": "bad.csv"}})).unwrap_err(),
+        "s.json: cluster.machines: bad.csv:2: column 5 (cpu_num) must be a positive number, got `lots`"
+    );
+    assert_eq!(load(json!({})).unwrap_err(), "s.json: cluster.node_groups: must declare at least one node group");
+}

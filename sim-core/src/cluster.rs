@@ -24,7 +24,7 @@ use crate::metrics::{
 };
 use crate::rng::{stream, Purpose, Stream};
 use crate::time::{SimDuration, SimTime};
-use crate::workload::Generator;
+use crate::workload::Arrivals;
 use crate::Strategy;
 use fulcrum_strategies::balance::{Balancer, Explanation, Outcome};
 use fulcrum_strategies::detect::{DetectionOptions, Membership, Transition};
@@ -465,7 +465,7 @@ pub struct Cluster {
     execs: Slab<Exec>,
     next_task_id: u64,
     classes: Vec<ClassInfo>,
-    generator: Generator,
+    arrivals: Arrivals,
     dispatcher: Dispatcher,
     heartbeats: Heartbeats,
     plan: FaultPlan,
@@ -543,9 +543,9 @@ impl Cluster {
             let phase = heartbeats.jitter_rng.random::<f64>() * heartbeats.interval_ns;
             scheduler.schedule_at(SimTime(phase as u64), Event::Beat(node));
         }
-        let generator = Generator::new(&config.workload, seed, replication);
-        if generator.peek_time() < config.end {
-            scheduler.schedule_at(generator.peek_time(), Event::Arrival);
+        let arrivals = Arrivals::new(&config.workload, seed, replication);
+        if arrivals.peek_time() < config.end {
+            scheduler.schedule_at(arrivals.peek_time(), Event::Arrival);
         }
         let first_sample = config.warmup + config.sample_interval;
         if first_sample <= config.end {
@@ -637,7 +637,7 @@ impl Cluster {
                 .iter()
                 .map(|c| ClassInfo { demand: c.demand, priority: c.priority, expected_work_s: c.work.mean() })
                 .collect(),
-            generator,
+            arrivals,
             dispatcher: Dispatcher {
                 fronts,
                 split: config.dispatchers.split,
@@ -792,9 +792,9 @@ impl Cluster {
 
     fn on_arrival(&mut self, s: &mut Scheduler<Event>) {
         let now = s.now();
-        let new = self.generator.next_task();
+        let new = self.arrivals.next_task();
         debug_assert_eq!(new.arrival, now);
-        let next = self.generator.peek_time();
+        let next = self.arrivals.peek_time();
         if next < self.end {
             s.schedule_at(next, Event::Arrival);
         }

@@ -30,6 +30,7 @@
 //!     groups: vec![NodeGroup { name: "n".into(), first: 0, count: 4, racks: 1 }],
 //!     workload: Workload {
 //!         arrival: ArrivalProcess::Poisson { rate: 2.0 },
+//!         source: None,
 //!         classes: vec![TaskClass {
 //!             name: "t".into(), share: 1.0, work: Dist::Exp { mean: 1.0 }, demand: one_core, priority: 0,
 //!         }],

@@ -1,5 +1,9 @@
 //! The workload: an arrival process and task classes, generated lazily (one pending arrival at a
-//! time) from their own streams.
+//! time) from their own streams; or tasks from a [`TaskSource`] (a recorded trace) that the
+//! `scenarios` crate plugs in.
+
+use std::fmt;
+use std::sync::Arc;
 
 use rand::Rng;
 use rand_distr::{Distribution, Exp1};
@@ -76,10 +80,126 @@ pub struct TaskClass {
 /// Arrivals and task classes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Workload {
-    /// The arrival process.
+    /// The arrival process (unused when `source` is set).
     pub arrival: ArrivalProcess,
-    /// Task classes; shares sum to 1.
+    /// Task classes; shares sum to 1. With a `source`, every class index it yields must be here,
+    /// and a class's `work` is only what the scheduler is told of a task's size (its mean); the
+    /// actual work comes from the source.
     pub classes: Vec<TaskClass>,
+    /// Tasks from outside (a recorded trace) instead of the arrival process and the class draws.
+    pub source: Option<SharedSource>,
+}
+
+/// A stream of tasks from outside the simulator, for one replication: a trace being replayed.
+///
+/// The contract, which the simulator relies on and does not check: arrival times never decrease,
+/// every class index is one of the workload's classes, and the sequence depends only on the seed
+/// and the replication (never on the strategy), so common random numbers hold. A source cannot
+/// fail: one whose input breaks mid-run ends early and reports that through its factory.
+pub trait TaskSource: Send {
+    /// The next task, or `None` when the source is exhausted.
+    fn next_task(&mut self) -> Option<NewTask>;
+}
+
+/// Opens a fresh [`TaskSource`] for each (replication, strategy) run.
+pub trait SourceFactory: Send + Sync {
+    /// The tasks of replication `replication` of a scenario seeded with `seed`; whatever the
+    /// source draws at random comes from the streams of [`crate::rng`] for those two numbers.
+    fn open(&self, seed: u64, replication: u32) -> Box<dyn TaskSource>;
+    /// One line saying what the source replays, for reports.
+    fn describe(&self) -> String;
+    /// Mean arrival rate per second over the replayed window, for reports.
+    fn mean_rate(&self) -> f64;
+}
+
+/// A shared [`SourceFactory`]: cheap to clone; two are equal when they are the same factory.
+#[derive(Clone)]
+pub struct SharedSource(pub Arc<dyn SourceFactory>);
+
+impl fmt::Debug for SharedSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SharedSource({:?})", self.0.describe())
+    }
+}
+
+impl PartialEq for SharedSource {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Workload {
+    /// Long-run mean arrival rate per second: the source's, or the arrival process's.
+    pub fn mean_rate(&self) -> f64 {
+        match &self.source {
+            Some(s) => s.0.mean_rate(),
+            None => self.arrival.mean_rate(),
+        }
+    }
+}
+
+/// Where a run's tasks come from: the synthetic generator, or a source. The source is an
+/// `Option` beside the generator rather than an enum with it, so the synthetic path costs one
+/// null-pointer test per arrival and is otherwise what it was before sources existed.
+#[derive(Debug)]
+pub(crate) struct Arrivals {
+    /// Draws the tasks when there is no source (built either way; unused with a source).
+    generator: Generator,
+    source: Option<Box<Replay>>,
+}
+
+/// A [`TaskSource`] with its next task fetched ahead, so its time can be peeked.
+pub(crate) struct Replay {
+    source: Box<dyn TaskSource>,
+    next: Option<NewTask>,
+}
+
+impl fmt::Debug for Replay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Replay").field("next", &self.next).finish_non_exhaustive()
+    }
+}
+
+impl Arrivals {
+    /// The tasks of `workload` for replication `replication`.
+    pub(crate) fn new(workload: &Workload, seed: u64, replication: u32) -> Arrivals {
+        let source = workload.source.as_ref().map(|factory| {
+            let mut source = factory.0.open(seed, replication);
+            let next = source.next_task();
+            Box::new(Replay { source, next })
+        });
+        Arrivals { generator: Generator::new(workload, seed, replication), source }
+    }
+
+    /// When the next task arrives ([`SimTime::MAX`] once a source is exhausted).
+    #[inline]
+    pub(crate) fn peek_time(&self) -> SimTime {
+        match &self.source {
+            None => self.generator.peek_time(),
+            Some(r) => r.next.map_or(SimTime::MAX, |t| t.arrival),
+        }
+    }
+
+    /// The next task; call only when [`Arrivals::peek_time`] is not `MAX`.
+    #[inline]
+    pub(crate) fn next_task(&mut self) -> NewTask {
+        match &mut self.source {
+            None => self.generator.next_task(),
+            Some(r) => r.next_task(),
+        }
+    }
+}
+
+impl Replay {
+    /// The fetched task, fetching the one after it. Out of line, so that the synthetic path
+    /// inlined into the arrival handler stays as short as before sources existed.
+    #[inline(never)]
+    fn next_task(&mut self) -> NewTask {
+        let task = self.next.take().expect("an arrival was scheduled, so the source had a task");
+        // Arrivals never go back in time, even from a faulty source.
+        self.next = self.source.next_task().map(|t| NewTask { arrival: t.arrival.max(task.arrival), ..t });
+        task
+    }
 }
 
 /// A task as generated, before it goes anywhere.
@@ -209,6 +329,7 @@ mod tests {
     fn workload(arrival: ArrivalProcess) -> Workload {
         Workload {
             arrival,
+            source: None,
             classes: vec![
                 TaskClass {
                     name: "a".into(),

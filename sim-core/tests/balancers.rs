@@ -18,6 +18,7 @@ fn cluster(speeds: &[f64], load: f64, interval_s: f64, view: ViewMode) -> SimCon
         groups: vec![NodeGroup { name: "n".into(), first: 0, count: speeds.len() as u32, racks: 1 }],
         workload: Workload {
             arrival: ArrivalProcess::Poisson { rate: load * capacity },
+            source: None,
             classes: vec![TaskClass {
                 name: "t".into(),
                 share: 1.0,

@@ -111,6 +111,7 @@ prop_compose! {
             groups: vec![NodeGroup { name: "all".into(), first: 0, count: n, racks: 1 }],
             workload: Workload {
                 arrival: if poisson { ArrivalProcess::Poisson { rate } } else { ArrivalProcess::Constant { rate } },
+                source: None,
                 classes,
             },
             heartbeat: HeartbeatConfig {

@@ -51,6 +51,7 @@ fn scenario(nodes: usize, cores: u64, rate: f64, work: Dist, view: ViewMode) -> 
         groups: vec![NodeGroup { name: "n".into(), first: 0, count: nodes as u32, racks: 1 }],
         workload: Workload {
             arrival: ArrivalProcess::Poisson { rate },
+            source: None,
             classes: vec![TaskClass { name: "t".into(), share: 1.0, work, demand: one_core, priority: 0 }],
         },
         heartbeat: HeartbeatConfig {
