@@ -46,6 +46,39 @@ enum Command {
     /// Show one logged decision as a table, or where two strategies first decide differently
     /// (reads DIR/decisions.jsonl, written by `run --decision-log`).
     Explain(ExplainArgs),
+    /// Compare a run to a baseline (each a summary.json or a results directory): per label and
+    /// metric, the difference with a 95% CI, paired by replication when the seeds match. Exits 1
+    /// if a metric got significantly worse by more than its threshold.
+    Compare(CompareArgs),
+}
+
+#[derive(Args)]
+struct CompareArgs {
+    /// The baseline: a summary.json, or a results directory holding one.
+    baseline: PathBuf,
+    /// The run to check, likewise.
+    current: PathBuf,
+    /// How much worse METRIC may get before it is a regression: a share of the baseline mean
+    /// (`p99_response_s=5%`) or an absolute value in the metric's unit (`failed_tasks=0`);
+    /// `*=T` sets the default (0: any significant worsening). Repeatable; overrides --policy.
+    #[arg(long = "max-regression", value_name = "METRIC=T")]
+    max_regression: Vec<String>,
+    /// A JSON policy: {"max_regression": {"p99_response_s": "5%", "*": "10%"}, "metrics": [...],
+    /// "labels": [...], "direction": {"metric": "lower" | "higher"}}.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Only these metrics (comma-separated) [default: every metric with a direction].
+    #[arg(long, value_delimiter = ',')]
+    metrics: Option<Vec<String>>,
+    /// Only these labels (comma-separated) [default: every label in both].
+    #[arg(long, value_delimiter = ',')]
+    labels: Option<Vec<String>>,
+    /// Print GitHub-flavoured Markdown (for a CI job summary) instead of the table.
+    #[arg(long)]
+    markdown: bool,
+    /// Also write JUnit XML: one test case per label x metric, a failure per regression.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -144,9 +177,15 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Explain(args) => explain(&args),
+        Command::Compare(args) => compare(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // A regression is a finding, not an error.
+        Err(f) if f.code == 1 => {
+            eprintln!("{:#}", f.error);
+            ExitCode::from(1)
+        }
         Err(f) => {
             eprintln!("error: {:#}", f.error);
             ExitCode::from(f.code)
@@ -273,6 +312,86 @@ fn explain(args: &ExplainArgs) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+fn bad_input(error: anyhow::Error) -> Failure {
+    Failure { code: 2, error }
+}
+
+/// Reads a summary.json, or DIR/summary.json.
+fn read_summary(path: &Path) -> Result<(String, fulcrum_reports::compare::SummaryFile), Failure> {
+    let file = if path.is_dir() { path.join("summary.json") } else { path.to_path_buf() };
+    let text = std::fs::read_to_string(&file).map_err(|e| {
+        bad_input(if path.is_dir() && e.kind() == std::io::ErrorKind::NotFound {
+            anyhow::anyhow!(
+                "{}: no summary.json in this directory (`fulcrum run --out DIR` writes one)",
+                path.display()
+            )
+        } else {
+            anyhow::anyhow!("{}: cannot read the file: {e}", file.display())
+        })
+    })?;
+    let name = file.display().to_string();
+    let summary = fulcrum_reports::compare::SummaryFile::from_json(&text, &name).map_err(|e| bad_input(e.into()))?;
+    Ok((name, summary))
+}
+
+fn compare(args: &CompareArgs) -> Result<(), Failure> {
+    use fulcrum_reports::compare::{self as cmp, Policy, Threshold};
+    let (base_name, baseline) = read_summary(&args.baseline)?;
+    let (cur_name, current) = read_summary(&args.current)?;
+    let mut policy = match &args.policy {
+        None => Policy::default(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| bad_input(anyhow::anyhow!("{}: cannot read the file: {e}", path.display())))?;
+            Policy::from_json(&text, &path.display().to_string()).map_err(|e| bad_input(e.into()))?
+        }
+    };
+    for spec in &args.max_regression {
+        let (metric, threshold) = spec.split_once('=').ok_or_else(|| {
+            bad_input(anyhow::anyhow!("--max-regression {spec:?}: write METRIC=THRESHOLD, e.g. p99_response_s=5%"))
+        })?;
+        let threshold =
+            Threshold::parse(threshold).map_err(|e| bad_input(anyhow::anyhow!("--max-regression {spec:?}: {e}")))?;
+        policy.thresholds.insert(metric.trim().to_string(), threshold);
+    }
+    if args.metrics.is_some() {
+        policy.metrics.clone_from(&args.metrics);
+    }
+    if args.labels.is_some() {
+        policy.labels.clone_from(&args.labels);
+    }
+    let comparison = cmp::compare(&baseline, &current, &policy).map_err(|e| bad_input(e.into()))?;
+    let sides = cmp::Sides { baseline: &base_name, current: &cur_name, scenario: &baseline.scenario.name };
+    if args.markdown {
+        print!("{}", cmp::markdown(&comparison, &sides));
+        for w in &comparison.warnings {
+            eprintln!("warning: {w}");
+        }
+    } else {
+        print!("{}", cmp::table(&comparison, &sides));
+    }
+    if let Some(path) = &args.junit {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        fulcrum_reports::write_atomic(path, |w| cmp::junit(&comparison, &sides, w))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let regressions: Vec<String> = comparison.regressions().map(|r| r.describe()).collect();
+    if regressions.is_empty() {
+        return Ok(());
+    }
+    Err(Failure {
+        code: 1,
+        error: anyhow::anyhow!(
+            "regression: {} metric{} significantly worse beyond the threshold:\n  {}",
+            regressions.len(),
+            if regressions.len() == 1 { "" } else { "s" },
+            regressions.join("\n  ")
+        ),
+    })
 }
 
 fn strategy_text(out: &mut String, info: &StrategyInfo) {

@@ -394,3 +394,162 @@ fn explain_shows_a_decision_and_where_two_strategies_part() {
         assert!(stderr(&o).contains(expected), "{}", stderr(&o));
     }
 }
+
+fn compare_data(file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/compare").join(file)
+}
+
+/// `tests/data/compare/scenario.json` with `edit` applied, run into `tmp/name`.
+fn run_edited(tmp: &Path, name: &str, edit: impl Fn(&str) -> String) -> PathBuf {
+    let text = std::fs::read_to_string(compare_data("scenario.json")).unwrap();
+    let edited = edit(&text);
+    let file = tmp.join(format!("{name}.json"));
+    std::fs::write(&file, edited).unwrap();
+    run_into(tmp, name, Some(&file), &["--no-charts"])
+}
+
+/// The JUnit file's suites, cases and failures, checked against the common schema's structure.
+fn junit_cases(xml: &str) -> Vec<(String, String, Option<String>)> {
+    let doc = roxmltree::Document::parse(xml).expect("JUnit XML parses");
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "testsuites");
+    let suites: Vec<_> = root.children().filter(|n| n.is_element()).collect();
+    assert_eq!(suites.len(), 1);
+    let suite = suites[0];
+    assert_eq!(suite.tag_name().name(), "testsuite");
+    let cases: Vec<_> = suite.children().filter(|n| n.has_tag_name("testcase")).collect();
+    let failures = cases.iter().filter(|c| c.children().any(|n| n.has_tag_name("failure"))).count();
+    for (node, what) in [(root, "testsuites"), (suite, "testsuite")] {
+        assert_eq!(node.attribute("tests"), Some(cases.len().to_string().as_str()), "{what} tests");
+        assert_eq!(node.attribute("failures"), Some(failures.to_string().as_str()), "{what} failures");
+        assert_eq!(node.attribute("errors"), Some("0"));
+    }
+    assert!(suite.attribute("name").unwrap().starts_with("fulcrum compare"));
+    // Only these children, in the schema's order: properties, then test cases, then system-err.
+    let kinds: Vec<&str> = suite.children().filter(|n| n.is_element()).map(|n| n.tag_name().name()).collect();
+    assert_eq!(kinds[0], "properties");
+    assert!(kinds[1..].iter().all(|k| *k == "testcase" || *k == "system-err"), "{kinds:?}");
+    cases
+        .iter()
+        .map(|c| {
+            let failure = c.children().find(|n| n.has_tag_name("failure")).map(|f| {
+                assert_eq!(f.attribute("type"), Some("regression"));
+                f.attribute("message").unwrap().to_string()
+            });
+            (c.attribute("classname").unwrap().to_string(), c.attribute("name").unwrap().to_string(), failure)
+        })
+        .collect()
+}
+
+#[test]
+fn compare_flags_a_worse_strategy_and_passes_an_equivalent_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let baseline = compare_data("baseline");
+    let base = baseline.to_str().unwrap();
+    // Power of one choice is random choice: p2c made deliberately worse, under the same label.
+    let worse =
+        run_edited(tmp.path(), "worse", |t| t.replace(r#""d": 2, "label": "p2c""#, r#""d": 1, "label": "p2c""#));
+    let junit = tmp.path().join("ci/junit.xml");
+    let o = fulcrum(&["compare", base, worse.to_str().unwrap(), "--junit", junit.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.starts_with("regression: "), "{err}");
+    assert!(err.contains("p2c p99_response_s: "), "{err}");
+    assert!(!err.contains("least-connections"), "only p2c changed: {err}");
+    let table = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(table.contains("paired by replication: both runs used seed 42"), "{table}");
+    assert!(table.contains("warning: the scenarios differ"), "{table}");
+    let regressions = table.lines().filter(|l| l.ends_with("REGRESSION")).count();
+    assert!(regressions >= 5, "{table}");
+    // JUnit: one case per label x metric (6 labels x 9 metrics with a direction), one failure per
+    // regression, all of them p2c's.
+    let cases = junit_cases(&std::fs::read_to_string(&junit).unwrap());
+    assert_eq!(cases.len(), 6 * 9);
+    let failed: Vec<_> = cases.iter().filter(|c| c.2.is_some()).collect();
+    assert_eq!(failed.len(), regressions);
+    assert!(failed.iter().all(|c| c.0 == "p2c"), "{failed:?}");
+    assert!(failed.iter().any(|c| c.1 == "p99_response_s" && c.2.as_ref().unwrap().contains("lower is better")));
+    assert!(cases.iter().any(|c| c.0 == "least-connections" && c.1 == "mean_response_s" && c.2.is_none()));
+
+    // Markdown for a CI job summary.
+    let o = fulcrum(&["compare", base, worse.to_str().unwrap(), "--markdown"]);
+    assert_eq!(o.status.code(), Some(1));
+    let md = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(md.starts_with("### Fulcrum compare: quickstart: regression"), "{md}");
+    assert!(md.contains("| p2c | p99_response_s (↓) |") && md.contains("**REGRESSION**"), "{md}");
+    assert!(stderr(&o).contains("warning: the scenarios differ"));
+
+    // A generous threshold on one metric: worse, but within it.
+    let o = fulcrum(&[
+        "compare",
+        base,
+        worse.to_str().unwrap(),
+        "--metrics",
+        "p99_response_s",
+        "--max-regression",
+        "p99_response_s=1000%",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("worse (within threshold)"));
+
+    // The same strategies written differently (fields reordered, a kind string as an object),
+    // run on another thread count: the same results, so no regression.
+    let same = run_edited(tmp.path(), "same", |t| {
+        t.replace(
+            r#"{"kind": "power-of-d", "d": 2, "label": "p2c"}"#,
+            r#"{"label": "p2c", "kind": "power-of-d", "d": 2}"#,
+        )
+        .replace(r#""least-connections","#, r#"{"kind": "least-connections"},"#)
+    });
+    let junit_ok = tmp.path().join("ok.xml");
+    let o = fulcrum(&["compare", base, same.to_str().unwrap(), "--junit", junit_ok.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}\n(if the simulator changed on purpose, regenerate the baseline as tests/data/compare/README.md says)",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(text.contains("no regression in 54 comparisons"), "{text}");
+    assert!(junit_cases(&std::fs::read_to_string(&junit_ok).unwrap()).iter().all(|c| c.2.is_none()));
+
+    // Another seed: replications cannot be paired; Welch's interval, said plainly.
+    let reseeded = run_edited(tmp.path(), "reseeded", |t| {
+        t.replace(r#""seed": 42"#, r#""seed": 43"#).replace(r#""d": 2, "label": "p2c""#, r#""d": 1, "label": "p2c""#)
+    });
+    let o = fulcrum(&["compare", base, reseeded.to_str().unwrap(), "--labels", "p2c", "--metrics", "mean_response_s"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("NOT paired: the seeds differ (42 and 43)"));
+}
+
+#[test]
+fn compare_rejects_bad_input_with_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = compare_data("baseline");
+    let base = base.to_str().unwrap();
+    let policy = tmp.path().join("policy.json");
+    std::fs::write(&policy, r#"{"max_regression": {"p99_response_s": "5 percent"}}"#).unwrap();
+    let policy = policy.to_str().unwrap();
+    let empty = tmp.path().display().to_string();
+    for (args, expected) in [
+        (vec![base, "/no/such/dir"], "/no/such/dir: cannot read the file"),
+        (vec![base, &empty], "no summary.json in this directory"),
+        (vec![base, base, "--labels", "p3c"], "label \"p3c\" is not in the baseline summary; its labels are random"),
+        (vec![base, base, "--metrics", "p99"], "metric \"p99\" has no direction"),
+        (vec![base, base, "--max-regression", "p99_respons_s=5%"], "threshold for \"p99_respons_s\""),
+        (vec![base, base, "--max-regression", "p99_response_s"], "write METRIC=THRESHOLD"),
+        (vec![base, base, "--max-regression", "p99_response_s=-5%"], "at least 0"),
+        (vec![base, base, "--policy", policy], "policy.json: max_regression.p99_response_s: \"5 percent\" is not"),
+    ] {
+        let mut argv = vec!["compare"];
+        argv.extend(args);
+        let o = fulcrum(&argv);
+        assert_eq!(o.status.code(), Some(2), "{argv:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(expected), "{argv:?}: expected {expected:?} in {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"));
+    }
+    // A file that is not a summary.
+    let o = fulcrum(&["compare", base, compare_data("scenario.json").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("scenario.json: not a summary.json: missing field `scenario`"), "{}", stderr(&o));
+}

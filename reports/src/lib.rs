@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod charts;
+pub mod compare;
 pub mod explain;
 pub mod html;
 pub mod stats;
@@ -16,7 +17,7 @@ mod table;
 mod write;
 
 pub use table::comparison_table;
-pub use write::{write_atomic, write_cost, write_study, OutputFiles};
+pub use write::{write_atomic, write_cost, write_runs_csv, write_study, write_summary, OutputFiles};
 
 use fulcrum_sim_core::metrics::RunOutput;
 use indexmap::IndexMap;
@@ -111,18 +112,41 @@ pub struct Summary {
 impl Summary {
     /// Aggregates a study.
     pub fn of(study: &Study, fulcrum_version: &str) -> Summary {
-        let results = study
-            .labels
+        let metrics: Vec<Vec<&[(&str, f64)]>> =
+            study.runs.iter().map(|runs| runs.iter().map(|r| r.metrics.as_slice()).collect()).collect();
+        Summary::from_metrics(
+            ScenarioRef { name: study.scenario_name.clone(), sha256: study.scenario_sha256.clone() },
+            study.seed,
+            study.replications,
+            &study.labels,
+            &metrics,
+            fulcrum_version,
+        )
+    }
+
+    /// Aggregates per-run metrics: `metrics[label_index][replication]` holds one run's
+    /// `(name, value)` pairs, every run of a label in the same order (as [`RunOutput::metrics`]).
+    /// [`Summary::of`] is this over a study's runs; `fulcrum merge` calls it with metrics read back
+    /// from a sweep's run files.
+    pub fn from_metrics<N: AsRef<str>>(
+        scenario: ScenarioRef,
+        seed: u64,
+        replications: u32,
+        labels: &[LabelInfo],
+        metrics: &[Vec<&[(N, f64)]>],
+        fulcrum_version: &str,
+    ) -> Summary {
+        let results = labels
             .iter()
-            .zip(&study.runs)
+            .zip(metrics)
             .map(|(info, runs)| {
                 let mut metrics = IndexMap::new();
                 if let Some(first) = runs.first() {
-                    for (i, &(name, _)) in first.metrics.iter().enumerate() {
-                        let per_replication: Vec<f64> = runs.iter().map(|r| r.metrics[i].1).collect();
+                    for (i, (name, _)) in first.iter().enumerate() {
+                        let per_replication: Vec<f64> = runs.iter().map(|r| r[i].1).collect();
                         let (mean, ci) = stats::mean_ci95(&per_replication);
                         metrics.insert(
-                            name.to_string(),
+                            name.as_ref().to_string(),
                             MetricSummary { mean, ci95: ci.map(|(lo, hi)| [lo, hi]), per_replication },
                         );
                     }
@@ -136,12 +160,6 @@ impl Summary {
                 }
             })
             .collect();
-        Summary {
-            fulcrum_version: fulcrum_version.to_string(),
-            scenario: ScenarioRef { name: study.scenario_name.clone(), sha256: study.scenario_sha256.clone() },
-            seed: study.seed,
-            replications: study.replications,
-            results,
-        }
+        Summary { fulcrum_version: fulcrum_version.to_string(), scenario, seed, replications, results }
     }
 }
