@@ -19,6 +19,8 @@ use fulcrum_strategies::{catalogue, Resource, Role, StrategyInfo};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
+mod sweep;
+
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 #[derive(Parser)]
@@ -50,6 +52,12 @@ enum Command {
     /// metric, the difference with a 95% CI, paired by replication when the seeds match. Exits 1
     /// if a metric got significantly worse by more than its threshold.
     Compare(CompareArgs),
+    /// Run a sweep: a base scenario x a grid of parameter values x strategies x replications, as
+    /// independent runs (all, or one shard of them), one result file per run; re-running skips
+    /// finished runs. `--emit-slurm` writes a Slurm job-array script instead.
+    Sweep(sweep::SweepArgs),
+    /// Combine sweep directories (shards) into one, with every variant's summary.json and runs.csv.
+    Merge(sweep::MergeArgs),
 }
 
 #[derive(Args)]
@@ -178,6 +186,8 @@ fn main() -> ExitCode {
         }
         Command::Explain(args) => explain(&args),
         Command::Compare(args) => compare(&args),
+        Command::Sweep(args) => sweep::sweep(args),
+        Command::Merge(args) => sweep::merge(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -483,6 +493,40 @@ fn dir_name(name: &str) -> String {
     }
 }
 
+/// Every run of a scenario as (combination index, replication), in result order: combinations in
+/// scenario order, replications ascending. `run` and `sweep` both expand scenarios with it.
+fn scenario_runs(scenario: &Scenario) -> Vec<(usize, u32)> {
+    let reps = scenario.replications;
+    (0..scenario.combinations.len()).flat_map(|b| (0..reps).map(move |r| (b, r))).collect()
+}
+
+/// One run of [`scenario_runs`].
+fn run_one(scenario: &Scenario, (combination, replication): (usize, u32), options: &RunOptions) -> RunOutput {
+    fulcrum_sim_core::run(&scenario.sim, &scenario.combinations[combination].strategy, replication, options)
+}
+
+/// The names each combination's results carry.
+fn label_infos(scenario: &Scenario) -> Vec<LabelInfo> {
+    scenario
+        .combinations
+        .iter()
+        .map(|c| LabelInfo {
+            label: c.strategy.label.clone(),
+            balancer: c.balancer.clone(),
+            detector: c.detector.clone(),
+            failover: c.failover.clone(),
+        })
+        .collect()
+}
+
+fn all_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn worker_pool(threads: usize) -> Result<rayon::ThreadPool, Failure> {
+    Ok(rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("cannot start worker threads")?)
+}
+
 fn run(args: RunArgs) -> Result<(), Failure> {
     let mut scenario = load(args.file.as_deref())?;
     if let Some(r) = args.replications {
@@ -508,11 +552,8 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         })?,
     };
     let reps = scenario.replications;
-    let jobs: Vec<(usize, u32)> =
-        (0..scenario.combinations.len()).flat_map(|b| (0..reps).map(move |r| (b, r))).collect();
-    let threads =
-        args.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |t| t as usize);
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("cannot start worker threads")?;
+    let jobs = scenario_runs(&scenario);
+    let pool = worker_pool(args.threads.map_or_else(all_cores, |t| t as usize))?;
 
     let options = RunOptions {
         task_log: args.task_log,
@@ -537,9 +578,8 @@ fn run(args: RunArgs) -> Result<(), Failure> {
 
     let outputs: Vec<RunOutput> = pool.install(|| {
         jobs.par_iter()
-            .map(|&(b, rep)| {
-                let strategy = &scenario.combinations[b].strategy;
-                let out = fulcrum_sim_core::run(&scenario.sim, strategy, rep, &options);
+            .map(|&job| {
+                let out = run_one(&scenario, job, &options);
                 progress.inc(1);
                 out
             })
@@ -557,16 +597,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         replications: reps,
         class_names: scenario.sim.workload.classes.iter().map(|c| c.name.clone()).collect(),
         node_groups: scenario.sim.groups.iter().map(|g| (g.name.clone(), g.first, g.count)).collect(),
-        labels: scenario
-            .combinations
-            .iter()
-            .map(|c| LabelInfo {
-                label: c.strategy.label.clone(),
-                balancer: c.balancer.clone(),
-                detector: c.detector.clone(),
-                failover: c.failover.clone(),
-            })
-            .collect(),
+        labels: label_infos(&scenario),
         runs,
     };
     let summary = Summary::of(&study, VERSION);

@@ -13,6 +13,7 @@ pub mod compare;
 pub mod explain;
 pub mod html;
 pub mod stats;
+pub mod sweep;
 mod table;
 mod write;
 
@@ -45,7 +46,7 @@ pub struct Study {
 }
 
 /// A strategy combination's names.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct LabelInfo {
     /// The result's label.
     pub label: String,
@@ -86,7 +87,7 @@ pub struct LabelSummary {
 }
 
 /// Scenario identity in `summary.json`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct ScenarioRef {
     /// Name.
     pub name: String,

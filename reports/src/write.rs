@@ -39,7 +39,7 @@ fn secs(t: SimTime) -> String {
     format!("{}.{:09}", t.0 / 1_000_000_000, t.0 % 1_000_000_000)
 }
 
-fn csv_err(e: csv::Error) -> io::Error {
+pub(crate) fn csv_err(e: csv::Error) -> io::Error {
     io::Error::other(e)
 }
 
@@ -194,10 +194,13 @@ pub fn write_study(dir: &Path, study: &Study, summary: &Summary) -> io::Result<O
 
 /// Writes `summary.json` (pretty JSON and a final newline).
 pub fn write_summary(path: &Path, summary: &Summary) -> io::Result<()> {
-    write_atomic(path, |w| {
-        serde_json::to_writer_pretty(&mut *w, summary).map_err(io::Error::other)?;
-        w.write_all(b"\n")
-    })
+    write_atomic(path, |w| summary_json(w, summary))
+}
+
+/// The bytes of `summary.json`.
+pub(crate) fn summary_json(w: &mut dyn Write, summary: &Summary) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, summary).map_err(io::Error::other)?;
+    w.write_all(b"\n")
 }
 
 /// Writes `runs.csv`: one row per label × replication, `metrics[label_index][replication]` as in
@@ -207,28 +210,35 @@ pub fn write_runs_csv<N: AsRef<str>>(
     labels: &[LabelInfo],
     metrics: &[Vec<&[(N, f64)]>],
 ) -> io::Result<()> {
-    write_atomic(path, |w| {
-        let mut csv = csv::Writer::from_writer(w);
-        let names: Vec<&str> =
-            metrics.iter().flatten().next().map(|r| r.iter().map(|(n, _)| n.as_ref()).collect()).unwrap_or_default();
-        let mut header = vec!["label", "balancer", "detector", "failover", "replication"];
-        header.extend(&names);
-        csv.write_record(&header).map_err(csv_err)?;
-        for (info, runs) in labels.iter().zip(metrics) {
-            for (rep, run) in runs.iter().enumerate() {
-                let mut row = vec![
-                    info.label.clone(),
-                    info.balancer.clone(),
-                    info.detector.clone(),
-                    info.failover.clone(),
-                    rep.to_string(),
-                ];
-                row.extend(run.iter().map(|(_, v)| v.to_string()));
-                csv.write_record(&row).map_err(csv_err)?;
-            }
+    write_atomic(path, |w| runs_csv(w, labels, metrics))
+}
+
+/// The bytes of `runs.csv`.
+pub(crate) fn runs_csv<N: AsRef<str>>(
+    w: &mut dyn Write,
+    labels: &[LabelInfo],
+    metrics: &[Vec<&[(N, f64)]>],
+) -> io::Result<()> {
+    let mut csv = csv::Writer::from_writer(w);
+    let names: Vec<&str> =
+        metrics.iter().flatten().next().map(|r| r.iter().map(|(n, _)| n.as_ref()).collect()).unwrap_or_default();
+    let mut header = vec!["label", "balancer", "detector", "failover", "replication"];
+    header.extend(&names);
+    csv.write_record(&header).map_err(csv_err)?;
+    for (info, runs) in labels.iter().zip(metrics) {
+        for (rep, run) in runs.iter().enumerate() {
+            let mut row = vec![
+                info.label.clone(),
+                info.balancer.clone(),
+                info.detector.clone(),
+                info.failover.clone(),
+                rep.to_string(),
+            ];
+            row.extend(run.iter().map(|(_, v)| v.to_string()));
+            csv.write_record(&row).map_err(csv_err)?;
         }
-        csv.flush()
-    })
+    }
+    csv.flush()
 }
 
 /// One line of `decisions.jsonl` (fields in this order; terms in the balancer's order).
