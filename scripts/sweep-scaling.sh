@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sweep throughput with 1 and 2 worker threads: runs per second of the same 48-run sweep
-# (the quickstart cluster, 6,000 s of simulated time per run, ~0.1 s of work each), alternating
+# (the quickstart cluster, 12,000 s of simulated time per run, about 0.13 s of work each), alternating
 # 1 and 2 threads ROUNDS times (default 3) and keeping each thread count's best round, so a
 # neighbour's burst of CPU use costs one round, not the figure. Prints both rates and the ratio.
 # Usage: scripts/sweep-scaling.sh [ROUNDS]
@@ -13,7 +13,7 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 cat > "$tmp/sweep.json" <<JSON
 {"name": "scaling", "scenario": "$PWD/scenarios/library/quickstart.json", "replications": 4,
- "set": {"duration_s": 6000},
+ "set": {"duration_s": 12000},
  "grid": [{"path": "workload.arrival.rate_per_s", "values": [12, 18, 24]}],
  "labels": ["round-robin", "least-connections", "p2c", "wlc"]}
 JSON
