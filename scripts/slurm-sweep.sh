@@ -2,7 +2,11 @@
 # Runs a sweep through a real Slurm job array on a single-node cluster on localhost, and checks
 # that the merged result equals an unsharded sweep, byte for byte.
 #
-#   scripts/slurm-sweep.sh [SWEEP.json]      (default: scenarios/library/sweep-load.json)
+#   scripts/slurm-sweep.sh
+#
+# The sweep is scenarios/library/sweep-load.json (36 runs, 4 array tasks of 9); the script then
+# deletes three of task 2's results, re-submits that array index alone, and checks that it ran just
+# those three.
 #
 # Needs root and Debian's packages (installs slurmctld slurmd slurm-client munge if missing,
 # Slurm 22.05 on Debian 12). Everything else lives in a temporary directory: the Munge key and
@@ -15,7 +19,7 @@
 # Prints how long the install and the cluster's start took, and the job's wall time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-sweep="$(realpath "${1:-scenarios/library/sweep-load.json}")"
+sweep="$(realpath scenarios/library/sweep-load.json)"
 shards=4
 port="${SLURM_PORT:-16817}"
 now() { date +%s.%N; }
@@ -137,12 +141,30 @@ if [[ -n "$(squeue -h -j "$job" 2>/dev/null)" ]]; then
 fi
 job_s=$(since "$t_job")
 say "job array finished: ${job_s} s from submission"
+[[ $(grep -c '"id": ' "$out/manifest.json") -eq 36 ]] || { say "expected a 36-run sweep"; exit 1; }
 for i in $(seq 0 $((shards - 1))); do
   log="$out/slurm-logs/${job}_$i.out"
   [[ -f "$log" ]] || { say "no log for array task $i"; ls "$out/slurm-logs"; exit 1; }
-  grep -q "shard $i/$shards (Slurm array task)" "$log" || { say "array task $i did not run its shard:"; cat "$log"; exit 1; }
+  grep -q "shard $i/$shards (--shard): 9 runs, 0 already done" "$log" \
+    || { say "array task $i did not run its shard:"; cat "$log"; exit 1; }
   say "task $i: $(grep 'already done' "$log")"
 done
+
+# A pre-empted task, re-run alone: lose three of shard 2's results (runs 2, 6 and 10 of the
+# manifest, as shard 2 of 4 takes every fourth run from the third) and re-submit array index 2.
+mapfile -t ids < <(grep -o '"id": "[0-9a-f]*"' "$out/manifest.json" | cut -d'"' -f4)
+for k in 2 6 10; do rm "$out/runs/${ids[$k]}.json"; done
+t_rerun=$(now)
+rerun="$(sbatch --parsable --array=2 "$out/sweep.sbatch")"
+rerun="${rerun%%;*}"
+for _ in $(seq 6000); do
+  [[ -z "$(squeue -h -j "$rerun" 2>/dev/null)" ]] && break
+  sleep 0.1
+done
+log="$out/slurm-logs/${rerun}_2.out"
+grep -q "shard 2/$shards (--shard): 9 runs, 6 already done, 3 run now" "$log" \
+  || { say "the re-submitted task 2 did not run just its 3 missing runs:"; cat "$log"; exit 1; }
+say "re-submitted task 2 ($(since "$t_rerun") s): $(grep 'already done' "$log")"
 
 # Finish in place (a no-op check if the last task already merged), then compare with an
 # unsharded sweep of the same file.

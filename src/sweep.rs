@@ -431,7 +431,8 @@ fn emit_slurm(args: &SweepArgs, sweep: &Sweep, plan: &Plan, out: &Path) -> Resul
          # Written by `fulcrum sweep --emit-slurm`: sweep {name:?} ({variants} variants, {runs} runs) as a Slurm job\n\
          # array of {shards} tasks. Each task runs one shard (about {per} runs) on {cpus} threads, writing one result\n\
          # file per run into the shared output directory; the last task to finish writes the merged results.\n\
-         # A task that is pre-empted or fails can be re-run alone (sbatch --array=I ...): it skips finished runs.\n\
+         # A task that is pre-empted or fails can be re-run alone (sbatch --array=I THIS_FILE): it runs the\n\
+         # runs of shard I not yet finished.\n\
          #SBATCH --job-name=fulcrum-{job}\n\
          #SBATCH --array=0-{last}\n\
          #SBATCH --cpus-per-task={cpus}\n\
@@ -450,9 +451,10 @@ fn emit_slurm(args: &SweepArgs, sweep: &Sweep, plan: &Plan, out: &Path) -> Resul
     }
     script.push_str(&format!(
         "set -euo pipefail\n\
-         # The shard comes from SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT, the threads from SLURM_CPUS_PER_TASK.\n\
+         # The shard count is fixed here rather than read from SLURM_ARRAY_TASK_COUNT, so that a re-submitted\n\
+         # subset of the array still runs the right shards; the threads come from SLURM_CPUS_PER_TASK.\n\
          FULCRUM=\"${{FULCRUM:-{exe}}}\"\n\
-         exec \"$FULCRUM\" sweep {sweep} --out {out}\n",
+         exec \"$FULCRUM\" sweep {sweep} --out {out} --shard \"$SLURM_ARRAY_TASK_ID/{shards}\"\n",
         exe = exe.display(),
         sweep = quote(&sweep_file),
         out = quote(&out_abs),

@@ -720,7 +720,8 @@ fn sweep_emits_a_slurm_array_script_that_runs_the_shards() {
     for line in ["#!/bin/bash\n", "#SBATCH --array=0-3\n", "#SBATCH --cpus-per-task=1\n", "#SBATCH --time=00:10:00\n"] {
         assert!(script.contains(line), "{line:?} not in\n{script}");
     }
-    assert!(script.contains(&format!("sweep '{}' --out '{}'", sweep.display(), out.display())), "{script}");
+    let command = format!("sweep '{}' --out '{}' --shard \"$SLURM_ARRAY_TASK_ID/4\"", sweep.display(), out.display());
+    assert!(script.contains(&command), "{script}");
     assert!(!out.join("runs").exists(), "--emit-slurm ran something");
     // Run it as Slurm would: four array tasks, in any order, sharing the output directory; the
     // last one writes the merged results, identical to an unsharded sweep.
@@ -735,9 +736,24 @@ fn sweep_emits_a_slurm_array_script_that_runs_the_shards() {
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", stderr(&o));
-        assert!(stderr(&o).contains(&format!("shard {id}/4 (Slurm array task): 9 runs, 0 already done, 9 run now")));
+        assert!(stderr(&o).contains(&format!("shard {id}/4 (--shard): 9 runs, 0 already done, 9 run now")));
         assert!(stderr(&o).contains("on 1 threads"), "{}", stderr(&o));
     }
+    // Without --shard, the shard comes from the array variables: task 6 of an array 4-10:2 is
+    // shard (6 - 4) / 2 = 1 of 4, already done.
+    let o = Command::new(env!("CARGO_BIN_EXE_fulcrum"))
+        .args(["sweep", sweep.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .envs([
+            ("SLURM_ARRAY_TASK_ID", "6"),
+            ("SLURM_ARRAY_TASK_MIN", "4"),
+            ("SLURM_ARRAY_TASK_STEP", "2"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+            ("SLURM_CPUS_PER_TASK", "1"),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("shard 1/4 (Slurm array task): 9 runs, 9 already done, 0 run now"), "{}", stderr(&o));
     let all = tmp.path().join("all");
     sweep_counts(&[sweep.to_str().unwrap(), "--out", all.to_str().unwrap()], &[]);
     let mut slurm = tree(&out);
