@@ -163,8 +163,14 @@ fn shard_of(arg: Option<&str>) -> Result<(usize, usize, &'static str), Failure> 
     let id = number("SLURM_ARRAY_TASK_ID", &id)?;
     let min = env("SLURM_ARRAY_TASK_MIN").map_or(Ok(0), |v| number("SLURM_ARRAY_TASK_MIN", &v))?;
     let step = env("SLURM_ARRAY_TASK_STEP").map_or(Ok(1), |v| number("SLURM_ARRAY_TASK_STEP", &v))?.max(1);
-    let text = format!("{}/{}", id.saturating_sub(min) / step, number("SLURM_ARRAY_TASK_COUNT", &count)?);
-    let (i, n) = parse(&text, "SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN / SLURM_ARRAY_TASK_COUNT =")?;
+    let n = number("SLURM_ARRAY_TASK_COUNT", &count)?;
+    let i = id.saturating_sub(min) / step;
+    if n == 0 || i >= n {
+        return Err(bad(anyhow::anyhow!(
+            "Slurm array task {id} (array from {min}, step {step}) would be shard {i}, but SLURM_ARRAY_TASK_COUNT is \
+             {n}; pass --shard I/N"
+        )));
+    }
     Ok((i, n, "Slurm array task"))
 }
 

@@ -790,6 +790,7 @@ fn sweep_and_merge_reject_bad_input_with_exit_2() {
     for (args, expected) in [
         (vec!["sweep", &a, "--shard", "2/2"], "--shard \"2/2\": need 0 <= I < N"),
         (vec!["sweep", &a, "--shard", "x"], "write I/N"),
+        (vec!["sweep", &a, "--shard", "1/0"], "need 0 <= I < N"),
         (vec!["sweep", &b, "--out", &da], "holds a different sweep"),
         (vec!["sweep", "/no/sweep.json"], "/no/sweep.json: cannot read the file"),
         (
@@ -803,5 +804,21 @@ fn sweep_and_merge_reject_bad_input_with_exit_2() {
         let o = fulcrum(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
         assert!(stderr(&o).contains(expected), "{args:?}: expected {expected:?} in {}", stderr(&o));
+    }
+    for (envs, expected) in [
+        (
+            vec![("SLURM_ARRAY_TASK_ID", "9"), ("SLURM_ARRAY_TASK_COUNT", "4")],
+            "would be shard 9, but SLURM_ARRAY_TASK_COUNT is 4",
+        ),
+        (vec![("SLURM_ARRAY_TASK_ID", "1")], "SLURM_ARRAY_TASK_COUNT is not"),
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_fulcrum"))
+            .args(["sweep", &a, "--out", &dir("env")])
+            .env_remove("SLURM_ARRAY_TASK_COUNT")
+            .envs(envs)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains(expected), "expected {expected:?} in {}", stderr(&o));
     }
 }
