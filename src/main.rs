@@ -20,6 +20,7 @@ use fulcrum_strategies::{catalogue, Resource, Role, StrategyInfo};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
+mod sweep;
 mod tune;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -59,6 +60,16 @@ enum Command {
     /// Workload traces: `fulcrum trace inspect FILE --format F` prints what a trace holds.
     #[command(subcommand)]
     Trace(TraceCommand),
+    /// Compare a run to a baseline (each a summary.json or a results directory): per label and
+    /// metric, the difference with a 95% CI, paired by replication when the seeds match. Exits 1
+    /// if a metric got significantly worse by more than its threshold.
+    Compare(CompareArgs),
+    /// Run a sweep: a base scenario x a grid of parameter values x strategies x replications, as
+    /// independent runs (all, or one shard of them), one result file per run; re-running skips
+    /// finished runs. `--emit-slurm` writes a Slurm job-array script instead.
+    Sweep(sweep::SweepArgs),
+    /// Combine sweep directories (shards) into one, with every variant's summary.json and runs.csv.
+    Merge(sweep::MergeArgs),
 }
 
 #[derive(Args)]
@@ -152,6 +163,35 @@ impl OnBadLine {
 
 fn parse_format(s: &str) -> Result<TraceFormat, String> {
     TraceFormat::parse(s).ok_or_else(|| format!("unknown trace format {s:?}, expected one of {}", TraceFormat::names()))
+}
+
+#[derive(Args)]
+struct CompareArgs {
+    /// The baseline: a summary.json, or a results directory holding one.
+    baseline: PathBuf,
+    /// The run to check, likewise.
+    current: PathBuf,
+    /// How much worse METRIC may get before it is a regression: a share of the baseline mean
+    /// (`p99_response_s=5%`) or an absolute value in the metric's unit (`failed_tasks=0`);
+    /// `*=T` sets the default (0: any significant worsening). Repeatable; overrides --policy.
+    #[arg(long = "max-regression", value_name = "METRIC=T")]
+    max_regression: Vec<String>,
+    /// A JSON policy: {"max_regression": {"p99_response_s": "5%", "*": "10%"}, "metrics": [...],
+    /// "labels": [...], "direction": {"metric": "lower" | "higher"}}.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Only these metrics (comma-separated) [default: every metric with a direction].
+    #[arg(long, value_delimiter = ',')]
+    metrics: Option<Vec<String>>,
+    /// Only these labels (comma-separated) [default: every label in both].
+    #[arg(long, value_delimiter = ',')]
+    labels: Option<Vec<String>>,
+    /// Print GitHub-flavoured Markdown (for a CI job summary) instead of the table.
+    #[arg(long)]
+    markdown: bool,
+    /// Also write JUnit XML: one test case per label x metric, a failure per regression.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -263,9 +303,17 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain(&args),
         Command::Tune(args) => tune_command(args),
         Command::Trace(TraceCommand::Inspect(args)) => inspect(&args),
+        Command::Compare(args) => compare(&args),
+        Command::Sweep(args) => sweep::sweep(args),
+        Command::Merge(args) => sweep::merge(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // A regression is a finding, not an error.
+        Err(f) if f.code == 1 => {
+            eprintln!("{:#}", f.error);
+            ExitCode::from(1)
+        }
         Err(f) => {
             eprintln!("error: {:#}", f.error);
             ExitCode::from(f.code)
@@ -489,6 +537,86 @@ fn explain(args: &ExplainArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+fn bad_input(error: anyhow::Error) -> Failure {
+    Failure { code: 2, error }
+}
+
+/// Reads a summary.json, or DIR/summary.json.
+fn read_summary(path: &Path) -> Result<(String, fulcrum_reports::compare::SummaryFile), Failure> {
+    let file = if path.is_dir() { path.join("summary.json") } else { path.to_path_buf() };
+    let text = std::fs::read_to_string(&file).map_err(|e| {
+        bad_input(if path.is_dir() && e.kind() == std::io::ErrorKind::NotFound {
+            anyhow::anyhow!(
+                "{}: no summary.json in this directory (`fulcrum run --out DIR` writes one)",
+                path.display()
+            )
+        } else {
+            anyhow::anyhow!("{}: cannot read the file: {e}", file.display())
+        })
+    })?;
+    let name = file.display().to_string();
+    let summary = fulcrum_reports::compare::SummaryFile::from_json(&text, &name).map_err(|e| bad_input(e.into()))?;
+    Ok((name, summary))
+}
+
+fn compare(args: &CompareArgs) -> Result<(), Failure> {
+    use fulcrum_reports::compare::{self as cmp, Policy, Threshold};
+    let (base_name, baseline) = read_summary(&args.baseline)?;
+    let (cur_name, current) = read_summary(&args.current)?;
+    let mut policy = match &args.policy {
+        None => Policy::default(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| bad_input(anyhow::anyhow!("{}: cannot read the file: {e}", path.display())))?;
+            Policy::from_json(&text, &path.display().to_string()).map_err(|e| bad_input(e.into()))?
+        }
+    };
+    for spec in &args.max_regression {
+        let (metric, threshold) = spec.split_once('=').ok_or_else(|| {
+            bad_input(anyhow::anyhow!("--max-regression {spec:?}: write METRIC=THRESHOLD, e.g. p99_response_s=5%"))
+        })?;
+        let threshold =
+            Threshold::parse(threshold).map_err(|e| bad_input(anyhow::anyhow!("--max-regression {spec:?}: {e}")))?;
+        policy.thresholds.insert(metric.trim().to_string(), threshold);
+    }
+    if args.metrics.is_some() {
+        policy.metrics.clone_from(&args.metrics);
+    }
+    if args.labels.is_some() {
+        policy.labels.clone_from(&args.labels);
+    }
+    let comparison = cmp::compare(&baseline, &current, &policy).map_err(|e| bad_input(e.into()))?;
+    let sides = cmp::Sides { baseline: &base_name, current: &cur_name, scenario: &baseline.scenario.name };
+    if args.markdown {
+        print!("{}", cmp::markdown(&comparison, &sides));
+        for w in &comparison.warnings {
+            eprintln!("warning: {w}");
+        }
+    } else {
+        print!("{}", cmp::table(&comparison, &sides));
+    }
+    if let Some(path) = &args.junit {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        fulcrum_reports::write_atomic(path, |w| cmp::junit(&comparison, &sides, w))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let regressions: Vec<String> = comparison.regressions().map(|r| r.describe()).collect();
+    if regressions.is_empty() {
+        return Ok(());
+    }
+    Err(Failure {
+        code: 1,
+        error: anyhow::anyhow!(
+            "regression: {} metric{} significantly worse beyond the threshold:\n  {}",
+            regressions.len(),
+            if regressions.len() == 1 { "" } else { "s" },
+            regressions.join("\n  ")
+        ),
+    })
+}
+
 fn strategy_text(out: &mut String, info: &StrategyInfo) {
     out.push_str(&format!("  {:<28} {}\n", info.kind, info.summary));
     for p in info.params {
@@ -581,6 +709,40 @@ fn dir_name(name: &str) -> String {
     }
 }
 
+/// Every run of a scenario as (combination index, replication), in result order: combinations in
+/// scenario order, replications ascending. `run` and `sweep` both expand scenarios with it.
+fn scenario_runs(scenario: &Scenario) -> Vec<(usize, u32)> {
+    let reps = scenario.replications;
+    (0..scenario.combinations.len()).flat_map(|b| (0..reps).map(move |r| (b, r))).collect()
+}
+
+/// One run of [`scenario_runs`].
+fn run_one(scenario: &Scenario, (combination, replication): (usize, u32), options: &RunOptions) -> RunOutput {
+    fulcrum_sim_core::run(&scenario.sim, &scenario.combinations[combination].strategy, replication, options)
+}
+
+/// The names each combination's results carry.
+fn label_infos(scenario: &Scenario) -> Vec<LabelInfo> {
+    scenario
+        .combinations
+        .iter()
+        .map(|c| LabelInfo {
+            label: c.strategy.label.clone(),
+            balancer: c.balancer.clone(),
+            detector: c.detector.clone(),
+            failover: c.failover.clone(),
+        })
+        .collect()
+}
+
+fn all_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn worker_pool(threads: usize) -> Result<rayon::ThreadPool, Failure> {
+    Ok(rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("cannot start worker threads")?)
+}
+
 fn run(args: RunArgs) -> Result<(), Failure> {
     let mut scenario = load(args.file.as_deref(), args.on_bad_line)?;
     if let Some(r) = args.replications {
@@ -606,11 +768,8 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         })?,
     };
     let reps = scenario.replications;
-    let jobs: Vec<(usize, u32)> =
-        (0..scenario.combinations.len()).flat_map(|b| (0..reps).map(move |r| (b, r))).collect();
-    let threads =
-        args.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |t| t as usize);
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("cannot start worker threads")?;
+    let jobs = scenario_runs(&scenario);
+    let pool = worker_pool(args.threads.map_or_else(all_cores, |t| t as usize))?;
 
     let options = RunOptions {
         task_log: args.task_log,
@@ -665,16 +824,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         replications: reps,
         class_names: scenario.sim.workload.classes.iter().map(|c| c.name.clone()).collect(),
         node_groups: scenario.sim.groups.iter().map(|g| (g.name.clone(), g.first, g.count)).collect(),
-        labels: scenario
-            .combinations
-            .iter()
-            .map(|c| LabelInfo {
-                label: c.strategy.label.clone(),
-                balancer: c.balancer.clone(),
-                detector: c.detector.clone(),
-                failover: c.failover.clone(),
-            })
-            .collect(),
+        labels: label_infos(&scenario),
         runs,
         alert_rules: scenario.sim.alerts.clone(),
     };

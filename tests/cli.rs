@@ -724,3 +724,431 @@ fn a_bad_trace_line_stops_the_run_with_exit_2_unless_skipped() {
     assert_eq!(trace["on_bad_line"], "skip");
     assert_eq!(summary(&out)["results"][0]["metrics"]["completed"]["mean"], 2.0);
 }
+
+fn compare_data(file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/compare").join(file)
+}
+
+/// `tests/data/compare/scenario.json` with `edit` applied, run into `tmp/name`.
+fn run_edited(tmp: &Path, name: &str, edit: impl Fn(&str) -> String) -> PathBuf {
+    let text = std::fs::read_to_string(compare_data("scenario.json")).unwrap();
+    let edited = edit(&text);
+    let file = tmp.join(format!("{name}.json"));
+    std::fs::write(&file, edited).unwrap();
+    run_into(tmp, name, Some(&file), &["--no-charts"])
+}
+
+/// The JUnit file's suites, cases and failures, checked against the common schema's structure.
+fn junit_cases(xml: &str) -> Vec<(String, String, Option<String>)> {
+    let doc = roxmltree::Document::parse(xml).expect("JUnit XML parses");
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "testsuites");
+    let suites: Vec<_> = root.children().filter(|n| n.is_element()).collect();
+    assert_eq!(suites.len(), 1);
+    let suite = suites[0];
+    assert_eq!(suite.tag_name().name(), "testsuite");
+    let cases: Vec<_> = suite.children().filter(|n| n.has_tag_name("testcase")).collect();
+    let failures = cases.iter().filter(|c| c.children().any(|n| n.has_tag_name("failure"))).count();
+    for (node, what) in [(root, "testsuites"), (suite, "testsuite")] {
+        assert_eq!(node.attribute("tests"), Some(cases.len().to_string().as_str()), "{what} tests");
+        assert_eq!(node.attribute("failures"), Some(failures.to_string().as_str()), "{what} failures");
+        assert_eq!(node.attribute("errors"), Some("0"));
+    }
+    assert!(suite.attribute("name").unwrap().starts_with("fulcrum compare"));
+    // Only these children, in the schema's order: properties, then test cases, then system-err.
+    let kinds: Vec<&str> = suite.children().filter(|n| n.is_element()).map(|n| n.tag_name().name()).collect();
+    assert_eq!(kinds[0], "properties");
+    assert!(kinds[1..].iter().all(|k| *k == "testcase" || *k == "system-err"), "{kinds:?}");
+    cases
+        .iter()
+        .map(|c| {
+            let failure = c.children().find(|n| n.has_tag_name("failure")).map(|f| {
+                assert_eq!(f.attribute("type"), Some("regression"));
+                f.attribute("message").unwrap().to_string()
+            });
+            (c.attribute("classname").unwrap().to_string(), c.attribute("name").unwrap().to_string(), failure)
+        })
+        .collect()
+}
+
+#[test]
+fn compare_flags_a_worse_strategy_and_passes_an_equivalent_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let baseline = compare_data("baseline");
+    let base = baseline.to_str().unwrap();
+    // Power of one choice is random choice: p2c made deliberately worse, under the same label.
+    let worse =
+        run_edited(tmp.path(), "worse", |t| t.replace(r#""d": 2, "label": "p2c""#, r#""d": 1, "label": "p2c""#));
+    let junit = tmp.path().join("ci/junit.xml");
+    let o = fulcrum(&["compare", base, worse.to_str().unwrap(), "--junit", junit.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.starts_with("regression: "), "{err}");
+    assert!(err.contains("p2c p99_response_s: "), "{err}");
+    assert!(!err.contains("least-connections"), "only p2c changed: {err}");
+    let table = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(table.contains("paired by replication: both runs used seed 42"), "{table}");
+    assert!(table.contains("warning: the scenarios differ"), "{table}");
+    let regressions = table.lines().filter(|l| l.ends_with("REGRESSION")).count();
+    assert!(regressions >= 5, "{table}");
+    // JUnit: one case per label x metric (6 labels x 9 metrics with a direction), one failure per
+    // regression, all of them p2c's.
+    let cases = junit_cases(&std::fs::read_to_string(&junit).unwrap());
+    assert_eq!(cases.len(), 6 * 9);
+    let failed: Vec<_> = cases.iter().filter(|c| c.2.is_some()).collect();
+    assert_eq!(failed.len(), regressions);
+    assert!(failed.iter().all(|c| c.0 == "p2c"), "{failed:?}");
+    assert!(failed.iter().any(|c| c.1 == "p99_response_s" && c.2.as_ref().unwrap().contains("lower is better")));
+    assert!(cases.iter().any(|c| c.0 == "least-connections" && c.1 == "mean_response_s" && c.2.is_none()));
+
+    // Markdown for a CI job summary.
+    let o = fulcrum(&["compare", base, worse.to_str().unwrap(), "--markdown"]);
+    assert_eq!(o.status.code(), Some(1));
+    let md = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(md.starts_with("### Fulcrum compare: quickstart: regression"), "{md}");
+    assert!(md.contains("| p2c | p99_response_s (↓) |") && md.contains("**REGRESSION**"), "{md}");
+    assert!(stderr(&o).contains("warning: the scenarios differ"));
+
+    // A generous threshold on one metric: worse, but within it.
+    let o = fulcrum(&[
+        "compare",
+        base,
+        worse.to_str().unwrap(),
+        "--metrics",
+        "p99_response_s",
+        "--max-regression",
+        "p99_response_s=1000%",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("worse (within threshold)"));
+
+    // The same strategies written differently (fields reordered, a kind string as an object),
+    // run on another thread count: the same results, so no regression.
+    let same = run_edited(tmp.path(), "same", |t| {
+        t.replace(
+            r#"{"kind": "power-of-d", "d": 2, "label": "p2c"}"#,
+            r#"{"label": "p2c", "kind": "power-of-d", "d": 2}"#,
+        )
+        .replace(r#""least-connections","#, r#"{"kind": "least-connections"},"#)
+    });
+    let junit_ok = tmp.path().join("ok.xml");
+    let o = fulcrum(&["compare", base, same.to_str().unwrap(), "--junit", junit_ok.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}\n(if the simulator changed on purpose, regenerate the baseline as tests/data/compare/README.md says)",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(text.contains("no regression in 54 comparisons"), "{text}");
+    assert!(junit_cases(&std::fs::read_to_string(&junit_ok).unwrap()).iter().all(|c| c.2.is_none()));
+
+    // Another seed: replications cannot be paired; Welch's interval, said plainly.
+    let reseeded = run_edited(tmp.path(), "reseeded", |t| {
+        t.replace(r#""seed": 42"#, r#""seed": 43"#).replace(r#""d": 2, "label": "p2c""#, r#""d": 1, "label": "p2c""#)
+    });
+    let o = fulcrum(&["compare", base, reseeded.to_str().unwrap(), "--labels", "p2c", "--metrics", "mean_response_s"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("NOT paired: the seeds differ (42 and 43)"));
+}
+
+#[test]
+fn compare_rejects_bad_input_with_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = compare_data("baseline");
+    let base = base.to_str().unwrap();
+    let policy = tmp.path().join("policy.json");
+    std::fs::write(&policy, r#"{"max_regression": {"p99_response_s": "5 percent"}}"#).unwrap();
+    let policy = policy.to_str().unwrap();
+    let empty = tmp.path().display().to_string();
+    for (args, expected) in [
+        (vec![base, "/no/such/dir"], "/no/such/dir: cannot read the file"),
+        (vec![base, &empty], "no summary.json in this directory"),
+        (vec![base, base, "--labels", "p3c"], "label \"p3c\" is not in the baseline summary; its labels are random"),
+        (vec![base, base, "--metrics", "p99"], "metric \"p99\" has no direction"),
+        (vec![base, base, "--max-regression", "p99_respons_s=5%"], "threshold for \"p99_respons_s\""),
+        (vec![base, base, "--max-regression", "p99_response_s"], "write METRIC=THRESHOLD"),
+        (vec![base, base, "--max-regression", "p99_response_s=-5%"], "at least 0"),
+        (vec![base, base, "--policy", policy], "policy.json: max_regression.p99_response_s: \"5 percent\" is not"),
+    ] {
+        let mut argv = vec!["compare"];
+        argv.extend(args);
+        let o = fulcrum(&argv);
+        assert_eq!(o.status.code(), Some(2), "{argv:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(expected), "{argv:?}: expected {expected:?} in {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"));
+    }
+    // A file that is not a summary.
+    let o = fulcrum(&["compare", base, compare_data("scenario.json").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("scenario.json: not a summary.json: missing field `scenario`"), "{}", stderr(&o));
+}
+
+/// Every file under `dir` (dot files, i.e. temporary ones, left out) by relative path.
+fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut std::collections::BTreeMap<String, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.file_name().unwrap().to_str().unwrap().starts_with('.') {
+                continue;
+            }
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                let rel = path.strip_prefix(root).unwrap().display().to_string();
+                out.insert(rel, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut out = Default::default();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// `fulcrum sweep` with `args`; returns stderr's "N runs, K already done, M run now" numbers.
+fn sweep_counts(args: &[&str], envs: &[(&str, &str)]) -> (usize, usize, usize) {
+    let mut argv = vec!["sweep"];
+    argv.extend(args);
+    let o = Command::new(env!("CARGO_BIN_EXE_fulcrum"))
+        .args(&argv)
+        .env_remove("SLURM_ARRAY_TASK_ID")
+        .envs(envs.iter().copied())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "fulcrum {argv:?}: {}", stderr(&o));
+    let err = stderr(&o);
+    let line = err.lines().find(|l| l.contains(" already done, ")).unwrap_or_else(|| panic!("{err}"));
+    let numbers: Vec<usize> = line
+        .split(['(', ')', ',', ':'])
+        .filter_map(|part| {
+            let words: Vec<&str> = part.split_whitespace().collect();
+            match words.as_slice() {
+                [n, "runs"] | [n, "already", "done"] | [n, "run", "now", ..] => n.parse().ok(),
+                _ => None,
+            }
+        })
+        .collect();
+    assert_eq!(numbers.len(), 3, "{line}");
+    (numbers[0], numbers[1], numbers[2])
+}
+
+#[test]
+fn sweep_shards_merge_to_the_unsharded_sweep_byte_for_byte_and_resume() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sweep = library("sweep-load.json");
+    let sweep = sweep.to_str().unwrap();
+    let dir = |name: &str| tmp.path().join(name).display().to_string();
+
+    // Unsharded: 3 load levels x 4 strategies x 3 replications.
+    let all = dir("all");
+    assert_eq!(sweep_counts(&[sweep, "--out", &all, "--threads", "2"], &[]), (36, 0, 36));
+    let expected = tree(Path::new(&all));
+    assert_eq!(expected.keys().filter(|k| k.starts_with("runs/")).count(), 36);
+    for v in ["v000", "v001", "v002"] {
+        for f in ["scenario.json", "summary.json", "runs.csv"] {
+            assert!(expected.contains_key(&format!("variants/{v}/{f}")), "variants/{v}/{f} missing");
+        }
+    }
+    // A variant's summary holds what `fulcrum run` of its scenario gives for the same labels.
+    let run =
+        run_into(tmp.path(), "v002-run", Some(&tmp.path().join("all/variants/v002/scenario.json")), &["--no-charts"]);
+    let direct = summary(&run);
+    let swept: Value = serde_json::from_slice(&expected["variants/v002/summary.json"]).unwrap();
+    assert_eq!(swept["scenario"], direct["scenario"]);
+    assert_eq!(swept["replications"], 3);
+    let swept_results = swept["results"].as_array().unwrap();
+    assert_eq!(swept_results.len(), 4);
+    for r in swept_results {
+        let same = direct["results"].as_array().unwrap().iter().find(|d| d["label"] == r["label"]).unwrap();
+        assert_eq!(r, same, "{}", r["label"]);
+    }
+    let csv_text = String::from_utf8(expected["sweep.csv"].clone()).unwrap();
+    assert!(
+        csv_text.starts_with("variant,workload.arrival.rate_per_s,label,metric,mean,ci95_lo,ci95_hi,replications\n")
+    );
+    assert!(csv_text.contains("\nv002,24,p2c,mean_response_s,"), "{csv_text}");
+
+    // Four shards into four directories, merged: the same bytes, every file.
+    let shards: Vec<String> = (0..4).map(|i| dir(&format!("shard{i}"))).collect();
+    for (i, out) in shards.iter().enumerate() {
+        let shard = format!("{i}/4");
+        assert_eq!(sweep_counts(&[sweep, "--out", out, "--shard", &shard, "--threads", "1"], &[]), (9, 0, 9));
+        assert!(!Path::new(out).join("sweep.csv").exists(), "an incomplete shard wrote merged results");
+    }
+    let merged = dir("merged");
+    let mut argv = vec!["merge"];
+    argv.extend(shards.iter().map(String::as_str));
+    argv.extend(["--out", &merged]);
+    let o = fulcrum(&argv);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let got = tree(Path::new(&merged));
+    assert_eq!(got.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>());
+    for (k, v) in &expected {
+        assert!(got[k] == *v, "{k} differs between the merged shards and the unsharded sweep");
+    }
+
+    // Interrupted shard, simulated: three of its results lost. Merging refuses; re-running the
+    // shard runs exactly those three.
+    let runs_dir = Path::new(&shards[1]).join("runs");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&runs_dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    for f in &files[..3] {
+        std::fs::remove_file(f).unwrap();
+    }
+    let o = fulcrum(&argv);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("3 of 36 runs are in none of the directories given"), "{}", stderr(&o));
+    assert_eq!(sweep_counts(&[sweep, "--out", &shards[1], "--shard", "1/4"], &[]), (9, 6, 3));
+
+    // Interrupted for real: a shard killed midway, then re-run, runs only what it had not finished.
+    let killed = dir("killed");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fulcrum"))
+        .args(["sweep", sweep, "--out", &killed, "--shard", "3/4", "--threads", "1", "--quiet"])
+        .env_remove("SLURM_ARRAY_TASK_ID")
+        .spawn()
+        .unwrap();
+    let finished = |d: &str| {
+        std::fs::read_dir(Path::new(d).join("runs"))
+            .map_or(0, |it| it.filter(|e| !e.as_ref().unwrap().file_name().to_str().unwrap().starts_with('.')).count())
+    };
+    while finished(&killed) < 1 {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before = finished(&killed);
+    assert!(before < 9, "the shard finished before it could be killed");
+    assert_eq!(sweep_counts(&[sweep, "--out", &killed, "--shard", "3/4"], &[]), (9, before, 9 - before));
+    let mut argv = vec!["merge"];
+    argv.extend([shards[0].as_str(), shards[1].as_str(), shards[2].as_str(), killed.as_str()]);
+    argv.extend(["--out", &merged]);
+    let o = fulcrum(&argv);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(tree(Path::new(&merged)) == expected, "merged again after the restarts: differs");
+}
+
+#[test]
+fn sweep_emits_a_slurm_array_script_that_runs_the_shards() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sweep = library("sweep-load.json");
+    let out = tmp.path().join("out");
+    let o = fulcrum(&[
+        "sweep",
+        sweep.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--emit-slurm",
+        "--shards",
+        "4",
+        "--cpus-per-task",
+        "1",
+        "--sbatch=--time=00:10:00",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let script_path = out.join("sweep.sbatch");
+    let script = std::fs::read_to_string(&script_path).unwrap();
+    for line in ["#!/bin/bash\n", "#SBATCH --array=0-3\n", "#SBATCH --cpus-per-task=1\n", "#SBATCH --time=00:10:00\n"] {
+        assert!(script.contains(line), "{line:?} not in\n{script}");
+    }
+    let command = format!("sweep '{}' --out '{}' --shard \"$SLURM_ARRAY_TASK_ID/4\"", sweep.display(), out.display());
+    assert!(script.contains(&command), "{script}");
+    assert!(!out.join("runs").exists(), "--emit-slurm ran something");
+    // Run it as Slurm would: four array tasks, in any order, sharing the output directory; the
+    // last one writes the merged results, identical to an unsharded sweep.
+    for id in [2, 0, 3, 1] {
+        let o = Command::new("bash")
+            .arg(&script_path)
+            .env("FULCRUM", env!("CARGO_BIN_EXE_fulcrum"))
+            .env("SLURM_ARRAY_TASK_ID", id.to_string())
+            .env("SLURM_ARRAY_TASK_COUNT", "4")
+            .env("SLURM_ARRAY_TASK_MIN", "0")
+            .env("SLURM_CPUS_PER_TASK", "1")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(stderr(&o).contains(&format!("shard {id}/4 (--shard): 9 runs, 0 already done, 9 run now")));
+        assert!(stderr(&o).contains("on 1 threads"), "{}", stderr(&o));
+    }
+    // Without --shard, the shard comes from the array variables: task 6 of an array 4-10:2 is
+    // shard (6 - 4) / 2 = 1 of 4, already done.
+    let o = Command::new(env!("CARGO_BIN_EXE_fulcrum"))
+        .args(["sweep", sweep.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .envs([
+            ("SLURM_ARRAY_TASK_ID", "6"),
+            ("SLURM_ARRAY_TASK_MIN", "4"),
+            ("SLURM_ARRAY_TASK_STEP", "2"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+            ("SLURM_CPUS_PER_TASK", "1"),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("shard 1/4 (Slurm array task): 9 runs, 9 already done, 0 run now"), "{}", stderr(&o));
+    let all = tmp.path().join("all");
+    sweep_counts(&[sweep.to_str().unwrap(), "--out", all.to_str().unwrap()], &[]);
+    let mut slurm = tree(&out);
+    slurm.remove("sweep.sbatch");
+    assert!(slurm == tree(&all), "the Slurm-style run differs from the unsharded sweep");
+}
+
+#[test]
+fn sweep_and_merge_reject_bad_input_with_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = library("quickstart.json");
+    let write = |name: &str, text: &str| {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    };
+    let small = format!(
+        r#"{{"scenario": "{}", "replications": 2, "set": {{"duration_s": 400, "warmup_s": 100}}, "labels": ["p2c"]}}"#,
+        base.display()
+    );
+    let a = write("a.json", &small);
+    let b = write("b.json", &small.replace("\"p2c\"", "\"wlc\""));
+    let dir = |n: &str| tmp.path().join(n).display().to_string();
+    let (da, db) = (dir("a"), dir("b"));
+    sweep_counts(&[&a, "--out", &da, "--shard", "0/2"], &[]);
+    sweep_counts(&[&b, "--out", &db], &[]);
+    let bad_rate = write(
+        "bad.json",
+        &small.replace(
+            "\"labels\"",
+            "\"grid\": [{\"path\": \"workload.arrival.rate_per_s\", \"values\": [0]}], \"labels\"",
+        ),
+    );
+    for (args, expected) in [
+        (vec!["sweep", &a, "--shard", "2/2"], "--shard \"2/2\": need 0 <= I < N"),
+        (vec!["sweep", &a, "--shard", "x"], "write I/N"),
+        (vec!["sweep", &a, "--shard", "1/0"], "need 0 <= I < N"),
+        (vec!["sweep", &b, "--out", &da], "holds a different sweep"),
+        (vec!["sweep", "/no/sweep.json"], "/no/sweep.json: cannot read the file"),
+        (
+            vec!["sweep", &bad_rate],
+            "variant 0 (workload.arrival.rate_per_s=0): workload.arrival.rate_per_s: must be positive",
+        ),
+        (vec!["merge", &da], "1 of 2 runs are in none of the directories given"),
+        (vec!["merge", &da, &db], "are not shards of the same sweep"),
+        (vec!["merge", "/no/dir"], "is not a sweep directory"),
+    ] {
+        let o = fulcrum(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(expected), "{args:?}: expected {expected:?} in {}", stderr(&o));
+    }
+    for (envs, expected) in [
+        (
+            vec![("SLURM_ARRAY_TASK_ID", "9"), ("SLURM_ARRAY_TASK_COUNT", "4")],
+            "would be shard 9, but SLURM_ARRAY_TASK_COUNT is 4",
+        ),
+        (vec![("SLURM_ARRAY_TASK_ID", "1")], "SLURM_ARRAY_TASK_COUNT is not"),
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_fulcrum"))
+            .args(["sweep", &a, "--out", &dir("env")])
+            .env_remove("SLURM_ARRAY_TASK_COUNT")
+            .envs(envs)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains(expected), "expected {expected:?} in {}", stderr(&o));
+    }
+}

@@ -9,15 +9,17 @@
 #![deny(missing_docs)]
 
 pub mod charts;
+pub mod compare;
 pub mod explain;
 pub mod html;
 pub mod stats;
+pub mod sweep;
 mod table;
 pub mod trace;
 mod write;
 
 pub use table::comparison_table;
-pub use write::{write_atomic, write_cost, write_study, OutputFiles};
+pub use write::{write_atomic, write_cost, write_runs_csv, write_study, write_summary, OutputFiles};
 
 use fulcrum_sim_core::alerts::AlertRule;
 use fulcrum_sim_core::metrics::RunOutput;
@@ -48,7 +50,7 @@ pub struct Study {
 }
 
 /// A strategy combination's names.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct LabelInfo {
     /// The result's label.
     pub label: String,
@@ -102,7 +104,7 @@ pub struct AlertSummary {
 }
 
 /// Scenario identity in `summary.json`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct ScenarioRef {
     /// Name.
     pub name: String,
@@ -128,56 +130,74 @@ pub struct Summary {
 impl Summary {
     /// Aggregates a study.
     pub fn of(study: &Study, fulcrum_version: &str) -> Summary {
-        let results = study
-            .labels
+        let metrics: Vec<Vec<&[(&str, f64)]>> =
+            study.runs.iter().map(|runs| runs.iter().map(|r| r.metrics.as_slice()).collect()).collect();
+        let mut summary = Summary::from_metrics(
+            ScenarioRef { name: study.scenario_name.clone(), sha256: study.scenario_sha256.clone() },
+            study.seed,
+            study.replications,
+            &study.labels,
+            &metrics,
+            fulcrum_version,
+        );
+        // Alert noise per label and rule: alerts fired and seconds firing, per replication.
+        let summarise = |per_replication: Vec<f64>| {
+            let (mean, ci) = stats::mean_ci95(&per_replication);
+            MetricSummary { mean, ci95: ci.map(|(lo, hi)| [lo, hi]), per_replication }
+        };
+        for (result, runs) in summary.results.iter_mut().zip(&study.runs) {
+            for (k, rule) in study.alert_rules.iter().enumerate() {
+                let of_rule = |r: &RunOutput| -> (f64, f64) {
+                    let mine = r.alerts.iter().filter(|a| a.rule as usize == k);
+                    mine.fold((0.0, 0.0), |(n, s), a| (n + 1.0, s + a.firing.as_secs_f64()))
+                };
+                let fired = runs.iter().map(|r| of_rule(r).0).collect();
+                let firing = runs.iter().map(|r| of_rule(r).1).collect();
+                result
+                    .alerts
+                    .insert(rule.name.clone(), AlertSummary { fired: summarise(fired), firing_s: summarise(firing) });
+            }
+        }
+        summary
+    }
+
+    /// Aggregates per-run metrics: `metrics[label_index][replication]` holds one run's
+    /// `(name, value)` pairs, every run of a label in the same order (as [`RunOutput::metrics`]).
+    /// [`Summary::of`] is this over a study's runs; `fulcrum merge` calls it with metrics read back
+    /// from a sweep's run files.
+    pub fn from_metrics<N: AsRef<str>>(
+        scenario: ScenarioRef,
+        seed: u64,
+        replications: u32,
+        labels: &[LabelInfo],
+        metrics: &[Vec<&[(N, f64)]>],
+        fulcrum_version: &str,
+    ) -> Summary {
+        let results = labels
             .iter()
-            .zip(&study.runs)
+            .zip(metrics)
             .map(|(info, runs)| {
                 let mut metrics = IndexMap::new();
                 if let Some(first) = runs.first() {
-                    for (i, &(name, _)) in first.metrics.iter().enumerate() {
-                        let per_replication: Vec<f64> = runs.iter().map(|r| r.metrics[i].1).collect();
+                    for (i, (name, _)) in first.iter().enumerate() {
+                        let per_replication: Vec<f64> = runs.iter().map(|r| r[i].1).collect();
                         let (mean, ci) = stats::mean_ci95(&per_replication);
                         metrics.insert(
-                            name.to_string(),
+                            name.as_ref().to_string(),
                             MetricSummary { mean, ci95: ci.map(|(lo, hi)| [lo, hi]), per_replication },
                         );
                     }
                 }
-                let summarise = |per_replication: Vec<f64>| {
-                    let (mean, ci) = stats::mean_ci95(&per_replication);
-                    MetricSummary { mean, ci95: ci.map(|(lo, hi)| [lo, hi]), per_replication }
-                };
-                let alerts = study
-                    .alert_rules
-                    .iter()
-                    .enumerate()
-                    .map(|(k, rule)| {
-                        let of_rule = |r: &RunOutput| -> (f64, f64) {
-                            let mine = r.alerts.iter().filter(|a| a.rule as usize == k);
-                            mine.fold((0.0, 0.0), |(n, s), a| (n + 1.0, s + a.firing.as_secs_f64()))
-                        };
-                        let fired = runs.iter().map(|r| of_rule(r).0).collect();
-                        let firing = runs.iter().map(|r| of_rule(r).1).collect();
-                        (rule.name.clone(), AlertSummary { fired: summarise(fired), firing_s: summarise(firing) })
-                    })
-                    .collect();
                 LabelSummary {
                     label: info.label.clone(),
                     balancer: info.balancer.clone(),
                     detector: info.detector.clone(),
                     failover: info.failover.clone(),
                     metrics,
-                    alerts,
+                    alerts: IndexMap::new(),
                 }
             })
             .collect();
-        Summary {
-            fulcrum_version: fulcrum_version.to_string(),
-            scenario: ScenarioRef { name: study.scenario_name.clone(), sha256: study.scenario_sha256.clone() },
-            seed: study.seed,
-            replications: study.replications,
-            results,
-        }
+        Summary { fulcrum_version: fulcrum_version.to_string(), scenario, seed, replications, results }
     }
 }

@@ -9,7 +9,7 @@ use fulcrum_sim_core::metrics::SeriesPoint;
 use fulcrum_sim_core::SimTime;
 use fulcrum_strategies::Resource;
 
-use crate::{Study, Summary};
+use crate::{LabelInfo, Study, Summary};
 
 /// Which files a study wrote.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -40,7 +40,7 @@ fn secs(t: SimTime) -> String {
     format!("{}.{:09}", t.0 / 1_000_000_000, t.0 % 1_000_000_000)
 }
 
-fn csv_err(e: csv::Error) -> io::Error {
+pub(crate) fn csv_err(e: csv::Error) -> io::Error {
     io::Error::other(e)
 }
 
@@ -51,35 +51,13 @@ pub fn write_study(dir: &Path, study: &Study, summary: &Summary) -> io::Result<O
     let mut out = OutputFiles::default();
 
     let path = dir.join("summary.json");
-    write_atomic(&path, |w| {
-        serde_json::to_writer_pretty(&mut *w, summary).map_err(io::Error::other)?;
-        w.write_all(b"\n")
-    })?;
+    write_summary(&path, summary)?;
     out.written.push(path);
 
     let path = dir.join("runs.csv");
-    write_atomic(&path, |w| {
-        let mut csv = csv::Writer::from_writer(w);
-        let names: Vec<&str> =
-            study.runs.iter().flatten().next().map(|r| r.metrics.iter().map(|&(n, _)| n).collect()).unwrap_or_default();
-        let mut header = vec!["label", "balancer", "detector", "failover", "replication"];
-        header.extend(&names);
-        csv.write_record(&header).map_err(csv_err)?;
-        for (info, runs) in study.labels.iter().zip(&study.runs) {
-            for (rep, run) in runs.iter().enumerate() {
-                let mut row = vec![
-                    info.label.clone(),
-                    info.balancer.clone(),
-                    info.detector.clone(),
-                    info.failover.clone(),
-                    rep.to_string(),
-                ];
-                row.extend(run.metrics.iter().map(|&(_, v)| v.to_string()));
-                csv.write_record(&row).map_err(csv_err)?;
-            }
-        }
-        csv.flush()
-    })?;
+    let metrics: Vec<Vec<&[(&str, f64)]>> =
+        study.runs.iter().map(|runs| runs.iter().map(|r| r.metrics.as_slice()).collect()).collect();
+    write_runs_csv(&path, &study.labels, &metrics)?;
     out.written.push(path);
 
     let path = dir.join("timeseries.csv");
@@ -260,6 +238,55 @@ pub fn write_study(dir: &Path, study: &Study, summary: &Summary) -> io::Result<O
         out.written.push(path);
     }
     Ok(out)
+}
+
+/// Writes `summary.json` (pretty JSON and a final newline).
+pub fn write_summary(path: &Path, summary: &Summary) -> io::Result<()> {
+    write_atomic(path, |w| summary_json(w, summary))
+}
+
+/// The bytes of `summary.json`.
+pub(crate) fn summary_json(w: &mut dyn Write, summary: &Summary) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, summary).map_err(io::Error::other)?;
+    w.write_all(b"\n")
+}
+
+/// Writes `runs.csv`: one row per label × replication, `metrics[label_index][replication]` as in
+/// [`Summary::from_metrics`], every metric a column (named after the first run's).
+pub fn write_runs_csv<N: AsRef<str>>(
+    path: &Path,
+    labels: &[LabelInfo],
+    metrics: &[Vec<&[(N, f64)]>],
+) -> io::Result<()> {
+    write_atomic(path, |w| runs_csv(w, labels, metrics))
+}
+
+/// The bytes of `runs.csv`.
+pub(crate) fn runs_csv<N: AsRef<str>>(
+    w: &mut dyn Write,
+    labels: &[LabelInfo],
+    metrics: &[Vec<&[(N, f64)]>],
+) -> io::Result<()> {
+    let mut csv = csv::Writer::from_writer(w);
+    let names: Vec<&str> =
+        metrics.iter().flatten().next().map(|r| r.iter().map(|(n, _)| n.as_ref()).collect()).unwrap_or_default();
+    let mut header = vec!["label", "balancer", "detector", "failover", "replication"];
+    header.extend(&names);
+    csv.write_record(&header).map_err(csv_err)?;
+    for (info, runs) in labels.iter().zip(metrics) {
+        for (rep, run) in runs.iter().enumerate() {
+            let mut row = vec![
+                info.label.clone(),
+                info.balancer.clone(),
+                info.detector.clone(),
+                info.failover.clone(),
+                rep.to_string(),
+            ];
+            row.extend(run.iter().map(|(_, v)| v.to_string()));
+            csv.write_record(&row).map_err(csv_err)?;
+        }
+    }
+    csv.flush()
 }
 
 /// One line of `decisions.jsonl` (fields in this order; terms in the balancer's order).

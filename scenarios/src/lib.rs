@@ -26,6 +26,7 @@
 mod error;
 #[allow(missing_docs)]
 pub mod raw;
+pub mod sweep;
 pub mod trace;
 pub mod validate;
 

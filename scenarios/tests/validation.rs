@@ -52,15 +52,23 @@ fn library_scenarios_validate() {
         parse_str(json, name).unwrap_or_else(|e| panic!("{e}"));
     }
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("library");
-    let mut n = 0;
+    let (mut n, mut sweeps) = (0, 0);
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
+        let is_sweep = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("sweep-"));
         if path.extension().is_some_and(|e| e == "json") {
-            fulcrum_scenarios::load(&path).unwrap_or_else(|e| panic!("{e}"));
-            n += 1;
+            if is_sweep {
+                let sweep = fulcrum_scenarios::sweep::load_sweep(&path).unwrap_or_else(|e| panic!("{e}"));
+                assert!(!sweep.variants.is_empty());
+                sweeps += 1;
+            } else {
+                fulcrum_scenarios::load(&path).unwrap_or_else(|e| panic!("{e}"));
+                n += 1;
+            }
         }
     }
     assert!(n >= 4, "{n} library scenarios");
+    assert!(sweeps >= 1, "{sweeps} library sweeps");
 }
 
 #[test]
