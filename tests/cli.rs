@@ -1152,3 +1152,26 @@ fn sweep_and_merge_reject_bad_input_with_exit_2() {
         assert!(stderr(&o).contains(expected), "expected {expected:?} in {}", stderr(&o));
     }
 }
+
+/// The sweep through a real single-node Slurm on localhost, as a job array (`scripts/slurm-sweep.sh`),
+/// where Slurm can be installed and started within four minutes; elsewhere (no root, no apt, no
+/// mirror) the script reports it cannot and the shard and merge tests above stand alone.
+#[test]
+fn a_sweep_runs_as_a_slurm_job_array_where_slurm_can_be_installed() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/slurm-sweep.sh");
+    let o = Command::new("timeout")
+        .args(["240", "bash", script.to_str().unwrap()])
+        .env("FULCRUM", env!("CARGO_BIN_EXE_fulcrum"))
+        .env("SLURM_PORT", "16917")
+        .output()
+        .expect("bash and timeout run");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    match o.status.code() {
+        Some(77) | Some(124) => eprintln!("Slurm check skipped here: {stdout}{}", stderr(&o)),
+        _ => {
+            assert!(o.status.success(), "slurm-sweep.sh failed:\n{stdout}\n{}", stderr(&o));
+            assert!(stdout.contains("merged result identical to the unsharded sweep (36 runs)"), "{stdout}");
+            assert!(stdout.contains("re-submitted task 2"), "{stdout}");
+        }
+    }
+}
