@@ -135,6 +135,13 @@ pub(crate) fn u64_to_f64(x: u64) -> f64 {
     }
 }
 
+/// `a == b` for two amounts, compiled inline (the derived equality calls `memcmp`, a call per
+/// node in the loops that compare capacities).
+#[inline(always)]
+pub(crate) fn same_amounts(a: &[u64; N_RESOURCES], b: &[u64; N_RESOURCES]) -> bool {
+    a.iter().zip(b).fold(0, |diff, (x, y)| diff | (x ^ y)) == 0
+}
+
 /// Resource amounts in whole units, as scenario files and strategy configurations write them.
 /// Missing fields are zero.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]

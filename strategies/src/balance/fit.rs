@@ -13,7 +13,7 @@
 use rand_core::RngCore;
 
 use super::{Balancer, Explanation, Notes, Rank};
-use crate::resources::u64_to_f64;
+use crate::resources::{same_amounts, u64_to_f64};
 use crate::{ClusterView, NodeId, Resource, TaskInfo, Time, N_RESOURCES};
 
 /// Which fitting node to choose.
@@ -129,12 +129,6 @@ impl FitBalancer {
     }
 }
 
-/// `a == b`, compiled inline (array equality calls `memcmp` here).
-#[inline(always)]
-fn same(a: &[u64; N_RESOURCES], b: &[u64; N_RESOURCES]) -> bool {
-    a.iter().zip(b).fold(0, |diff, (x, y)| diff | (x ^ y)) == 0
-}
-
 /// How far the estimate of [`FitBalancer::ranked`] may be from [`room_after`]: far more than the
 /// error bound proved there (under 80 units in the last place of 1, about 9e-15).
 const ESTIMATE_MARGIN: f64 = 1e-12;
@@ -206,7 +200,7 @@ impl FitBalancer {
         let mut run = CapacityRun::new([u64::MAX; N_RESOURCES], demand);
         for &c in candidates {
             let capacity = &view.spec(c).capacity.0;
-            if !same(capacity, &run.capacity) {
+            if !same_amounts(capacity, &run.capacity) {
                 run = CapacityRun::new(*capacity, demand);
             }
             if !run.can_fit {
@@ -228,7 +222,7 @@ impl FitBalancer {
                     continue;
                 }
                 // A node with the best's capacity and use has its room: it cannot beat it.
-                if best.is_some() && same(capacity, &best_inputs.0) && same(used, &best_inputs.1) {
+                if best.is_some() && same_amounts(capacity, &best_inputs.0) && same_amounts(used, &best_inputs.1) {
                     continue;
                 }
             }

@@ -1,0 +1,430 @@
+//! The search behind `resource-aware`'s `pick`: every candidate is filtered exactly, but the exact
+//! score — several divisions per node — is computed only for candidates whose score could still
+//! reach the best so far, as judged by an upper bound computed without division.
+//!
+//! The choice, and the random numbers drawn to break ties, are the same as scoring every
+//! candidate exactly: a candidate is skipped only when its bound is below the best score so far
+//! (or the threshold), so its exact score is too, and scoring it would have changed nothing — it
+//! would have lost, without a draw. `pick_explained`, which notes every candidate's terms, scores
+//! them all (`explained_picks_match_plain_picks` and `the_pruned_search_chooses_as_scoring_every_node`
+//! compare the two).
+//!
+//! **The bound.** Each weighted term gets an upper bound of its value, and the bounds are
+//! combined by the same weighted mean as the exact terms: each step of that mean (a product by a
+//! non-negative weight, a sum, a quotient by the positive weight sum) rounds monotonically, so
+//! the mean of the bounds is at least the score. The bounds, for a node that passes the filters
+//! (so `a_r = u_r + d_r ≤ c_r`, with `u` its believed use, `d` the demand, `c` its capacity):
+//! - the requested fraction `a_r / c_r`, that Kubernetes' terms read, is estimated as
+//!   `a_r · (1 / c_r)` with `1 / c_r` computed once per run of candidates of one capacity (ids of
+//!   a node group are usually consecutive); it is within `3 · 2^-53` of the exact quotient;
+//! - `least_allocated` ≤ `100 · Σ_r w_r (1 − a_r / c_r) / Σ w` (the integer divisions only round
+//!   down), `most_allocated` ≤ `100 · Σ_r w_r (a_r / c_r) / Σ w`;
+//! - `balanced_allocation` ≤ `100 (1 − R / √(2n))` over the `n ≥ 2` fractions, `R` their range:
+//!   the mean minimises the sum of squared deviations, which is then at least
+//!   `(max − m)² + (min − m)² ≥ R² / 2`, so the standard deviation is at least `R / √(2n)`
+//!   (equal for two fractions); 100 for fewer;
+//! - `tetris` with the free fractions `f_r / c_r` estimated the same way (the demand side
+//!   `d_r / c_r` is computed exactly, once per run); `demand_fit` ≤ 100;
+//! - `efficiency` ≤ its value with the speed ratio at its cap, 1; `queue` and `response_time`
+//!   exactly (a table and a stored value).
+//!
+//! Each estimated bound gets [`MARGIN`] added, far more than its rounding error (every estimate is
+//! a short sum of non-negative products, within `10⁻¹²` of the exact real value on the 0–100
+//! scale). Capacities of [`FAST_CAPACITY`] or more skip the bound (every such node is scored).
+
+use rand_core::RngCore;
+
+use super::terms::MAX_SCORE;
+use super::{
+    queue_score_fast, ResourceAware, WeightSet, BALANCED, DEMAND_FIT, EFFICIENCY, LEAST, MOST, NEUTRAL_SCORE, N_TERMS,
+    QUEUE, RESPONSE_TIME, RUNTIME, TETRIS,
+};
+use crate::balance::uniform_index;
+use crate::resources::{same_amounts, u64_to_f64};
+use crate::{ClusterView, NodeId, Resource, TaskInfo, N_RESOURCES};
+
+/// Capacities from this on (milli-units) are scored without the bound.
+const FAST_CAPACITY: u64 = 1 << 40;
+
+/// Added to each estimated bound (terms are on a 0–100 scale; the estimates are within 1e-12).
+const MARGIN: f64 = 1e-9;
+
+/// The top of `balanced_allocation`'s bound: 100, and the margin.
+const BALANCED_TOP: f64 = MAX_SCORE as f64 + MARGIN;
+
+/// `1 / √(2n)` for `n` fractions (`n ≥ 2`), rounded down: the standard deviation of `n` values
+/// of range `R` is at least `R / √(2n)`.
+const INV_SQRT_2N: [f64; N_RESOURCES + 1] =
+    [0.0, 0.0, 0.5, 0.408_248_290_463_863, 0.353_553_390_593_273_7, 0.316_227_766_016_837_9, 0.288_675_134_594_812_8];
+
+/// What the search derives once for a run of candidates of one capacity.
+#[derive(Clone, Copy, Debug)]
+struct Run {
+    capacity: [u64; N_RESOURCES],
+    /// True unless every node of the run is rejected whatever its use: the demand exceeds the
+    /// capacity somewhere, or `reserve-accelerators` keeps such nodes for other tasks.
+    open: bool,
+    /// `capacity − demand`: where `open`, a node fits exactly when its use is at most this
+    /// in every dimension (`u + d ≤ c`, and the sum cannot overflow when `u ≤ c − d`).
+    limit: [u64; N_RESOURCES],
+    /// Every capacity is below [`FAST_CAPACITY`]: the bound applies.
+    fast: bool,
+    /// `1 / capacity` (0 where the node lacks the resource).
+    recip: [f64; N_RESOURCES],
+    /// For each resource-weighted dimension (`ResourceAware::active`, in order): `1 / capacity`,
+    /// the demand, Tetris' demand share `min(1, d_r / c_r)` as `Alignment::of` computes it, all 0
+    /// where the node lacks the resource, and 0 or +∞ to keep such a dimension out of the least
+    /// and largest fractions.
+    active_recip: [f64; N_RESOURCES],
+    active_demand: [u64; N_RESOURCES],
+    active_share: [f64; N_RESOURCES],
+    active_pad: [f64; N_RESOURCES],
+    /// `least_allocated`'s bound is `least_top − (Σ w_r a_r / c_r) · per_weight`: with the
+    /// weighted dimensions the node has, `least_top = Σ w_r · per_weight + MARGIN`.
+    least_top: f64,
+    /// `balanced_allocation`'s bound is `BALANCED_TOP − (max − min) · balanced_slope` over the
+    /// node's fractions: `balanced_slope = 100 / √(2n)` for `n ≥ 2` of them, else 0.
+    balanced_slope: f64,
+}
+
+impl Run {
+    fn new(ra: &ResourceAware, capacity: [u64; N_RESOURCES], task: &TaskInfo) -> Self {
+        let demand = &task.demand.0;
+        let reserved = ra.reserve_accelerators
+            && [Resource::Gpu, Resource::Fpga].iter().any(|&r| demand[r as usize] == 0 && capacity[r as usize] > 0);
+        let recip = capacity.map(|c| if c > 0 { 1.0 / u64_to_f64(c) } else { 0.0 });
+        let mut run = Run {
+            capacity,
+            open: capacity.iter().zip(demand).all(|(c, d)| d <= c) && !reserved,
+            limit: std::array::from_fn(|r| capacity[r].wrapping_sub(demand[r])),
+            fast: capacity.iter().all(|&c| c < FAST_CAPACITY),
+            recip,
+            active_recip: [0.0; N_RESOURCES],
+            active_demand: [0; N_RESOURCES],
+            active_share: [0.0; N_RESOURCES],
+            active_pad: [f64::INFINITY; N_RESOURCES],
+            least_top: MARGIN,
+            balanced_slope: 0.0,
+        };
+        let (mut n_present, mut present_weight) = (0, 0.0);
+        for (i, &(r, _)) in ra.active[..ra.n_active].iter().enumerate() {
+            let cap = capacity[r];
+            if cap == 0 {
+                continue;
+            }
+            run.active_recip[i] = recip[r];
+            run.active_demand[i] = demand[r];
+            run.active_share[i] = (demand[r] as f64 / cap as f64).min(1.0);
+            run.active_pad[i] = 0.0;
+            n_present += 1;
+            present_weight += ra.resource_weights_f64[r];
+        }
+        run.least_top = present_weight * ra.per_resource_weight() + MARGIN;
+        run.balanced_slope = if n_present < 2 { 0.0 } else { MAX_SCORE as f64 * INV_SQRT_2N[n_present] };
+        run
+    }
+}
+
+/// What the bound estimates over the weighted dimensions of a node: `Σ w_r a_r / c_r` and the
+/// least and largest `min(1, a_r / c_r)`, with `a = used + demand`; and, if wanted,
+/// `Σ w_r s_r min(1, f_r / c_r)` with `s` the demand share and `f = capacity − used`.
+#[derive(Clone, Copy, Debug)]
+struct Shares {
+    taken: f64,
+    low: f64,
+    high: f64,
+    dot: f64,
+}
+
+impl Shares {
+    /// Over the first `n` weighted dimensions (all of them: `n` is `n_active`, passed as a
+    /// constant where it is a usual one, so that the loop is unrolled); the dot product if
+    /// `tetris`.
+    #[inline(always)]
+    fn of(
+        tetris: bool,
+        run: &Run,
+        used: &[u64; N_RESOURCES],
+        dims: &[usize; N_RESOURCES],
+        weights: &[f64; N_RESOURCES],
+        n: usize,
+    ) -> Shares {
+        let mut out = Shares { taken: 0.0, low: f64::INFINITY, high: f64::NEG_INFINITY, dot: 0.0 };
+        for i in 0..n {
+            let r = dims[i];
+            // Where the task fits the amounts are below 2^40, exact as doubles (elsewhere the
+            // estimate is not used, and wraps rather than overflows).
+            let fraction = used[r].wrapping_add(run.active_demand[i]) as i64 as f64 * run.active_recip[i];
+            out.taken += weights[i] * fraction;
+            let capped = fraction.min(1.0);
+            out.low = out.low.min(capped + run.active_pad[i]);
+            out.high = out.high.max(capped - run.active_pad[i]);
+            if tetris {
+                let free = run.capacity[r].wrapping_sub(used[r]) as i64 as f64 * run.active_recip[i];
+                out.dot += weights[i] * run.active_share[i] * free.min(1.0);
+            }
+        }
+        out
+    }
+}
+
+impl ResourceAware {
+    /// The candidate `pick` chooses among `candidates[start..]` and then `candidates[..start]`,
+    /// looking until `to_find` candidates have passed the filters or all have been looked at:
+    /// the highest score (at least `min_score`), ties broken as [`argmin_random_ties`] breaks
+    /// them (one draw per tie met). Also returns the index after the last candidate looked at.
+    ///
+    /// Two passes over the candidates looked at: the first applies the filters and writes each
+    /// candidate's bound to `bounds` (−∞ if a filter rejects it), with no branch on either, so
+    /// that the processor overlaps the work of successive candidates; the second goes through
+    /// them again in order, scoring a candidate exactly only if its bound reaches the best so
+    /// far.
+    ///
+    /// [`argmin_random_ties`]: crate::balance::argmin_random_ties
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    pub(super) fn search<const MASK: u8>(
+        &self,
+        weights: &WeightSet,
+        task: &TaskInfo,
+        candidates: &[NodeId],
+        start: usize,
+        to_find: usize,
+        view: &ClusterView<'_>,
+        rng: &mut dyn RngCore,
+        bounds: &mut Vec<f64>,
+    ) -> (Option<NodeId>, usize) {
+        let n = candidates.len();
+        let next = |index: usize| if index + 1 == n { 0 } else { index + 1 };
+
+        // Pass 1: filters and bounds.
+        if bounds.len() < n {
+            bounds.resize(n, 0.0);
+        }
+        let mut dims = [0usize; N_RESOURCES];
+        let mut dim_weights = [0.0f64; N_RESOURCES];
+        for (i, &(r, _)) in self.active[..self.n_active].iter().enumerate() {
+            (dims[i], dim_weights[i]) = (r, self.resource_weights_f64[r]);
+        }
+        // (Only a run-time mask weighs Tetris.)
+        let tetris = MASK == RUNTIME && weights.all[TETRIS] > 0.0;
+        let scales = Scales::new(self, weights);
+        let (mut index, mut looked, mut found) = (start, 0, 0);
+        // (A run for some capacity to start with: right for that capacity.)
+        let mut run = Run::new(self, [0; N_RESOURCES], task);
+        while looked < n && found < to_find {
+            let c = candidates[index];
+            index = next(index);
+            let spec = view.spec(c);
+            let capacity = &spec.capacity.0;
+            if !same_amounts(capacity, &run.capacity) {
+                run = Run::new(self, *capacity, task);
+            }
+            let used = &view.used(c).0;
+            let mut passed = run.open;
+            for r in 0..N_RESOURCES {
+                passed &= used[r] <= run.limit[r];
+            }
+            if self.n_limited > 0 {
+                passed &= self.within_limits(&run, used);
+            }
+            found += usize::from(passed);
+            // +∞ (score it) where the bound does not apply; −∞ where a filter rejects (as an
+            // addition, which the compiler does not turn into a branch).
+            let bound = if run.fast {
+                let shares = |n| Shares::of(tetris, &run, used, &dims, &dim_weights, n);
+                // The usual numbers of weighted dimensions get a loop unrolled for them.
+                let shares = match self.n_active {
+                    2 => shares(2),
+                    4 => shares(4),
+                    n => shares(n),
+                };
+                self.bound::<MASK>(weights, &scales, &run, &shares, c, spec.speed, view)
+            } else {
+                f64::INFINITY
+            };
+            bounds[looked] = bound + f64::from_bits(u64::from(!passed) * f64::NEG_INFINITY.to_bits());
+            looked += 1;
+        }
+        let end = index;
+
+        // Pass 2: in the same order, the exact score where the bound reaches the best so far.
+        let min_score = self.min_score.unwrap_or(f64::NEG_INFINITY);
+        // The best so far, with its key (the negated score), and how many tie with it.
+        let mut best: Option<(NodeId, f64)> = None;
+        let mut ties = 0usize;
+        // Only a score at least this can change the choice.
+        let mut threshold = min_score;
+        let mut terms = [0.0; N_TERMS];
+        // When the score depends on the node's capacity and use alone (and its task count, with
+        // the queue term), a node whose inputs are the best's has the best's score: a tie,
+        // without scoring it again.
+        let learned = 1 << EFFICIENCY | 1 << RESPONSE_TIME;
+        let inputs_decide = weights.mask & learned == 0;
+        let with_tasks = weights.mask & 1 << QUEUE != 0;
+        let mut best_inputs = ([0u64; N_RESOURCES], [0u64; N_RESOURCES], 0u32);
+        let mut index = start;
+        for &bound in &bounds[..looked] {
+            let c = candidates[index];
+            index = next(index);
+            // (A rejected candidate's −∞ is below any threshold but −∞; then `evaluate` rejects it.)
+            if bound < threshold {
+                continue;
+            }
+            let capacity = &view.spec(c).capacity.0;
+            let used = &view.used(c).0;
+            let tasks = if with_tasks { view.load(c).tasks() } else { 0 };
+            let key = match best {
+                Some((_, b))
+                    if inputs_decide
+                        && tasks == best_inputs.2
+                        && same_amounts(capacity, &best_inputs.0)
+                        && same_amounts(used, &best_inputs.1) =>
+                {
+                    b
+                }
+                _ => match self.evaluate::<false, MASK>(weights, task, view, c, &mut terms) {
+                    Ok(score) if score >= min_score => -score,
+                    _ => continue,
+                },
+            };
+            match best {
+                Some((_, b)) if key > b => continue,
+                Some((_, b)) if key == b => {
+                    ties += 1;
+                    if uniform_index(rng, ties) != 0 {
+                        continue;
+                    }
+                }
+                _ => ties = 1,
+            }
+            best = Some((c, key));
+            best_inputs = (*capacity, *used, tasks);
+            threshold = min_score.max(-key);
+        }
+        (best.map(|(c, _)| c), end)
+    }
+
+    /// The utilisation filters, exactly as `evaluate` applies them, with a division only when
+    /// the estimate `u_r · (1 / c_r)` is too close to the limit to decide.
+    #[inline(always)]
+    fn within_limits(&self, run: &Run, used: &[u64; N_RESOURCES]) -> bool {
+        let mut within = true;
+        for &(r, max) in &self.limited[..self.n_limited] {
+            let c = run.capacity[r];
+            // Where the task does not fit, `used` may be anything: the verdict is not used.
+            let estimate = if run.fast { u64_to_f64(used[r]) * run.recip[r] } else { f64::NAN };
+            // Within 4 units in the last place of the exact quotient, when `fast`.
+            let (over, under) = (estimate > max * (1.0 + 1e-12), estimate < max * (1.0 - 1e-12));
+            within &= if c == 0 || under {
+                true
+            } else if over {
+                false
+            } else {
+                !(used[r] as f64 / c as f64 > max)
+            };
+        }
+        within
+    }
+
+    /// `100 / Σ_r w_r` over the resource weights (0 if there is none): the Kubernetes terms'
+    /// scale.
+    fn per_resource_weight(&self) -> f64 {
+        if self.resource_weight_sum > 0 {
+            MAX_SCORE as f64 / self.resource_weight_sum as f64
+        } else {
+            0.0
+        }
+    }
+
+    /// An upper bound of the node's score (see the module doc), for a node that passes the
+    /// filters in a run with `fast` set (for another, some number), from its `shares`.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn bound<const MASK: u8>(
+        &self,
+        weights: &WeightSet,
+        scales: &Scales,
+        run: &Run,
+        shares: &Shares,
+        node: NodeId,
+        speed: f64,
+        view: &ClusterView<'_>,
+    ) -> f64 {
+        let w = &weights.all;
+        let weighted = |term: usize| if MASK == RUNTIME { w[term] > 0.0 } else { MASK >> term & 1 == 1 };
+        let taken = shares.taken * scales.per_weight;
+        // In term order, as `evaluate` sums them.
+        let mut total = 0.0;
+        if weighted(LEAST) {
+            total += w[LEAST] * (run.least_top - taken);
+        }
+        if weighted(MOST) {
+            total += w[MOST] * (taken + MARGIN);
+        }
+        if weighted(BALANCED) {
+            total += w[BALANCED] * (BALANCED_TOP - (shares.high - shares.low).max(0.0) * run.balanced_slope);
+        }
+        if weighted(QUEUE) {
+            total += w[QUEUE] * queue_score_fast(view.load(node).tasks());
+        }
+        if weighted(TETRIS) {
+            // (Only a run-time mask weighs it: then `shares` has the dot product.)
+            total += w[TETRIS] * (shares.dot * scales.tetris + MARGIN);
+        }
+        if weighted(DEMAND_FIT) {
+            total += w[DEMAND_FIT] * MAX_SCORE as f64;
+        }
+        if weighted(EFFICIENCY) || weighted(RESPONSE_TIME) {
+            let history = self.history.get(node.index());
+            if weighted(EFFICIENCY) {
+                total += w[EFFICIENCY] * history.and_then(|h| h.efficiency(speed)).unwrap_or(NEUTRAL_SCORE);
+            }
+            if weighted(RESPONSE_TIME) {
+                total += w[RESPONSE_TIME] * history.and_then(|h| h.response_time()).unwrap_or(NEUTRAL_SCORE);
+            }
+        }
+        total * scales.mean
+    }
+}
+
+/// What the bound of one search multiplies by.
+#[derive(Clone, Copy, Debug)]
+struct Scales {
+    /// `100 / Σ_r w_r` over the resource weights (0 if there is none).
+    per_weight: f64,
+    /// `100 / Σ_r w_r` over the positive resource weights, for Tetris (0 if there is none).
+    tetris: f64,
+    /// At least `1 / Σ_t w_t` over the term weights: the weighted mean's `1 / Σ w_t` where
+    /// that is exact, else that rounded up (a product is then at least the quotient the mean
+    /// computes; every weight set has a positive weight).
+    mean: f64,
+}
+
+impl Scales {
+    fn new(ra: &ResourceAware, weights: &WeightSet) -> Self {
+        let mean = match weights.exact_recip {
+            Some(recip) => recip,
+            // `fl(1 / W)` is within half a unit in the last place of `1 / W`: a unit up is above.
+            None => (1.0 / weights.weight_sum).next_up(),
+        };
+        Scales {
+            per_weight: ra.per_resource_weight(),
+            tetris: if ra.tetris_weight_sum > 0.0 { MAX_SCORE as f64 / ra.tetris_weight_sum } else { 0.0 },
+            mean,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_deviation_bound_constants_are_below_their_values() {
+        for n in 2..=N_RESOURCES {
+            let exact = 1.0 / (2.0 * n as f64).sqrt();
+            assert!(INV_SQRT_2N[n] <= exact && exact - INV_SQRT_2N[n] < 1e-15, "{n}");
+        }
+    }
+}
