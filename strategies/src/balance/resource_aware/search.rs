@@ -57,9 +57,30 @@ const BALANCED_TOP: f64 = MAX_SCORE as f64 + MARGIN;
 const INV_SQRT_2N: [f64; N_RESOURCES + 1] =
     [0.0, 0.0, 0.5, 0.408_248_290_463_863, 0.353_553_390_593_273_7, 0.316_227_766_016_837_9, 0.288_675_134_594_812_8];
 
+/// The resource-weighted dimensions (`ResourceAware::active`, in order) in `NA` slots: the first
+/// `n_active` real, the others padded with dimension 0 and weight 0 (and, in a [`Run`], nothing
+/// to add and nothing to compare), so that loops over them have a length known when compiling.
+#[derive(Clone, Copy, Debug)]
+struct Dims<const NA: usize> {
+    index: [usize; NA],
+    weight: [f64; NA],
+    /// How many slots are real.
+    len: usize,
+}
+
+impl<const NA: usize> Dims<NA> {
+    fn of(ra: &ResourceAware) -> Self {
+        let mut dims = Dims { index: [0; NA], weight: [0.0; NA], len: ra.n_active.min(NA) };
+        for (i, &(r, _)) in ra.active[..dims.len].iter().enumerate() {
+            (dims.index[i], dims.weight[i]) = (r, ra.resource_weights_f64[r]);
+        }
+        dims
+    }
+}
+
 /// What the search derives once for a run of candidates of one capacity.
 #[derive(Clone, Copy, Debug)]
-struct Run {
+struct Run<const NA: usize> {
     capacity: [u64; N_RESOURCES],
     /// True unless every node of the run is rejected whatever its use: the demand exceeds the
     /// capacity somewhere, or `reserve-accelerators` keeps such nodes for other tasks.
@@ -71,14 +92,19 @@ struct Run {
     fast: bool,
     /// `1 / capacity` (0 where the node lacks the resource).
     recip: [f64; N_RESOURCES],
-    /// For each resource-weighted dimension (`ResourceAware::active`, in order): `1 / capacity`,
-    /// the demand, Tetris' demand share `min(1, d_r / c_r)` as `Alignment::of` computes it, all 0
-    /// where the node lacks the resource, and 0 or +∞ to keep such a dimension out of the least
-    /// and largest fractions.
-    active_recip: [f64; N_RESOURCES],
-    active_demand: [u64; N_RESOURCES],
-    active_share: [f64; N_RESOURCES],
-    active_pad: [f64; N_RESOURCES],
+    /// For each weighted slot: `capacity − demand`, `1 / capacity`, the demand and Tetris'
+    /// demand share `min(1, d_r / c_r)` as `Alignment::of` computes it (the last three 0 where
+    /// the node lacks the resource, or for a padding slot), and 0 or +∞ to keep such a slot out
+    /// of the least and largest fractions.
+    slot_limit: [u64; NA],
+    slot_recip: [f64; NA],
+    slot_demand: [u64; NA],
+    slot_share: [f64; NA],
+    slot_pad: [f64; NA],
+    /// `open` and `fast` for the weighted dimensions alone: all the whole-list search reads, so
+    /// that its runs need only those capacities to be equal.
+    slot_open: bool,
+    slot_fast: bool,
     /// `least_allocated`'s bound is `least_top − (Σ w_r a_r / c_r) · per_weight`: with the
     /// weighted dimensions the node has, `least_top = Σ w_r · per_weight + MARGIN`.
     least_top: f64,
@@ -87,8 +113,8 @@ struct Run {
     balanced_slope: f64,
 }
 
-impl Run {
-    fn new(ra: &ResourceAware, capacity: [u64; N_RESOURCES], task: &TaskInfo) -> Self {
+impl<const NA: usize> Run<NA> {
+    fn new(ra: &ResourceAware, capacity: [u64; N_RESOURCES], task: &TaskInfo, dims: &Dims<NA>) -> Self {
         let demand = &task.demand.0;
         let reserved = ra.reserve_accelerators
             && [Resource::Gpu, Resource::Fpga].iter().any(|&r| demand[r as usize] == 0 && capacity[r as usize] > 0);
@@ -99,31 +125,45 @@ impl Run {
             limit: std::array::from_fn(|r| capacity[r].wrapping_sub(demand[r])),
             fast: capacity.iter().all(|&c| c < FAST_CAPACITY),
             recip,
-            active_recip: [0.0; N_RESOURCES],
-            active_demand: [0; N_RESOURCES],
-            active_share: [0.0; N_RESOURCES],
-            active_pad: [f64::INFINITY; N_RESOURCES],
+            slot_limit: dims.index.map(|r| capacity[r].wrapping_sub(demand[r])),
+            slot_recip: [0.0; NA],
+            slot_demand: [0; NA],
+            slot_share: [0.0; NA],
+            slot_pad: [f64::INFINITY; NA],
+            slot_open: dims.index.iter().all(|&r| demand[r] <= capacity[r]),
+            slot_fast: dims.index.iter().all(|&r| capacity[r] < FAST_CAPACITY),
             least_top: MARGIN,
             balanced_slope: 0.0,
         };
         let (mut n_present, mut present_weight) = (0, 0.0);
-        for (i, &(r, _)) in ra.active[..ra.n_active].iter().enumerate() {
+        for i in 0..dims.len {
+            let r = dims.index[i];
             let cap = capacity[r];
             if cap == 0 {
                 continue;
             }
-            run.active_recip[i] = recip[r];
-            run.active_demand[i] = demand[r];
-            run.active_share[i] = (demand[r] as f64 / cap as f64).min(1.0);
-            run.active_pad[i] = 0.0;
+            run.slot_recip[i] = recip[r];
+            run.slot_demand[i] = demand[r];
+            run.slot_share[i] = (demand[r] as f64 / cap as f64).min(1.0);
+            run.slot_pad[i] = 0.0;
             n_present += 1;
-            present_weight += ra.resource_weights_f64[r];
+            present_weight += dims.weight[i];
         }
         run.least_top = present_weight * ra.per_resource_weight() + MARGIN;
         run.balanced_slope = if n_present < 2 { 0.0 } else { MAX_SCORE as f64 * INV_SQRT_2N[n_present] };
         run
     }
+
+    /// True if `capacity` is this run's in every weighted dimension.
+    #[inline(always)]
+    fn same_weighted(&self, capacity: &[u64; N_RESOURCES], dims: &Dims<NA>) -> bool {
+        dims.index.iter().fold(true, |same, &r| same & (capacity[r] == self.capacity[r]))
+    }
 }
+
+/// Scratch space of the search, kept by the balancer so that a pick allocates nothing: a bound
+/// per candidate looked at.
+pub(super) type Scratch = Vec<f64>;
 
 /// What the bound estimates over the weighted dimensions of a node: `Σ w_r a_r / c_r` and the
 /// least and largest `min(1, a_r / c_r)`, with `a = used + demand`; and, if wanted,
@@ -137,31 +177,24 @@ struct Shares {
 }
 
 impl Shares {
-    /// Over the first `n` weighted dimensions (all of them: `n` is `n_active`, passed as a
-    /// constant where it is a usual one, so that the loop is unrolled); the dot product if
-    /// `tetris`.
+    /// Over the weighted slots; the dot product if `tetris`.
     #[inline(always)]
-    fn of(
-        tetris: bool,
-        run: &Run,
-        used: &[u64; N_RESOURCES],
-        dims: &[usize; N_RESOURCES],
-        weights: &[f64; N_RESOURCES],
-        n: usize,
-    ) -> Shares {
+    fn of<const NA: usize>(tetris: bool, run: &Run<NA>, used: &[u64; N_RESOURCES], dims: &Dims<NA>) -> Shares {
         let mut out = Shares { taken: 0.0, low: f64::INFINITY, high: f64::NEG_INFINITY, dot: 0.0 };
-        for i in 0..n {
-            let r = dims[i];
+        for i in 0..NA {
+            let r = dims.index[i];
             // Where the task fits the amounts are below 2^40, exact as doubles (elsewhere the
             // estimate is not used, and wraps rather than overflows).
-            let fraction = used[r].wrapping_add(run.active_demand[i]) as i64 as f64 * run.active_recip[i];
-            out.taken += weights[i] * fraction;
-            let capped = fraction.min(1.0);
-            out.low = out.low.min(capped + run.active_pad[i]);
-            out.high = out.high.max(capped - run.active_pad[i]);
+            let fraction = used[r].wrapping_add(run.slot_demand[i]) as i64 as f64 * run.slot_recip[i];
+            out.taken += dims.weight[i] * fraction;
+            // (Comparisons rather than `min` and `max`, which also handle NaN, absent here.)
+            let capped = if fraction < 1.0 { fraction } else { 1.0 };
+            let (low, high) = (capped + run.slot_pad[i], capped - run.slot_pad[i]);
+            out.low = if low < out.low { low } else { out.low };
+            out.high = if high > out.high { high } else { out.high };
             if tetris {
-                let free = run.capacity[r].wrapping_sub(used[r]) as i64 as f64 * run.active_recip[i];
-                out.dot += weights[i] * run.active_share[i] * free.min(1.0);
+                let free = run.capacity[r].wrapping_sub(used[r]) as i64 as f64 * run.slot_recip[i];
+                out.dot += dims.weight[i] * run.slot_share[i] * if free < 1.0 { free } else { 1.0 };
             }
         }
         out
@@ -178,11 +211,12 @@ impl ResourceAware {
     /// candidate's bound to `bounds` (−∞ if a filter rejects it), with no branch on either, so
     /// that the processor overlaps the work of successive candidates; the second goes through
     /// them again in order, scoring a candidate exactly only if its bound reaches the best so
-    /// far.
+    /// far. Searching the whole list, nothing depends on how many candidates pass the filters:
+    /// the first pass then checks only the weighted dimensions (a candidate without room for the
+    /// task there gets −∞), and leaves the other filters to the exact score.
     ///
     /// [`argmin_random_ties`]: crate::balance::argmin_random_ties
     #[allow(clippy::too_many_arguments)]
-    #[inline(never)]
     pub(super) fn search<const MASK: u8>(
         &self,
         weights: &WeightSet,
@@ -192,7 +226,29 @@ impl ResourceAware {
         to_find: usize,
         view: &ClusterView<'_>,
         rng: &mut dyn RngCore,
-        bounds: &mut Vec<f64>,
+        bounds: &mut Scratch,
+    ) -> (Option<NodeId>, usize) {
+        // The usual numbers of weighted dimensions get loops compiled for them.
+        match self.n_active {
+            2 => self.search_in::<MASK, 2>(weights, task, candidates, start, to_find, view, rng, bounds),
+            4 => self.search_in::<MASK, 4>(weights, task, candidates, start, to_find, view, rng, bounds),
+            _ => self.search_in::<MASK, N_RESOURCES>(weights, task, candidates, start, to_find, view, rng, bounds),
+        }
+    }
+
+    /// [`search`](Self::search) with `NA` weighted slots.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn search_in<const MASK: u8, const NA: usize>(
+        &self,
+        weights: &WeightSet,
+        task: &TaskInfo,
+        candidates: &[NodeId],
+        start: usize,
+        to_find: usize,
+        view: &ClusterView<'_>,
+        rng: &mut dyn RngCore,
+        bounds: &mut Scratch,
     ) -> (Option<NodeId>, usize) {
         let n = candidates.len();
         let next = |index: usize| if index + 1 == n { 0 } else { index + 1 };
@@ -201,24 +257,44 @@ impl ResourceAware {
         if bounds.len() < n {
             bounds.resize(n, 0.0);
         }
-        let mut dims = [0usize; N_RESOURCES];
-        let mut dim_weights = [0.0f64; N_RESOURCES];
-        for (i, &(r, _)) in self.active[..self.n_active].iter().enumerate() {
-            (dims[i], dim_weights[i]) = (r, self.resource_weights_f64[r]);
-        }
+        let dims = Dims::<NA>::of(self);
         // (Only a run-time mask weighs Tetris.)
         let tetris = MASK == RUNTIME && weights.all[TETRIS] > 0.0;
         let scales = Scales::new(self, weights);
         let (mut index, mut looked, mut found) = (start, 0, 0);
         // (A run for some capacity to start with: right for that capacity.)
-        let mut run = Run::new(self, [0; N_RESOURCES], task);
+        let mut run = Run::new(self, [0; N_RESOURCES], task, &dims);
+        // −∞ where a filter rejects, added (the compiler does not turn that into a branch).
+        let rejected = |passed: bool| f64::from_bits(u64::from(!passed) * f64::NEG_INFINITY.to_bits());
+        if to_find >= n && MASK != RUNTIME {
+            for (bound, &c) in bounds[..n].iter_mut().zip(candidates) {
+                let spec = view.spec(c);
+                let capacity = &spec.capacity.0;
+                if !run.same_weighted(capacity, &dims) {
+                    run = Run::new(self, *capacity, task, &dims);
+                }
+                let used = &view.used(c).0;
+                let mut room = run.slot_open;
+                for i in 0..NA {
+                    room &= used[dims.index[i]] <= run.slot_limit[i];
+                }
+                let value = if run.slot_fast {
+                    let shares = Shares::of(tetris, &run, used, &dims);
+                    self.bound::<MASK, NA>(weights, &scales, &run, &shares, c, spec.speed, view)
+                } else {
+                    f64::INFINITY
+                };
+                *bound = value + rejected(room);
+            }
+            looked = n;
+        }
         while looked < n && found < to_find {
             let c = candidates[index];
             index = next(index);
             let spec = view.spec(c);
             let capacity = &spec.capacity.0;
             if !same_amounts(capacity, &run.capacity) {
-                run = Run::new(self, *capacity, task);
+                run = Run::new(self, *capacity, task, &dims);
             }
             let used = &view.used(c).0;
             let mut passed = run.open;
@@ -229,21 +305,17 @@ impl ResourceAware {
                 passed &= self.within_limits(&run, used);
             }
             found += usize::from(passed);
-            // +∞ (score it) where the bound does not apply; −∞ where a filter rejects (as an
-            // addition, which the compiler does not turn into a branch).
-            let bound = if run.fast {
-                let shares = |n| Shares::of(tetris, &run, used, &dims, &dim_weights, n);
-                // The usual numbers of weighted dimensions get a loop unrolled for them.
-                let shares = match self.n_active {
-                    2 => shares(2),
-                    4 => shares(4),
-                    n => shares(n),
-                };
-                self.bound::<MASK>(weights, &scales, &run, &shares, c, spec.speed, view)
-            } else {
+            // +∞ (score it) where the bound does not apply. A run-time mask's bound costs more
+            // than a mispredicted branch: it is skipped where a filter rejects.
+            let bound = if !run.fast {
                 f64::INFINITY
+            } else if MASK == RUNTIME && !passed {
+                0.0
+            } else {
+                let shares = Shares::of(tetris, &run, used, &dims);
+                self.bound::<MASK, NA>(weights, &scales, &run, &shares, c, spec.speed, view)
             };
-            bounds[looked] = bound + f64::from_bits(u64::from(!passed) * f64::NEG_INFINITY.to_bits());
+            bounds[looked] = bound + rejected(passed);
             looked += 1;
         }
         let end = index;
@@ -308,7 +380,7 @@ impl ResourceAware {
     /// The utilisation filters, exactly as `evaluate` applies them, with a division only when
     /// the estimate `u_r · (1 / c_r)` is too close to the limit to decide.
     #[inline(always)]
-    fn within_limits(&self, run: &Run, used: &[u64; N_RESOURCES]) -> bool {
+    fn within_limits<const NA: usize>(&self, run: &Run<NA>, used: &[u64; N_RESOURCES]) -> bool {
         let mut within = true;
         for &(r, max) in &self.limited[..self.n_limited] {
             let c = run.capacity[r];
@@ -341,11 +413,11 @@ impl ResourceAware {
     /// filters in a run with `fast` set (for another, some number), from its `shares`.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    fn bound<const MASK: u8>(
+    fn bound<const MASK: u8, const NA: usize>(
         &self,
         weights: &WeightSet,
         scales: &Scales,
-        run: &Run,
+        run: &Run<NA>,
         shares: &Shares,
         node: NodeId,
         speed: f64,
