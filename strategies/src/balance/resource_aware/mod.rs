@@ -329,8 +329,8 @@ pub struct ResourceAware {
     /// Where the next search of a large candidate list starts (kube-scheduler's
     /// `nextStartNodeIndex`).
     next_start: usize,
-    /// Scratch space of `pick`'s search: a bound per candidate looked at.
-    bounds: Vec<f64>,
+    /// Scratch space of `pick`'s search.
+    scratch: search::Scratch,
 }
 
 impl ResourceAware {
@@ -389,7 +389,7 @@ impl ResourceAware {
             history: Vec::new(),
             percentage_of_nodes_to_score: 0,
             next_start: 0,
-            bounds: Vec::new(),
+            scratch: search::Scratch::default(),
         }
         .with_limited()
     }
@@ -630,11 +630,16 @@ impl ResourceAware {
         let n = candidates.len();
         let to_find = self.nodes_to_find(n);
         if !N::ON {
-            let mut bounds = std::mem::take(&mut self.bounds);
+            if self.feedback && self.history.len() < view.len() {
+                // Every node's history at hand (a node never observed has the default one, as
+                // `observe` would give it), so that the search does not branch on its absence.
+                self.history.resize(view.len(), NodeHistory::default());
+            }
+            let mut scratch = std::mem::take(&mut self.scratch);
             let weights = self.weights_for(task.priority);
             let sampled = to_find < n;
             let start = if sampled { self.next_start % n } else { 0 };
-            let b = &mut bounds;
+            let b = &mut scratch;
             // The common term sets get a search compiled for them alone.
             let (best, next) = match weights.mask {
                 KUBERNETES_DEFAULT => {
@@ -643,7 +648,7 @@ impl ResourceAware {
                 KUBERNETES_ALL => self.search::<KUBERNETES_ALL>(weights, task, candidates, start, to_find, view, rng, b),
                 _ => self.search::<RUNTIME>(weights, task, candidates, start, to_find, view, rng, b),
             };
-            self.bounds = bounds;
+            self.scratch = scratch;
             if sampled {
                 self.next_start = next;
             }
