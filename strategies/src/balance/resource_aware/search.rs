@@ -728,8 +728,9 @@ mod tests {
                     let outcome = Outcome {
                         task: TaskId(round),
                         node: NodeId(gen.next_u32() % n as u32),
-                        latency: Span::from_millis(1 + u64::from(gen.next_u32() % 4000)),
-                        expected_work_s: 0.5 + f64::from(gen.next_u32() % 8),
+                        // Speeds observed below and above the nodes' own.
+                        latency: Span::from_millis(1 + u64::from(gen.next_u32() % 20_000)),
+                        expected_work_s: 0.1 + f64::from(gen.next_u32() % 8),
                         completed: gen.next_u32() % 6 != 0,
                     };
                     plain.observe(&outcome, now);
