@@ -24,7 +24,9 @@
 //!   `(max − m)² + (min − m)² ≥ R² / 2`, so the standard deviation is at least `R / √(2n)`
 //!   (equal for two fractions); 100 for fewer;
 //! - `tetris` with the free fractions `f_r / c_r` estimated the same way (the demand side
-//!   `d_r / c_r` is computed exactly, once per run); `demand_fit` ≤ 100;
+//!   `d_r / c_r` is computed exactly, once per run); `demand_fit` by its cosine `c` as
+//!   `100 (1 + c²) / 2 ≥ 100 c`, with `c²` estimated from the same sums (see
+//!   [`demand_fit_bound`]);
 //! - `efficiency` ≤ its value with the speed ratio at its cap, 1; `queue` and `response_time`
 //!   exactly (a table and a stored value).
 //!
@@ -132,6 +134,8 @@ struct Run<const NA: usize> {
     /// The bound as one expression, where the node has two weighted dimensions and only
     /// Kubernetes' terms (and the queue) are weighted.
     linear: Option<Linear>,
+    /// `Σ w_r min(1, d_r / c_r)²`, summed as `Alignment::of` sums it (so the same number).
+    demand_sq: f64,
 }
 
 impl<const NA: usize> Run<NA> {
@@ -163,6 +167,7 @@ impl<const NA: usize> Run<NA> {
             least_top: MARGIN,
             balanced_slope: 0.0,
             linear: None,
+            demand_sq: 0.0,
         };
         let (mut n_present, mut present_weight) = (0, 0.0);
         for i in 0..dims.len {
@@ -174,6 +179,7 @@ impl<const NA: usize> Run<NA> {
             run.slot_recip[i] = recip[r];
             run.slot_demand[i] = demand[r];
             run.slot_share[i] = (demand[r] as f64 / cap as f64).min(1.0);
+            run.demand_sq += dims.weight[i] * run.slot_share[i] * run.slot_share[i];
             run.slot_pad[i] = 0.0;
             n_present += 1;
             present_weight += dims.weight[i];
@@ -223,15 +229,11 @@ pub(super) struct Scratch {
     speed_recip: Vec<(u64, f64)>,
 }
 
-/// `1 / speed` for `node`, from `memo` (by node id), computed again only if its speed changed.
+/// `1 / speed` for `node`, from `memo` (by node id, as long as the view), computed again only if
+/// its speed changed.
 #[inline(always)]
-fn recip_speed(memo: &mut Vec<(u64, f64)>, node: NodeId, speed: f64) -> f64 {
-    let i = node.index();
-    if memo.len() <= i {
-        // (The bit pattern of a NaN, with its reciprocal: right for that speed.)
-        memo.resize(i + 1, (u64::MAX, 1.0 / f64::from_bits(u64::MAX)));
-    }
-    let (bits, recip) = &mut memo[i];
+fn recip_speed(memo: &mut [(u64, f64)], node: NodeId, speed: f64) -> f64 {
+    let (bits, recip) = &mut memo[node.index()];
     if *bits != speed.to_bits() {
         (*bits, *recip) = (speed.to_bits(), 1.0 / speed);
     }
@@ -247,13 +249,15 @@ struct Shares {
     low: f64,
     high: f64,
     dot: f64,
+    /// `Σ w_r min(1, f_r / c_r)²`, if wanted with the dot product.
+    free_sq: f64,
 }
 
 impl Shares {
-    /// Over the weighted slots; the dot product if `tetris`.
+    /// Over the weighted slots; the dot product and the free shares' squares if `alignment`.
     #[inline(always)]
-    fn of<const NA: usize>(tetris: bool, run: &Run<NA>, used: &[u64; N_RESOURCES], dims: &Dims<NA>) -> Shares {
-        let mut out = Shares { taken: 0.0, low: f64::INFINITY, high: f64::NEG_INFINITY, dot: 0.0 };
+    fn of<const NA: usize>(alignment: bool, run: &Run<NA>, used: &[u64; N_RESOURCES], dims: &Dims<NA>) -> Shares {
+        let mut out = Shares { taken: 0.0, low: f64::INFINITY, high: f64::NEG_INFINITY, dot: 0.0, free_sq: 0.0 };
         for i in 0..NA {
             let r = dims.index[i];
             // Where the task fits the amounts are below 2^40, exact as doubles (elsewhere the
@@ -265,9 +269,11 @@ impl Shares {
             let (low, high) = (capped + run.slot_pad[i], capped - run.slot_pad[i]);
             out.low = if low < out.low { low } else { out.low };
             out.high = if high > out.high { high } else { out.high };
-            if tetris {
+            if alignment {
                 let free = run.capacity[r].wrapping_sub(used[r]) as i64 as f64 * run.slot_recip[i];
-                out.dot += dims.weight[i] * run.slot_share[i] * if free < 1.0 { free } else { 1.0 };
+                let free = if free < 1.0 { free } else { 1.0 };
+                out.dot += dims.weight[i] * run.slot_share[i] * free;
+                out.free_sq += dims.weight[i] * free * free;
             }
         }
         out
@@ -327,6 +333,10 @@ impl ResourceAware {
         let Scratch { bounds, speed_recip } = scratch;
         // The speed is read for the efficiency term alone (which only a run-time mask weighs).
         let with_speed = MASK == RUNTIME && weights.all[EFFICIENCY] > 0.0;
+        if with_speed && speed_recip.len() < view.len() {
+            // (The bit pattern of a NaN, with its reciprocal: right for that speed.)
+            speed_recip.resize(view.len(), (u64::MAX, 1.0 / f64::from_bits(u64::MAX)));
+        }
         let next = |index: usize| if index + 1 == n { 0 } else { index + 1 };
 
         // Pass 1: filters and bounds.
@@ -334,8 +344,8 @@ impl ResourceAware {
             bounds.resize(n, 0.0);
         }
         let dims = Dims::<NA>::of(self);
-        // (Only a run-time mask weighs Tetris.)
-        let tetris = MASK == RUNTIME && weights.all[TETRIS] > 0.0;
+        // (Only a run-time mask weighs Tetris or demand fit.)
+        let alignment = MASK == RUNTIME && (weights.all[TETRIS] > 0.0 || weights.all[DEMAND_FIT] > 0.0);
         let scales = Scales::new(self, weights);
         let (mut index, mut looked, mut found) = (start, 0, 0);
         // (A run for some capacity to start with: right for that capacity.)
@@ -359,7 +369,7 @@ impl ResourceAware {
                 } else if let Some(linear) = &run.linear {
                     self.linear_bound(weights, &scales, linear, used, c, view)
                 } else {
-                    let shares = Shares::of(tetris, &run, used, &dims);
+                    let shares = Shares::of(alignment, &run, used, &dims);
                     self.bound::<MASK, NA>(weights, &scales, &run, &shares, c, 0.0, view)
                 };
                 *bound = value + rejected(room);
@@ -398,7 +408,7 @@ impl ResourceAware {
             } else if let Some(linear) = &run.linear {
                 self.linear_bound(weights, &scales, linear, used, c, view)
             } else {
-                let shares = Shares::of(tetris, &run, used, &dims);
+                let shares = Shares::of(alignment, &run, used, &dims);
                 let recip = if with_speed { recip_speed(speed_recip, c, spec.speed) } else { 0.0 };
                 self.bound::<MASK, NA>(weights, &scales, &run, &shares, c, recip, view)
             };
@@ -534,7 +544,10 @@ impl ResourceAware {
         view: &ClusterView<'_>,
     ) -> f64 {
         let w = &weights.all;
-        let weighted = |term: usize| if MASK == RUNTIME { w[term] > 0.0 } else { MASK >> term & 1 == 1 };
+        // With a run-time mask every term is bounded and added, weighted: an unweighted one adds
+        // 0, which changes no sum (the sums are never −0); that costs less than a test per
+        // term and node.
+        let weighted = |term: usize| MASK == RUNTIME || MASK >> term & 1 == 1;
         let taken = shares.taken * scales.per_weight;
         // In term order, as `evaluate` sums them.
         let mut total = 0.0;
@@ -555,7 +568,7 @@ impl ResourceAware {
             total += w[TETRIS] * (shares.dot * scales.tetris + MARGIN);
         }
         if weighted(DEMAND_FIT) {
-            total += w[DEMAND_FIT] * MAX_SCORE as f64;
+            total += w[DEMAND_FIT] * demand_fit_bound(run.demand_sq, shares.dot, shares.free_sq);
         }
         if weighted(EFFICIENCY) || weighted(RESPONSE_TIME) {
             let history = self.history.get(node.index());
@@ -567,6 +580,28 @@ impl ResourceAware {
             }
         }
         total * scales.mean
+    }
+}
+
+/// At least `demand_fit`'s value, from the demand's exact `Σ w a²` and the estimates of
+/// `Σ w a b` and `Σ w b²` (each within 10 units in the last place of the exact sum, relatively:
+/// every free share is within 3 of the exact one, and all the terms are non-negative). With
+/// `y = dot² / (Σ w a² · Σ w b²)`, the estimated cosine squared, `√y ≤ (1 + y) / 2`, and the
+/// relative error of `y` (below 40 units in the last place) moves the cosine by less than the
+/// rounding up by 10⁻¹² covers; the exact term is the cosine × 100, capped at 100, or 100 where
+/// the demand has no weighted part, or 0 where the node has no free room. With almost no free
+/// room, where the free shares' squares could underflow, the bound is 100.
+#[inline(always)]
+fn demand_fit_bound(demand_sq: f64, dot: f64, free_sq: f64) -> f64 {
+    if demand_sq == 0.0 || !(free_sq > 1e-200) {
+        return MAX_SCORE as f64;
+    }
+    let y = dot * dot / (demand_sq * free_sq);
+    let bound = MAX_SCORE as f64 / 2.0 * (1.0 + y) * (1.0 + 1e-12) + MARGIN;
+    if bound < MAX_SCORE as f64 {
+        bound
+    } else {
+        MAX_SCORE as f64
     }
 }
 
