@@ -105,13 +105,12 @@ struct Run<const NA: usize> {
     /// True unless every node of the run is rejected whatever its use: the demand exceeds the
     /// capacity somewhere, or `reserve-accelerators` keeps such nodes for other tasks.
     open: bool,
-    /// `capacity − demand`: where `open`, a node fits exactly when its use is at most this
-    /// in every dimension (`u + d ≤ c`, and the sum cannot overflow when `u ≤ c − d`).
+    /// Where `open`, a node passes the fit and utilisation filters exactly when its use is at
+    /// most this in every dimension: `capacity − demand` (`u + d ≤ c`, and the sum cannot
+    /// overflow when `u ≤ c − d`), or less where a utilisation limit allows less.
     limit: [u64; N_RESOURCES],
     /// Every capacity is below [`FAST_CAPACITY`]: the bound applies.
     fast: bool,
-    /// `1 / capacity` (0 where the node lacks the resource).
-    recip: [f64; N_RESOURCES],
     /// For each weighted slot: `capacity − demand`, `1 / capacity`, the demand and Tetris'
     /// demand share `min(1, d_r / c_r)` as `Alignment::of` computes it (the last three 0 where
     /// the node lacks the resource, or for a padding slot), and 0 or +∞ to keep such a slot out
@@ -151,12 +150,20 @@ impl<const NA: usize> Run<NA> {
         let reserved = ra.reserve_accelerators
             && [Resource::Gpu, Resource::Fpga].iter().any(|&r| demand[r as usize] == 0 && capacity[r as usize] > 0);
         let recip = capacity.map(|c| if c > 0 { 1.0 / u64_to_f64(c) } else { 0.0 });
+        // The utilisation filters as a largest use per limited dimension, folded into `limit`.
+        let mut limit: [u64; N_RESOURCES] = std::array::from_fn(|r| capacity[r].wrapping_sub(demand[r]));
+        let mut open = capacity.iter().zip(demand).all(|(c, d)| d <= c) && !reserved;
+        for &(r, max) in &ra.limited[..ra.n_limited] {
+            match largest_use_within(capacity[r], max) {
+                Some(most) => limit[r] = limit[r].min(most),
+                None => open = false,
+            }
+        }
         let mut run = Run {
             capacity,
-            open: capacity.iter().zip(demand).all(|(c, d)| d <= c) && !reserved,
-            limit: std::array::from_fn(|r| capacity[r].wrapping_sub(demand[r])),
+            open,
+            limit,
             fast: capacity.iter().all(|&c| c < FAST_CAPACITY),
-            recip,
             slot_limit: dims.index.map(|r| capacity[r].wrapping_sub(demand[r])),
             slot_recip: [0.0; NA],
             slot_demand: [0; NA],
@@ -217,6 +224,41 @@ impl<const NA: usize> Run<NA> {
     fn same_weighted(&self, capacity: &[u64; N_RESOURCES], dims: &Dims<NA>) -> bool {
         dims.index.iter().fold(true, |same, &r| same & (capacity[r] == self.capacity[r]))
     }
+}
+
+/// The largest use `u` of a dimension of capacity `capacity` that the utilisation filter with
+/// limit `max` passes (`!(u as f64 / capacity as f64 > max)`, as `evaluate` tests it), or `None`
+/// if it rejects every use. The filter ignores a dimension the node lacks. The quotient is
+/// non-decreasing in `u`, so the uses it passes are `0..=u`: found from the estimate
+/// `max · capacity`, moved a step at a time (an estimate within a few units of the boundary
+/// where the capacity is below 2^53), or by bisection.
+fn largest_use_within(capacity: u64, max: f64) -> Option<u64> {
+    let passes = |u: u64| !(u as f64 / capacity as f64 > max);
+    if capacity == 0 || passes(u64::MAX) {
+        return Some(u64::MAX);
+    }
+    if !passes(0) {
+        return None;
+    }
+    // passes(low) and !passes(high), narrowed until adjacent.
+    let estimate = (max * capacity as f64) as u64;
+    let (mut low, mut high) = (0, u64::MAX);
+    for u in estimate.saturating_sub(4)..=estimate.saturating_add(4) {
+        if passes(u) {
+            low = low.max(u);
+        } else {
+            high = high.min(u);
+        }
+    }
+    while high - low > 1 {
+        let middle = low + (high - low) / 2;
+        if passes(middle) {
+            low = middle;
+        } else {
+            high = middle;
+        }
+    }
+    Some(low)
 }
 
 /// Scratch space of the search, kept by the balancer so that a pick allocates nothing.
@@ -395,9 +437,6 @@ impl ResourceAware {
             for r in 0..N_RESOURCES {
                 passed &= used[r] <= run.limit[r];
             }
-            if self.n_limited > 0 {
-                passed &= self.within_limits(&run, used);
-            }
             found += usize::from(passed);
             // +∞ (score it) where the bound does not apply. A run-time mask's bound costs more
             // than a mispredicted branch: it is skipped where a filter rejects.
@@ -472,28 +511,6 @@ impl ResourceAware {
             threshold = min_score.max(-key);
         }
         (best.map(|(c, _)| c), end)
-    }
-
-    /// The utilisation filters, exactly as `evaluate` applies them, with a division only when
-    /// the estimate `u_r · (1 / c_r)` is too close to the limit to decide.
-    #[inline(always)]
-    fn within_limits<const NA: usize>(&self, run: &Run<NA>, used: &[u64; N_RESOURCES]) -> bool {
-        let mut within = true;
-        for &(r, max) in &self.limited[..self.n_limited] {
-            let c = run.capacity[r];
-            // Where the task does not fit, `used` may be anything: the verdict is not used.
-            let estimate = if run.fast { u64_to_f64(used[r]) * run.recip[r] } else { f64::NAN };
-            // Within 4 units in the last place of the exact quotient, when `fast`.
-            let (over, under) = (estimate > max * (1.0 + 1e-12), estimate < max * (1.0 - 1e-12));
-            within &= if c == 0 || under {
-                true
-            } else if over {
-                false
-            } else {
-                !(used[r] as f64 / c as f64 > max)
-            };
-        }
-        within
     }
 
     /// `100 / Σ_r w_r` over the resource weights (0 if there is none): the Kubernetes terms'
@@ -642,6 +659,24 @@ mod tests {
     use crate::balance::{Balancer, Explanation, Outcome};
     use crate::balance::resource_aware::{TermWeights, UtilizationLimits, WeightProfile};
     use crate::{ResourceUnits, Resources, Span, TaskId, Time};
+
+    #[test]
+    fn the_largest_use_within_a_limit_is_the_utilisation_filters_boundary() {
+        let mut gen = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let mut cases = vec![(0, 0.9), (4000, 0.9), (4000, 1.0), (3, 0.5), (1 << 62, 0.95), (7, -0.5), (9, 2.0)];
+        cases.extend((0..2000).map(|_| (1 + gen.next_u64() % 10_000_000, (1 + gen.next_u64() % 1000) as f64 / 1000.0)));
+        cases.extend([(u64::MAX, 0.3), (1000, f64::NAN), (1000, f64::INFINITY)]);
+        for (capacity, max) in cases {
+            let passes = |u: u64| !(u as f64 / capacity as f64 > max);
+            match largest_use_within(capacity, max) {
+                Some(most) => {
+                    assert!(capacity == 0 || passes(most), "{capacity} {max}: {most}");
+                    assert!(most == u64::MAX || !passes(most + 1), "{capacity} {max}: {most}");
+                }
+                None => assert!(!passes(0), "{capacity} {max}"),
+            }
+        }
+    }
 
     #[test]
     fn the_deviation_bound_constants_are_below_their_values() {
