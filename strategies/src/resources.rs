@@ -70,8 +70,9 @@ impl Resources {
     }
 
     /// The amount of one resource in whole units.
+    #[inline]
     pub fn units(&self, r: Resource) -> f64 {
-        self.0[r as usize] as f64 / MILLI as f64
+        u64_to_f64(self.0[r as usize]) / MILLI as f64
     }
 
     /// True if every dimension of `self` is at most that of `limit`.
@@ -117,6 +118,28 @@ impl Resources {
     pub fn is_zero(&self) -> bool {
         self.0.iter().all(|&v| v == 0)
     }
+}
+
+/// `x as f64` (the nearest double), by the one-instruction signed conversion below 2^63 rather
+/// than the longer unsigned sequence that x86-64 needs for `as f64` on a `u64` (amounts that
+/// large never occur, but keep their value).
+#[inline(always)]
+pub(crate) fn u64_to_f64(x: u64) -> f64 {
+    if x >> 63 == 0 {
+        x as i64 as f64
+    } else {
+        // Halve with the lost bit kept as a sticky bit, so that the signed conversion rounds
+        // as the unsigned one would, and double (exact). Written so, not as `x as f64`, so that
+        // the compiler does not merge both branches back into the unsigned sequence.
+        ((x >> 1 | x & 1) as i64 as f64) * 2.0
+    }
+}
+
+/// `a == b` for two amounts, compiled inline (the derived equality calls `memcmp`, a call per
+/// node in the loops that compare capacities).
+#[inline(always)]
+pub(crate) fn same_amounts(a: &[u64; N_RESOURCES], b: &[u64; N_RESOURCES]) -> bool {
+    a.iter().zip(b).fold(0, |diff, (x, y)| diff | (x ^ y)) == 0
 }
 
 /// Resource amounts in whole units, as scenario files and strategy configurations write them.
@@ -168,6 +191,15 @@ mod tests {
             used.sub_assign(&d);
         }
         assert!(used.is_zero());
+    }
+
+    #[test]
+    fn the_fast_conversion_to_f64_is_the_plain_one() {
+        let mut values = vec![0, 1, 999, (1 << 53) + 1, (1 << 63) - 1, 1 << 63, (1 << 63) + 1025, u64::MAX];
+        values.extend((0..64).flat_map(|k| [1u64 << k, (1u64 << k) - 1, (1u64 << k) | 1, (1u64 << k).wrapping_mul(3)]));
+        for x in values {
+            assert_eq!(u64_to_f64(x).to_bits(), (x as f64).to_bits(), "{x}");
+        }
     }
 
     #[test]

@@ -50,24 +50,48 @@ impl PredictiveLeastConnections {
             self.averages.resize(node.index() + 1, Average::default());
         }
         let a = &mut self.averages[node.index()];
-        a.value = match a.at {
-            None => tasks,
-            Some(at) => {
-                let elapsed = now.saturating_since(at).0;
-                let w = match self.last_keep {
-                    Some((e, w)) if e == elapsed => w,
-                    _ => {
-                        let w = (-(elapsed as f64) / self.decay_ns).exp();
-                        self.last_keep = Some((elapsed, w));
-                        w
-                    }
-                };
-                a.value * w + tasks * (1.0 - w)
-            }
-        };
-        a.at = Some(now);
-        tasks + self.trend * (tasks - a.value)
+        update_and_forecast(a, tasks, now, self.decay_ns, self.trend, &mut self.last_keep)
     }
+
+    /// Grows the averages to cover every node of `view` (candidates are nodes of the view), so
+    /// that a pick indexes them without growing them node by node.
+    #[inline]
+    fn cover(&mut self, view: &ClusterView<'_>) {
+        if self.averages.len() < view.len() {
+            self.averages.resize(view.len(), Average::default());
+        }
+    }
+}
+
+/// Updates the average `a` with the node's current count and returns the forecast; `last_keep`
+/// caches the last `(elapsed ns, exp(−elapsed / decay))` computed. A free function over the
+/// fields it needs, so that a pick's loop keeps them in registers.
+#[inline(always)]
+fn update_and_forecast(
+    a: &mut Average,
+    tasks: f64,
+    now: Time,
+    decay_ns: f64,
+    trend: f64,
+    last_keep: &mut Option<(u64, f64)>,
+) -> f64 {
+    a.value = match a.at {
+        None => tasks,
+        Some(at) => {
+            let elapsed = now.saturating_since(at).0;
+            let w = match *last_keep {
+                Some((e, w)) if e == elapsed => w,
+                _ => {
+                    let w = (-(elapsed as f64) / decay_ns).exp();
+                    *last_keep = Some((elapsed, w));
+                    w
+                }
+            };
+            a.value * w + tasks * (1.0 - w)
+        }
+    };
+    a.at = Some(now);
+    tasks + trend * (tasks - a.value)
 }
 
 impl Balancer for PredictiveLeastConnections {
@@ -122,15 +146,23 @@ impl PredictiveLeastConnections {
         why: &mut N,
     ) -> Option<NodeId> {
         why.start(Rank::Lowest);
-        argmin_random_ties(candidates, rng, |c| {
+        self.cover(view);
+        // The fields the loop reads, split from `self`: the averages' writes cannot then alias
+        // them, and they stay in registers.
+        let (decay_ns, trend) = (self.decay_ns, self.trend);
+        let mut last_keep = self.last_keep;
+        let averages = &mut self.averages[..];
+        let best = argmin_random_ties(candidates, rng, |c| {
             let tasks = f64::from(view.load(c).tasks());
-            let forecast = self.forecast(c, tasks, now);
+            let a = &mut averages[c.index()];
+            let forecast = update_and_forecast(a, tasks, now, decay_ns, trend, &mut last_keep);
             if N::ON {
-                let average = self.averages[c.index()].value;
-                why.note(c, None, &[("tasks", tasks), ("average", average)], Some(forecast));
+                why.note(c, None, &[("tasks", tasks), ("average", a.value)], Some(forecast));
             }
             Some(forecast)
-        })
+        });
+        self.last_keep = last_keep;
+        best
     }
 }
 

@@ -5,12 +5,14 @@
 //! threshold. Weights {5, 1, 1} give a, a, a, a, a, b, c: the same shares as the smooth variant,
 //! in bursts (LVS documentation, "Weighted Round-Robin Scheduling"). Weights are rounded to
 //! integers (at least 1) after scaling by 1000, so fractional speeds keep their ratios. Reads the
-//! candidates' static weights. Cost: O(candidates) per pick in the worst case.
+//! candidates' static weights. Cost: O(candidates) per pick: the weights are computed once into a
+//! buffer the balancer keeps, and the threshold never needs more than the rest of one sweep and
+//! one more sweep to be met.
 
 use rand_core::RngCore;
 
 use super::{weights::WeightBy, Balancer, Explanation};
-use crate::{ClusterView, NodeId, TaskInfo, Time};
+use crate::{round_to_u64, ClusterView, NodeId, TaskInfo, Time};
 
 /// LVS interleaved weighted round robin.
 #[derive(Clone, Debug, Default)]
@@ -18,36 +20,34 @@ pub struct WeightedRoundRobin {
     weight_by: WeightBy,
     index: usize,
     current: u64,
+    /// The candidates' integer weights, by position in the candidate list (scratch space kept
+    /// between picks, so that a pick allocates nothing).
+    weights: Vec<u64>,
 }
 
 impl WeightedRoundRobin {
     /// Weights from `weight_by`.
     pub fn new(weight_by: WeightBy) -> Self {
-        WeightedRoundRobin { weight_by, index: usize::MAX, current: 0 }
-    }
-
-    #[inline]
-    fn int_weight(&self, view: &ClusterView<'_>, node: NodeId) -> u64 {
-        round_to_u64(self.weight_by.weight(view, node) * 1000.0).max(1)
+        WeightedRoundRobin { weight_by, index: usize::MAX, current: 0, weights: Vec::new() }
     }
 }
 
-/// `x.round() as u64` (half away from zero, saturating, NaN to 0) without a call to the C
-/// library's `round`: truncate, then add one if the fraction, computed exactly, is at least ½.
-#[inline]
-fn round_to_u64(x: f64) -> u64 {
-    // 2^52 and above, every float is an integer; below 0 the cast gives 0, as `round` does.
-    if x.is_nan() || x >= 4_503_599_627_370_496.0 {
-        return x as u64;
-    }
-    let whole = x as u64;
-    // Exact: `whole` is within 1 of `x` and below 2^52 (Sterbenz, or `whole` = 0).
-    if x - whole as f64 >= 0.5 {
-        whole + 1
+/// A node's integer weight: its weight × 1000, rounded half away from zero, at least 1.
+#[inline(always)]
+fn int_weight(weight: f64) -> u64 {
+    let x = weight * 1000.0;
+    if (0.0..TWO_POW_52).contains(&x) {
+        // `round_to_u64` for the usual range, in signed arithmetic: truncation is exact and the
+        // fraction `x − t`, computed exactly (Sterbenz), says whether to round up.
+        let t = x as i64;
+        (t + i64::from(x - t as f64 >= 0.5)).max(1) as u64
     } else {
-        whole
+        round_to_u64(x).max(1)
     }
 }
+
+/// 2^52: from here on every double is an integer.
+const TWO_POW_52: f64 = 4_503_599_627_370_496.0;
 
 fn gcd(a: u64, b: u64) -> u64 {
     if b == 0 {
@@ -70,18 +70,25 @@ impl Balancer for WeightedRoundRobin {
         if n == 0 {
             return None;
         }
+        self.weights.resize(n, 0);
         let (mut g, mut max) = (0, 0);
-        for &c in candidates {
-            let w = self.int_weight(view, c);
+        self.weight_by.map_into(view, candidates, &mut self.weights, |weight| {
+            let w = int_weight(weight);
             // Once the divisor is 1 it stays 1 (fractional speeds usually get there at once).
             if g != 1 {
                 g = gcd(g, w);
             }
             max = max.max(w);
-        }
+            w
+        });
         // At most one full sweep of thresholds is ever needed: max / g rounds of n candidates.
         loop {
-            self.index = if self.index == usize::MAX { 0 } else { (self.index + 1) % n };
+            self.index = match self.index {
+                usize::MAX => 0,
+                i if i + 1 < n => i + 1,
+                // The end of the list, or past it if the list shrank since the last pick.
+                i => (i + 1) % n,
+            };
             if self.index == 0 {
                 self.current = if self.current <= g { max } else { self.current - g };
                 // A threshold above every weight (left by a candidate list with heavier nodes)
@@ -90,9 +97,8 @@ impl Balancer for WeightedRoundRobin {
                     self.current -= (self.current - max).div_ceil(g) * g;
                 }
             }
-            let c = candidates[self.index];
-            if self.int_weight(view, c) >= self.current {
-                return Some(c);
+            if self.weights[self.index] >= self.current {
+                return Some(candidates[self.index]);
             }
         }
     }
@@ -112,7 +118,8 @@ impl Balancer for WeightedRoundRobin {
         why.clear();
         let current = self.current as f64;
         for &c in candidates {
-            why.note(c, None, &[("weight", self.int_weight(view, c) as f64), ("current", current)], None);
+            let weight = int_weight(self.weight_by.weight(view, c)) as f64;
+            why.note(c, None, &[("weight", weight), ("current", current)], None);
         }
         picked
     }
@@ -136,7 +143,7 @@ mod tests {
     }
 
     #[test]
-    fn rounding_without_the_c_library_rounds_as_round_does() {
+    fn rounding_without_the_c_library_rounds_as_round_does_and_integer_weights_as_before() {
         let mut values = vec![0.0, 0.5, 1.5, 2.5, 0.49999999999999994, -0.5, -3.7, f64::NAN, f64::INFINITY, 1e300];
         values.extend([4_503_599_627_370_495.5, 4_503_599_627_370_496.0, 9_007_199_254_740_993.0, 1.8e19, 2e19]);
         let mut x = 0.000_123_f64;
@@ -146,6 +153,9 @@ mod tests {
         }
         for v in values {
             assert_eq!(round_to_u64(v), v.round() as u64, "{v}");
+            for w in [v, v / 1000.0] {
+                assert_eq!(int_weight(w), round_to_u64(w * 1000.0).max(1), "{w}");
+            }
         }
     }
 

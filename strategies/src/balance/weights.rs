@@ -24,7 +24,7 @@ pub enum WeightBy {
 
 impl WeightBy {
     /// The weight of `node` (always positive for a valid node).
-    #[inline]
+    #[inline(always)]
     pub fn weight(self, view: &ClusterView<'_>, node: NodeId) -> f64 {
         let spec = view.spec(node);
         match self {
@@ -37,5 +37,28 @@ impl WeightBy {
                 free.max(0.01) * spec.speed
             }
         }
+    }
+
+    /// `out[i] = f(weight of candidates[i])` for every candidate (`out` as long as `candidates`):
+    /// the same values as [`weight`](Self::weight), with the choice of formula made once rather
+    /// than per node.
+    #[inline(always)]
+    pub fn map_into<T>(self, view: &ClusterView<'_>, candidates: &[NodeId], out: &mut [T], f: impl FnMut(f64) -> T) {
+        debug_assert_eq!(out.len(), candidates.len());
+        match self {
+            WeightBy::Capacity => fill(out, candidates, f, |c| WeightBy::Capacity.weight(view, c)),
+            WeightBy::Cores => fill(out, candidates, f, |c| WeightBy::Cores.weight(view, c)),
+            WeightBy::Speed => fill(out, candidates, f, |c| WeightBy::Speed.weight(view, c)),
+            WeightBy::Equal => fill(out, candidates, f, |_| 1.0),
+            WeightBy::FreeCapacity => fill(out, candidates, f, |c| WeightBy::FreeCapacity.weight(view, c)),
+        }
+    }
+}
+
+/// The loop of [`WeightBy::map_into`], compiled once per formula.
+#[inline(always)]
+fn fill<T>(out: &mut [T], candidates: &[NodeId], mut f: impl FnMut(f64) -> T, weight: impl Fn(NodeId) -> f64) {
+    for (o, &c) in out.iter_mut().zip(candidates) {
+        *o = f(weight(c));
     }
 }

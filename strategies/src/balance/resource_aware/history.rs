@@ -13,11 +13,11 @@
 use crate::balance::Outcome;
 use crate::Time;
 
-use super::terms::{efficiency_score, response_time_score};
+use super::terms::{efficiency_score, response_time_score, NEUTRAL_SCORE};
 
 /// One node's decayed sums, and what the terms read of them, derived once per outcome rather
 /// than once per decision (the same expressions on the same sums: the same values).
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) struct NodeHistory {
     /// When the sums were last decayed.
     at: Time,
@@ -31,6 +31,35 @@ pub(super) struct NodeHistory {
     observed_speed: f64,
     /// The response-time term, if anything completed.
     response_time: Option<f64>,
+    /// What [`efficiency_bound`](Self::efficiency_bound) reads: the observed speed where
+    /// completions took time (else 0), the speed ratio that applies otherwise (1 if tasks
+    /// completed in no time, and for a node never observed; else 0), and the success rate
+    /// capped to 0–1 (½ for a node never observed, so that the bound is then 50).
+    bound_speed: f64,
+    bound_ratio: f64,
+    bound_success: f64,
+    /// The response-time term, or [`NEUTRAL_SCORE`] if nothing completed.
+    response_or_neutral: f64,
+}
+
+impl Default for NodeHistory {
+    /// Nothing observed.
+    fn default() -> Self {
+        NodeHistory {
+            at: Time::ZERO,
+            outcomes: 0.0,
+            completed: 0.0,
+            work_s: 0.0,
+            latency_s: 0.0,
+            success_rate: 0.0,
+            observed_speed: 0.0,
+            response_time: None,
+            bound_speed: 0.0,
+            bound_ratio: 1.0,
+            bound_success: 0.5,
+            response_or_neutral: NEUTRAL_SCORE,
+        }
+    }
 }
 
 impl NodeHistory {
@@ -56,6 +85,39 @@ impl NodeHistory {
         self.success_rate = self.completed / self.outcomes;
         self.observed_speed = self.work_s / self.latency_s;
         self.response_time = self.mean_latency_s().map(|latency| response_time_score(latency, scale_s));
+        self.response_or_neutral = self.response_time.unwrap_or(NEUTRAL_SCORE);
+        let observed = !(self.outcomes <= 0.0);
+        let timed = self.latency_s > 0.0;
+        let success = self.success_rate;
+        self.bound_speed = if observed && timed { self.observed_speed } else { 0.0 };
+        self.bound_ratio = if !observed || (!timed && self.completed > 0.0) { 1.0 } else { 0.0 };
+        self.bound_success = if !observed {
+            0.5
+        } else if success >= 0.0 {
+            success.min(1.0)
+        } else {
+            0.0
+        };
+    }
+
+    /// At least `efficiency(speed).unwrap_or(NEUTRAL_SCORE)`, given `recip_speed = 1 / speed`
+    /// as a double, without a division or a branch. The speed ratio is taken as
+    /// `min(1, observed speed · recip_speed · (1 + 10⁻¹²))` (or the fixed ratio where that
+    /// applies, if larger): at least the rounded quotient `efficiency` computes and caps (the
+    /// product is within 3 units in the last place of it), and the rest of the term is
+    /// increasing in the ratio. (A NaN product counts as 1, the largest ratio.)
+    #[inline(always)]
+    pub(super) fn efficiency_bound(&self, recip_speed: f64) -> f64 {
+        let scaled = self.bound_speed * recip_speed * (1.0 + 1e-12);
+        let ratio = if scaled < 1.0 { scaled } else { 1.0 };
+        let ratio = if ratio > self.bound_ratio { ratio } else { self.bound_ratio };
+        efficiency_score(ratio, self.bound_success)
+    }
+
+    /// [`response_time`](Self::response_time), or [`NEUTRAL_SCORE`].
+    #[inline(always)]
+    pub(super) fn response_or_neutral(&self) -> f64 {
+        self.response_or_neutral
     }
 
     /// The efficiency term for a node of this nominal speed, or `None` if nothing was observed.

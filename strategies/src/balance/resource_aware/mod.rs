@@ -49,6 +49,7 @@
 //! weight in `weights` or a profile. Cost: O(candidates × resources), no allocation.
 
 mod history;
+mod search;
 mod terms;
 
 use rand_core::RngCore;
@@ -328,6 +329,8 @@ pub struct ResourceAware {
     /// Where the next search of a large candidate list starts (kube-scheduler's
     /// `nextStartNodeIndex`).
     next_start: usize,
+    /// Scratch space of `pick`'s search.
+    scratch: search::Scratch,
 }
 
 impl ResourceAware {
@@ -386,6 +389,7 @@ impl ResourceAware {
             history: Vec::new(),
             percentage_of_nodes_to_score: 0,
             next_start: 0,
+            scratch: search::Scratch::default(),
         }
         .with_limited()
     }
@@ -613,28 +617,8 @@ impl ResourceAware {
         terms::floor_div_near(total, self.resource_weight_sum, estimate)
     }
 
-    /// The best candidate the filters and the threshold pass, for a weight set whose mask is
-    /// `MASK` (or any, with [`RUNTIME`]), or `None`.
-    #[inline(never)]
-    fn best_of<const MASK: u8>(
-        &self,
-        weights: &WeightSet,
-        task: &TaskInfo,
-        candidates: &[NodeId],
-        view: &ClusterView<'_>,
-        rng: &mut dyn RngCore,
-    ) -> Option<NodeId> {
-        let min_score = self.min_score.unwrap_or(f64::NEG_INFINITY);
-        let mut terms = [0.0; N_TERMS];
-        argmin_random_ties(candidates, rng, |c| {
-            match self.evaluate::<false, MASK>(weights, task, view, c, &mut terms) {
-                Ok(score) if score >= min_score => Some(-score),
-                _ => None,
-            }
-        })
-    }
-
-    /// The one decision behind `pick` and `pick_explained`.
+    /// The one decision behind `pick` and `pick_explained`. Picking searches with the bound of
+    /// `search.rs`, which scores only the candidates that could win; explaining scores them all.
     fn choose<N: Notes>(
         &mut self,
         task: &TaskInfo,
@@ -643,56 +627,59 @@ impl ResourceAware {
         rng: &mut dyn RngCore,
         why: &mut N,
     ) -> Option<NodeId> {
-        let to_find = self.nodes_to_find(candidates.len());
-        if to_find < candidates.len() {
-            // The common term sets get an evaluation compiled for them alone.
-            return match self.weights_for(task.priority).mask {
+        let n = candidates.len();
+        let to_find = self.nodes_to_find(n);
+        if !N::ON {
+            if self.feedback && self.history.len() < view.len() {
+                // Every node's history at hand (a node never observed has the default one, as
+                // `observe` would give it), so that the search does not branch on its absence.
+                self.history.resize(view.len(), NodeHistory::default());
+            }
+            let mut scratch = std::mem::take(&mut self.scratch);
+            let weights = self.weights_for(task.priority);
+            let sampled = to_find < n;
+            let start = if sampled { self.next_start % n } else { 0 };
+            let b = &mut scratch;
+            // The common term sets get a search compiled for them alone.
+            let (best, next) = match weights.mask {
                 KUBERNETES_DEFAULT => {
-                    self.choose_among_found::<N, KUBERNETES_DEFAULT>(task, candidates, to_find, view, rng, why)
+                    self.search::<KUBERNETES_DEFAULT>(weights, task, candidates, start, to_find, view, rng, b)
                 }
-                KUBERNETES_ALL => {
-                    self.choose_among_found::<N, KUBERNETES_ALL>(task, candidates, to_find, view, rng, why)
-                }
-                _ => self.choose_among_found::<N, RUNTIME>(task, candidates, to_find, view, rng, why),
+                KUBERNETES_ALL => self.search::<KUBERNETES_ALL>(weights, task, candidates, start, to_find, view, rng, b),
+                _ => self.search::<RUNTIME>(weights, task, candidates, start, to_find, view, rng, b),
             };
+            self.scratch = scratch;
+            if sampled {
+                self.next_start = next;
+            }
+            return self.fallback(best, candidates, view);
+        }
+        if to_find < n {
+            return self.choose_among_found(task, candidates, to_find, view, rng, why);
         }
         let weights = self.weights_for(task.priority);
         let min_score = self.min_score.unwrap_or(f64::NEG_INFINITY);
         why.start(Rank::Highest);
         // Highest score among the candidates the filters and the threshold pass.
-        let best = if N::ON {
-            None
-        } else {
-            // The common term sets get an evaluation compiled for them alone.
-            match weights.mask {
-                KUBERNETES_DEFAULT => self.best_of::<KUBERNETES_DEFAULT>(weights, task, candidates, view, rng),
-                KUBERNETES_ALL => self.best_of::<KUBERNETES_ALL>(weights, task, candidates, view, rng),
-                _ => self.best_of::<RUNTIME>(weights, task, candidates, view, rng),
-            }
-        };
-        let best = if !N::ON {
-            best
-        } else {
-            argmin_random_ties(candidates, rng, |c| {
-                let mut terms = [0.0; N_TERMS];
-                match self.evaluate::<true, RUNTIME>(weights, task, view, c, &mut terms) {
-                    Ok(score) => {
-                        let named: [(&'static str, f64); N_TERMS] = std::array::from_fn(|i| (TERM_NAMES[i], terms[i]));
-                        let rejected_by = (score < min_score).then_some("min-score");
-                        why.note(c, rejected_by, &named, Some(score));
-                        (score >= min_score).then_some(-score)
-                    }
-                    Err(rejection) => {
-                        let tasks = ("tasks", f64::from(view.load(c).tasks()));
-                        match rejection.utilization {
-                            Some(u) => why.note(c, Some(rejection.filter), &[tasks, ("utilization", u)], None),
-                            None => why.note(c, Some(rejection.filter), &[tasks], None),
-                        }
-                        None
-                    }
+        let best = argmin_random_ties(candidates, rng, |c| {
+            let mut terms = [0.0; N_TERMS];
+            match self.evaluate::<true, RUNTIME>(weights, task, view, c, &mut terms) {
+                Ok(score) => {
+                    let named: [(&'static str, f64); N_TERMS] = std::array::from_fn(|i| (TERM_NAMES[i], terms[i]));
+                    let rejected_by = (score < min_score).then_some("min-score");
+                    why.note(c, rejected_by, &named, Some(score));
+                    (score >= min_score).then_some(-score)
                 }
-            })
-        };
+                Err(rejection) => {
+                    let tasks = ("tasks", f64::from(view.load(c).tasks()));
+                    match rejection.utilization {
+                        Some(u) => why.note(c, Some(rejection.filter), &[tasks, ("utilization", u)], None),
+                        None => why.note(c, Some(rejection.filter), &[tasks], None),
+                    }
+                    None
+                }
+            }
+        });
         self.fallback(best, candidates, view)
     }
 
@@ -711,7 +698,7 @@ impl ResourceAware {
     /// around, until `to_find` candidates pass the filters; the best of those (random tie-break,
     /// drawn as [`argmin_random_ties`] draws) wins, and the next search starts after the last
     /// candidate looked at.
-    fn choose_among_found<N: Notes, const MASK: u8>(
+    fn choose_among_found<N: Notes>(
         &mut self,
         task: &TaskInfo,
         candidates: &[NodeId],
@@ -736,11 +723,7 @@ impl ResourceAware {
                 index = 0;
             }
             looked += 1;
-            let evaluated = if N::ON {
-                self.evaluate::<true, RUNTIME>(weights, task, view, c, &mut terms)
-            } else {
-                self.evaluate::<false, MASK>(weights, task, view, c, &mut terms)
-            };
+            let evaluated = self.evaluate::<true, RUNTIME>(weights, task, view, c, &mut terms);
             let key = match evaluated {
                 Ok(score) => {
                     found += 1;
