@@ -209,11 +209,11 @@ impl FitBalancer {
             if run.fast {
                 let used = &view.used(c).0;
                 let (mut top_bits, mut estimate) = (0u64, 0.0);
-                for r in 0..N_RESOURCES {
-                    let free_after = run.limit[r].wrapping_sub(used[r]);
+                for ((&limit, &u), &recip) in run.limit.iter().zip(used).zip(&run.recip) {
+                    let free_after = limit.wrapping_sub(u);
                     top_bits |= free_after;
                     // Exact where the task fits (below 2^62); not used where it does not.
-                    estimate += free_after as i64 as f64 * run.recip[r];
+                    estimate += free_after as i64 as f64 * recip;
                 }
                 // +∞ added where the node does not fit (the estimate is finite): then one branch,
                 // rarely taken, rather than one on fitting, taken at random.
@@ -334,7 +334,8 @@ mod tests {
                 }
                 fx.used[i] = Resources(used);
             }
-            let demand = Resources([next(4) * 500, next(8) * 1000, next(2) * 10, 0, next(3) / 2 * 1000, next(4) / 3 * 500]);
+            let demand =
+                Resources([next(4) * 500, next(8) * 1000, next(2) * 10, 0, next(3) / 2 * 1000, next(4) / 3 * 500]);
             let t = TaskInfo { demand, ..task() };
             let candidates: Vec<NodeId> = (0..n as u32).filter(|_| next(5) != 0).map(NodeId).collect();
             for fit in [Fit::Best, Fit::Worst] {

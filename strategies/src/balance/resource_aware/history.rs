@@ -86,7 +86,7 @@ impl NodeHistory {
         self.observed_speed = self.work_s / self.latency_s;
         self.response_time = self.mean_latency_s().map(|latency| response_time_score(latency, scale_s));
         self.response_or_neutral = self.response_time.unwrap_or(NEUTRAL_SCORE);
-        let observed = !(self.outcomes <= 0.0);
+        let observed = self.outcomes > 0.0 || self.outcomes.is_nan();
         let timed = self.latency_s > 0.0;
         let success = self.success_rate;
         self.bound_speed = if observed && timed { self.observed_speed } else { 0.0 };

@@ -645,7 +645,9 @@ impl ResourceAware {
                 KUBERNETES_DEFAULT => {
                     self.search::<KUBERNETES_DEFAULT>(weights, task, candidates, start, to_find, view, rng, b)
                 }
-                KUBERNETES_ALL => self.search::<KUBERNETES_ALL>(weights, task, candidates, start, to_find, view, rng, b),
+                KUBERNETES_ALL => {
+                    self.search::<KUBERNETES_ALL>(weights, task, candidates, start, to_find, view, rng, b)
+                }
                 _ => self.search::<RUNTIME>(weights, task, candidates, start, to_find, view, rng, b),
             };
             self.scratch = scratch;

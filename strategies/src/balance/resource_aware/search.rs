@@ -204,9 +204,7 @@ impl<const NA: usize> Run<NA> {
             // balanced = 100 + M − 50 |f₀ − f₁|; the mean multiplies their weighted sum by m.
             let slope = |i: usize| m * (w[LEAST] - w[MOST]) * per_weight * dims.weight[slots[i]];
             let spread = m * w[BALANCED] * MAX_SCORE as f64 / 2.0;
-            let top = m
-                * (w[LEAST] * run.least_top + w[MOST] * MARGIN + w[BALANCED] * BALANCED_TOP)
-                + MARGIN;
+            let top = m * (w[LEAST] * run.least_top + w[MOST] * MARGIN + w[BALANCED] * BALANCED_TOP) + MARGIN;
             run.linear = Some(Linear {
                 dims: [dims.index[slots[0]], dims.index[slots[1]]],
                 demand: [run.slot_demand[slots[0]], run.slot_demand[slots[1]]],
@@ -233,7 +231,7 @@ impl<const NA: usize> Run<NA> {
 /// `max · capacity`, moved a step at a time (an estimate within a few units of the boundary
 /// where the capacity is below 2^53), or by bisection.
 fn largest_use_within(capacity: u64, max: f64) -> Option<u64> {
-    let passes = |u: u64| !(u as f64 / capacity as f64 > max);
+    let passes = |u: u64| (u as f64 / capacity as f64).partial_cmp(&max) != Some(std::cmp::Ordering::Greater);
     if capacity == 0 || passes(u64::MAX) {
         return Some(u64::MAX);
     }
@@ -434,8 +432,8 @@ impl ResourceAware {
             }
             let used = &view.used(c).0;
             let mut passed = true;
-            for r in 0..N_RESOURCES {
-                passed &= used[r] <= run.limit[r];
+            for (&u, &limit) in used.iter().zip(&run.limit) {
+                passed &= u <= limit;
             }
             found += usize::from(passed);
             // +∞ (score it) where the bound does not apply. A run-time mask's bound costs more
@@ -610,7 +608,7 @@ impl ResourceAware {
 /// room, where the free shares' squares could underflow, the bound is 100.
 #[inline(always)]
 fn demand_fit_bound(demand_sq: f64, dot: f64, free_sq: f64) -> f64 {
-    if demand_sq == 0.0 || !(free_sq > 1e-200) {
+    if demand_sq == 0.0 || free_sq.is_nan() || free_sq <= 1e-200 {
         return MAX_SCORE as f64;
     }
     let y = dot * dot / (demand_sq * free_sq);
@@ -655,9 +653,9 @@ mod tests {
     use rand_core::{RngCore, SeedableRng};
 
     use super::*;
+    use crate::balance::resource_aware::{TermWeights, UtilizationLimits, WeightProfile};
     use crate::balance::testkit::{task, Fixture};
     use crate::balance::{Balancer, Explanation, Outcome};
-    use crate::balance::resource_aware::{TermWeights, UtilizationLimits, WeightProfile};
     use crate::{ResourceUnits, Resources, Span, TaskId, Time};
 
     #[test]
@@ -667,7 +665,7 @@ mod tests {
         cases.extend((0..2000).map(|_| (1 + gen.next_u64() % 10_000_000, (1 + gen.next_u64() % 1000) as f64 / 1000.0)));
         cases.extend([(u64::MAX, 0.3), (1000, f64::NAN), (1000, f64::INFINITY)]);
         for (capacity, max) in cases {
-            let passes = |u: u64| !(u as f64 / capacity as f64 > max);
+            let passes = |u: u64| (u as f64 / capacity as f64).partial_cmp(&max) != Some(std::cmp::Ordering::Greater);
             match largest_use_within(capacity, max) {
                 Some(most) => {
                     assert!(capacity == 0 || passes(most), "{capacity} {max}: {most}");
@@ -680,9 +678,9 @@ mod tests {
 
     #[test]
     fn the_deviation_bound_constants_are_below_their_values() {
-        for n in 2..=N_RESOURCES {
+        for (n, &constant) in INV_SQRT_2N.iter().enumerate().skip(2) {
             let exact = 1.0 / (2.0 * n as f64).sqrt();
-            assert!(INV_SQRT_2N[n] <= exact && exact - INV_SQRT_2N[n] < 1e-15, "{n}");
+            assert!(constant <= exact && exact - constant < 1e-15, "{n}");
         }
     }
 
@@ -726,7 +724,8 @@ mod tests {
         let cpu_mem = ResourceUnits { cpu_cores: 1.0, memory_gb: 1.0, ..Default::default() };
         let four = ResourceUnits { cpu_cores: 1.0, memory_gb: 2.0, gpus: 1.0, fpgas: 3.0, ..Default::default() };
         let three = ResourceUnits { cpu_cores: 2.0, memory_gb: 1.0, disk_gb: 1.0, ..Default::default() };
-        let kubernetes_all = TermWeights { least_allocated: 1.0, most_allocated: 0.5, balanced_allocation: 1.0, queue: 1.0, ..z };
+        let kubernetes_all =
+            TermWeights { least_allocated: 1.0, most_allocated: 0.5, balanced_allocation: 1.0, queue: 1.0, ..z };
         let every = TermWeights {
             least_allocated: 1.0,
             most_allocated: 0.0,
@@ -739,20 +738,29 @@ mod tests {
         };
         let mut out = Vec::new();
         for percentage in [0, 100, 30] {
-            out.push(ResourceAware::new(TermWeights::default(), cpu_mem, None).with_percentage_of_nodes_to_score(percentage));
+            out.push(
+                ResourceAware::new(TermWeights::default(), cpu_mem, None).with_percentage_of_nodes_to_score(percentage),
+            );
             out.push(ResourceAware::new(kubernetes_all, four, Some(0.9)).with_percentage_of_nodes_to_score(percentage));
-            out.push(ResourceAware::new(TermWeights { most_allocated: 2.0, balanced_allocation: 1.0, ..z }, three, None)
-                .with_percentage_of_nodes_to_score(percentage));
+            out.push(
+                ResourceAware::new(TermWeights { most_allocated: 2.0, balanced_allocation: 1.0, ..z }, three, None)
+                    .with_percentage_of_nodes_to_score(percentage),
+            );
             out.push(
                 ResourceAware::new(every, cpu_mem, None)
                     .with_max_utilization(UtilizationLimits { memory: Some(0.95), ..Default::default() })
                     .with_reserve_accelerators(true)
-                    .with_profiles(&[WeightProfile { min_priority: 3, weights: TermWeights { most_allocated: 1.0, ..z } }])
+                    .with_profiles(&[WeightProfile {
+                        min_priority: 3,
+                        weights: TermWeights { most_allocated: 1.0, ..z },
+                    }])
                     .with_min_score(Some(30.0), Span::from_secs_f64(0.5))
                     .with_percentage_of_nodes_to_score(percentage),
             );
-            out.push(ResourceAware::new(TermWeights { tetris: 2.0, demand_fit: 1.0, queue: 0.5, ..z }, four, None)
-                .with_percentage_of_nodes_to_score(percentage));
+            out.push(
+                ResourceAware::new(TermWeights { tetris: 2.0, demand_fit: 1.0, queue: 0.5, ..z }, four, None)
+                    .with_percentage_of_nodes_to_score(percentage),
+            );
         }
         out
     }
