@@ -216,13 +216,13 @@ impl FitBalancer {
             if run.fast {
                 let used = &view.used(c).0;
                 let (mut top_bits, mut taken) = (0u64, 0.0);
-                for r in 0..N_RESOURCES {
+                for ((&u, &limit), &recip) in used.iter().zip(&run.limit).zip(&run.recip) {
                     // `u_r ≤ ℓ_r` as the sign of `ℓ_r − u_r` (both below 2^63 unless `u_r` is,
                     // whose own top bit then says it does not fit): a comparison per dimension
                     // would be compiled into branches, taken at random.
-                    top_bits |= run.limit[r].wrapping_sub(used[r]) | used[r];
+                    top_bits |= limit.wrapping_sub(u) | u;
                     // Below 2^62 where the task fits; not used where it does not.
-                    taken += used[r] as i64 as f64 * run.recip[r];
+                    taken += u as i64 as f64 * recip;
                 }
                 // +∞ added where the node does not fit (the estimate is finite): then one branch,
                 // rarely taken, rather than one on fitting, taken at random.
@@ -343,7 +343,8 @@ mod tests {
                 }
                 fx.used[i] = Resources(used);
             }
-            let demand = Resources([next(4) * 500, next(8) * 1000, next(2) * 10, 0, next(3) / 2 * 1000, next(4) / 3 * 500]);
+            let demand =
+                Resources([next(4) * 500, next(8) * 1000, next(2) * 10, 0, next(3) / 2 * 1000, next(4) / 3 * 500]);
             let t = TaskInfo { demand, ..task() };
             let candidates: Vec<NodeId> = (0..n as u32).filter(|_| next(5) != 0).map(NodeId).collect();
             for fit in [Fit::Best, Fit::Worst] {
