@@ -176,9 +176,11 @@ impl FitBalancer {
     /// **Fit.** For a run of candidates of one capacity `c` (ids of a node group are usually
     /// consecutive) it keeps `ℓ_r = c_r − d_r`, with `d` the demand: if `d ≤ c`, a node of use
     /// `u` fits exactly when `u_r ≤ ℓ_r` in every dimension (and then `u_r + d_r` cannot
-    /// overflow). With `c_r < 2^62`, that is when neither `u_r` nor `ℓ_r − u_r` (wrapping) has
-    /// its top bit set. No branch depends on it: the estimate below gets +∞ added where it
-    /// fails.
+    /// overflow). With `c_r < 2^62` and `u_r < 2^63`, that is when `ℓ_r − u_r` (wrapping) has
+    /// its top bit clear: it is then `ℓ_r − u_r < 2^62` where `u_r ≤ ℓ_r`, and above 2^63
+    /// otherwise. A use of 2^63 or more may pass this test without fitting; [`room_after`],
+    /// which decides, rejects it. No branch depends on the test: the estimate below gets +∞
+    /// added where it fails.
     ///
     /// **Room.** For a fitting candidate it estimates the room `Σ_r (c_r − u_r − d_r) / c_r` over
     /// the dimensions the node has as `base − Σ_r u_r · (1 / c_r)`, with `1 / c_r` and
@@ -217,10 +219,9 @@ impl FitBalancer {
                 let used = &view.used(c).0;
                 let (mut top_bits, mut taken) = (0u64, 0.0);
                 for ((&u, &limit), &recip) in used.iter().zip(&run.limit).zip(&run.recip) {
-                    // `u_r ≤ ℓ_r` as the sign of `ℓ_r − u_r` (both below 2^63 unless `u_r` is,
-                    // whose own top bit then says it does not fit): a comparison per dimension
-                    // would be compiled into branches, taken at random.
-                    top_bits |= limit.wrapping_sub(u) | u;
+                    // `u_r ≤ ℓ_r` as the sign of `ℓ_r − u_r`: a comparison per dimension would
+                    // be compiled into branches, taken at random.
+                    top_bits |= limit.wrapping_sub(u);
                     // Below 2^62 where the task fits; not used where it does not.
                     taken += u as i64 as f64 * recip;
                 }
