@@ -130,7 +130,7 @@ impl FitBalancer {
 }
 
 /// How far the estimate of [`FitBalancer::ranked`] may be from [`room_after`]: far more than the
-/// error bound proved there (under 80 units in the last place of 1, about 9e-15).
+/// error bound proved there (under 150 units in the last place of 1, about 2e-14).
 const ESTIMATE_MARGIN: f64 = 1e-12;
 
 /// Capacities from this on (in milli-units) take the exact path of [`FitBalancer::ranked`].
@@ -140,10 +140,14 @@ const FAST_CAPACITY: u64 = 1 << 62;
 #[derive(Clone, Copy, Debug)]
 struct CapacityRun {
     capacity: [u64; N_RESOURCES],
-    /// `capacity − demand` (meaningful if `fast`).
+    /// `capacity − demand` (meaningful if `can_fit`): a node fits exactly when its use is at
+    /// most this in every dimension.
     limit: [u64; N_RESOURCES],
     /// `1 / capacity` as doubles (0 where the node lacks the resource).
     recip: [f64; N_RESOURCES],
+    /// `Σ_r (c_r − d_r) · (1 / c_r)` over the dimensions the node has: the estimated room of an
+    /// idle node after placement.
+    base: f64,
     /// False if the task cannot fit such a node at all (`demand > capacity` somewhere).
     can_fit: bool,
     /// True if every capacity is below [`FAST_CAPACITY`] (else each node takes the exact path).
@@ -152,10 +156,13 @@ struct CapacityRun {
 
 impl CapacityRun {
     fn new(capacity: [u64; N_RESOURCES], demand: &[u64; N_RESOURCES]) -> Self {
+        let limit: [u64; N_RESOURCES] = std::array::from_fn(|r| capacity[r].wrapping_sub(demand[r]));
+        let recip = capacity.map(|c| if c > 0 { 1.0 / u64_to_f64(c) } else { 0.0 });
         CapacityRun {
             capacity,
-            limit: std::array::from_fn(|r| capacity[r].wrapping_sub(demand[r])),
-            recip: capacity.map(|c| if c > 0 { 1.0 / u64_to_f64(c) } else { 0.0 }),
+            limit,
+            recip,
+            base: (0..N_RESOURCES).map(|r| u64_to_f64(limit[r]) * recip[r]).sum(),
             can_fit: capacity.iter().zip(demand).all(|(c, d)| d <= c),
             fast: capacity.iter().all(|&c| c < FAST_CAPACITY),
         }
@@ -167,26 +174,28 @@ impl FitBalancer {
     /// division per candidate only where the room could beat the best so far.
     ///
     /// **Fit.** For a run of candidates of one capacity `c` (ids of a node group are usually
-    /// consecutive) it keeps `ℓ_r = c_r − d_r`, with `d` the demand. If `c_r < 2^62` and
-    /// `d_r ≤ c_r`, then for a believed use `u_r < 2^63` the difference `s_r = ℓ_r − u_r`
-    /// (wrapping) is in `[0, 2^62)` when `u_r ≤ ℓ_r` (the task fits that dimension) and in
-    /// `(2^63, 2^64)` otherwise (it does not; `u_r + d_r` does not overflow). So a node whose
-    /// `s_r` all have the top bit clear fits, and then `s_r` is its free room after placement,
-    /// `c_r − a_r` with `a = u + d`; a node with `u_r ≥ 2^63` may pass this test without fitting,
-    /// but [`room_after`], which decides, rejects it.
+    /// consecutive) it keeps `ℓ_r = c_r − d_r`, with `d` the demand: if `d ≤ c`, a node of use
+    /// `u` fits exactly when `u_r ≤ ℓ_r` in every dimension (and then `u_r + d_r` cannot
+    /// overflow). With `c_r < 2^62` and `u_r < 2^63`, that is when `ℓ_r − u_r` (wrapping) has
+    /// its top bit clear: it is then `ℓ_r − u_r < 2^62` where `u_r ≤ ℓ_r`, and above 2^63
+    /// otherwise. A use of 2^63 or more may pass this test without fitting; [`room_after`],
+    /// which decides, rejects it. No branch depends on the test: the estimate below gets +∞
+    /// added where it fails.
     ///
-    /// **Room.** For a fitting candidate it estimates the room as `Σ_r s_r · (1 / c_r)` and
-    /// computes the exact [`room_after`] only when the estimate is within [`ESTIMATE_MARGIN`] of
-    /// the best room so far, or beats it. Why the choice is the same: let `q_r = n_r / c_r` be
-    /// the exact quotient of the doubles `n_r = s_r as f64` and `c_r as f64` (the values
-    /// `room_after` divides), `u = 2^-53`. Then `fl(1 / c_r) = (1 + ε₁) / c_r` and the product is
-    /// `q_r (1 + ε₁)(1 + ε₂)`, |ε| ≤ u, while `room_after`'s term is `q_r (1 + ε₃)`: the two
-    /// differ by at most `3.01 u · q_r ≤ 3.01 u` (a fitting node has `q_r ≤ 1`). Summing at
-    /// most six such terms in order adds at most `γ₅ · 6 ≈ 30 u` of rounding error to each sum,
-    /// so the estimate is within `6 · 3.01 u + 60 u < 80 u` of the exact room. A candidate that
-    /// best fit skips has an estimate of at least `best + ESTIMATE_MARGIN`, so an exact room
-    /// above `best`: `room < best` would have failed for it, and the best so far is the same
-    /// node with the same room after every candidate, as in `choose`. Likewise for worst fit.
+    /// **Room.** For a fitting candidate it estimates the room `Σ_r (c_r − u_r − d_r) / c_r` over
+    /// the dimensions the node has as `base − Σ_r u_r · (1 / c_r)`, with `1 / c_r` and
+    /// `base = Σ_r ℓ_r · (1 / c_r)` computed once per run, and computes the exact [`room_after`]
+    /// only when the estimate is within [`ESTIMATE_MARGIN`] of the best room so far, or beats
+    /// it. Why the choice is the same: with `u = 2^-53`, `fl(1 / c_r) = (1 + ε) / c_r`, |ε| ≤ u,
+    /// and each product `x · fl(1 / c_r)` of a double `x ≤ c_r` (the conversions are exact
+    /// below 2^53, and relatively within `u` above) is within `3.01 u` of `x / c_r ≤ 1`; each of
+    /// the two sums of at most six such terms adds at most `γ₅ · 6 ≈ 30 u`, and the difference
+    /// `u`·6 more: the estimate is within `6 · 3.01 u · 2 + 60 u + 6 u < 110 u` of the real
+    /// room, and `room_after`, six rounded quotients summed, within `6 u + 30 u` of it too, so
+    /// the two differ by less than 150 u. A candidate that best fit skips has an estimate of at
+    /// least `best + ESTIMATE_MARGIN`, so an exact room above `best`: `room < best` would have
+    /// failed for it, and the best so far is the same node with the same room after every
+    /// candidate, as in `choose`. Likewise for worst fit.
     fn ranked(&self, task: &TaskInfo, candidates: &[NodeId], view: &ClusterView<'_>) -> Option<NodeId> {
         let demand = &task.demand.0;
         let best_fit = self.fit == Fit::Best;
@@ -208,17 +217,18 @@ impl FitBalancer {
             }
             if run.fast {
                 let used = &view.used(c).0;
-                let (mut top_bits, mut estimate) = (0u64, 0.0);
-                for ((&limit, &u), &recip) in run.limit.iter().zip(used).zip(&run.recip) {
-                    let free_after = limit.wrapping_sub(u);
-                    top_bits |= free_after;
-                    // Exact where the task fits (below 2^62); not used where it does not.
-                    estimate += free_after as i64 as f64 * recip;
+                let (mut top_bits, mut taken) = (0u64, 0.0);
+                for ((&u, &limit), &recip) in used.iter().zip(&run.limit).zip(&run.recip) {
+                    // `u_r ≤ ℓ_r` as the sign of `ℓ_r − u_r`: a comparison per dimension would
+                    // be compiled into branches, taken at random.
+                    top_bits |= limit.wrapping_sub(u);
+                    // Below 2^62 where the task fits; not used where it does not.
+                    taken += u as i64 as f64 * recip;
                 }
                 // +∞ added where the node does not fit (the estimate is finite): then one branch,
                 // rarely taken, rather than one on fitting, taken at random.
                 let misfit = f64::from_bits((top_bits >> 63) * f64::INFINITY.to_bits());
-                if sign * estimate + misfit >= best_key + ESTIMATE_MARGIN {
+                if sign * (run.base - taken) + misfit >= best_key + ESTIMATE_MARGIN {
                     continue;
                 }
                 // A node with the best's capacity and use has its room: it cannot beat it.

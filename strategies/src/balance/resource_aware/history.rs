@@ -10,6 +10,8 @@
 //! - the success rate is `Σ completions / Σ outcomes`;
 //! - the response time is `Σ latency / Σ completions`.
 
+use std::cmp::Ordering;
+
 use crate::balance::Outcome;
 use crate::Time;
 
@@ -86,7 +88,8 @@ impl NodeHistory {
         self.observed_speed = self.work_s / self.latency_s;
         self.response_time = self.mean_latency_s().map(|latency| response_time_score(latency, scale_s));
         self.response_or_neutral = self.response_time.unwrap_or(NEUTRAL_SCORE);
-        let observed = self.outcomes > 0.0 || self.outcomes.is_nan();
+        // As `efficiency` tests it: not `outcomes <= 0` (so NaN counts as observed).
+        let observed = !matches!(self.outcomes.partial_cmp(&0.0), Some(Ordering::Less | Ordering::Equal));
         let timed = self.latency_s > 0.0;
         let success = self.success_rate;
         self.bound_speed = if observed && timed { self.observed_speed } else { 0.0 };

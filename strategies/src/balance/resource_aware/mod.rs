@@ -46,7 +46,9 @@
 //! again [`retry_after`](Balancer::retry_after) later (`retry_after_s`, default 0.5 s).
 //!
 //! Learns from outcomes ([`Balancer::wants_feedback`]) only when a learned term has a positive
-//! weight in `weights` or a profile. Cost: O(candidates × resources), no allocation.
+//! weight in `weights` or a profile. Cost: O(candidates × resources), no allocation after the
+//! first picks; `pick` computes the exact score only for the candidates whose division-free upper
+//! bound reaches the best so far (`search.rs`), `pick_explained` for every one.
 
 mod history;
 mod search;

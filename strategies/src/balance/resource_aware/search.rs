@@ -9,14 +9,21 @@
 //! them all (`explained_picks_match_plain_picks` and `the_pruned_search_chooses_as_scoring_every_node`
 //! compare the two).
 //!
+//! **Runs.** Candidates are taken in runs of equal capacity (ids of a node group are usually
+//! consecutive); for each run the search derives once what depends on the capacity and the
+//! demand alone: `1 / c_r`, whether the demand fits at all or `reserve-accelerators` rejects the
+//! node, and the largest use each dimension allows — `c_r − d_r`, or less where a utilisation
+//! limit allows less (found by [`largest_use_within`]) — so that the fit and utilisation filters
+//! cost one comparison per dimension.
+//!
 //! **The bound.** Each weighted term gets an upper bound of its value, and the bounds are
 //! combined by the same weighted mean as the exact terms: each step of that mean (a product by a
-//! non-negative weight, a sum, a quotient by the positive weight sum) rounds monotonically, so
-//! the mean of the bounds is at least the score. The bounds, for a node that passes the filters
-//! (so `a_r = u_r + d_r ≤ c_r`, with `u` its believed use, `d` the demand, `c` its capacity):
+//! non-negative weight, a sum, then a product by `1 / Σ w` where that is exact, or else by
+//! `1 / Σ w` rounded up rather than the quotient) rounds monotonically, so the mean of the bounds
+//! is at least the score. The bounds, for a node that passes the filters (so `a_r = u_r + d_r ≤
+//! c_r`, with `u` its believed use, `d` the demand, `c` its capacity):
 //! - the requested fraction `a_r / c_r`, that Kubernetes' terms read, is estimated as
-//!   `a_r · (1 / c_r)` with `1 / c_r` computed once per run of candidates of one capacity (ids of
-//!   a node group are usually consecutive); it is within `3 · 2^-53` of the exact quotient;
+//!   `a_r · (1 / c_r)`: it is within `3 · 2^-53` of the exact quotient;
 //! - `least_allocated` ≤ `100 · Σ_r w_r (1 − a_r / c_r) / Σ w` (the integer divisions only round
 //!   down), `most_allocated` ≤ `100 · Σ_r w_r (a_r / c_r) / Σ w`;
 //! - `balanced_allocation` ≤ `100 (1 − R / √(2n))` over the `n ≥ 2` fractions, `R` their range:
@@ -27,12 +34,17 @@
 //!   `d_r / c_r` is computed exactly, once per run); `demand_fit` by its cosine `c` as
 //!   `100 (1 + c²) / 2 ≥ 100 c`, with `c²` estimated from the same sums (see
 //!   [`demand_fit_bound`]);
-//! - `efficiency` ≤ its value with the speed ratio at its cap, 1; `queue` and `response_time`
+//! - `efficiency` with the speed ratio estimated from the observed speed and `1 / speed`, kept
+//!   per node, rounded up (see `NodeHistory::efficiency_bound`); `queue` and `response_time`
 //!   exactly (a table and a stored value).
 //!
 //! Each estimated bound gets [`MARGIN`] added, far more than its rounding error (every estimate is
 //! a short sum of non-negative products, within `10⁻¹²` of the exact real value on the 0–100
-//! scale). Capacities of [`FAST_CAPACITY`] or more skip the bound (every such node is scored).
+//! scale). With two weighted dimensions and only Kubernetes' terms, the mean of the bounds is one
+//! linear expression ([`Linear`]). Capacities of [`FAST_CAPACITY`] or more skip the bound (every
+//! such node is scored).
+
+use std::cmp::Ordering;
 
 use rand_core::RngCore;
 
@@ -231,7 +243,8 @@ impl<const NA: usize> Run<NA> {
 /// `max · capacity`, moved a step at a time (an estimate within a few units of the boundary
 /// where the capacity is below 2^53), or by bisection.
 fn largest_use_within(capacity: u64, max: f64) -> Option<u64> {
-    let passes = |u: u64| (u as f64 / capacity as f64).partial_cmp(&max) != Some(std::cmp::Ordering::Greater);
+    // Not `u / capacity > max` (so NaN passes), as `evaluate` tests it.
+    let passes = |u: u64| (u as f64 / capacity as f64).partial_cmp(&max) != Some(Ordering::Greater);
     if capacity == 0 || passes(u64::MAX) {
         return Some(u64::MAX);
     }
@@ -608,7 +621,7 @@ impl ResourceAware {
 /// room, where the free shares' squares could underflow, the bound is 100.
 #[inline(always)]
 fn demand_fit_bound(demand_sq: f64, dot: f64, free_sq: f64) -> f64 {
-    if demand_sq == 0.0 || free_sq.is_nan() || free_sq <= 1e-200 {
+    if demand_sq == 0.0 || free_sq.partial_cmp(&1e-200) != Some(Ordering::Greater) {
         return MAX_SCORE as f64;
     }
     let y = dot * dot / (demand_sq * free_sq);
@@ -665,7 +678,7 @@ mod tests {
         cases.extend((0..2000).map(|_| (1 + gen.next_u64() % 10_000_000, (1 + gen.next_u64() % 1000) as f64 / 1000.0)));
         cases.extend([(u64::MAX, 0.3), (1000, f64::NAN), (1000, f64::INFINITY)]);
         for (capacity, max) in cases {
-            let passes = |u: u64| (u as f64 / capacity as f64).partial_cmp(&max) != Some(std::cmp::Ordering::Greater);
+            let passes = |u: u64| (u as f64 / capacity as f64).partial_cmp(&max) != Some(Ordering::Greater);
             match largest_use_within(capacity, max) {
                 Some(most) => {
                     assert!(capacity == 0 || passes(most), "{capacity} {max}: {most}");
