@@ -80,7 +80,7 @@ struct TuneArgs {
     #[arg(long)]
     label: String,
     /// A parameter and its range, PATH=LO..HI inside the entry (e.g. `d=1..8`,
-    /// `weights.least_allocated=0..1`); integer bounds make an integer parameter. Repeatable.
+    /// `weights.least_allocated=0..1`); the catalogue says which are integers. Repeatable.
     #[arg(long = "param", required = true)]
     params: Vec<String>,
     /// The metric to optimise (a column of runs.csv).
