@@ -20,6 +20,7 @@ use fulcrum_strategies::{catalogue, Resource, Role, StrategyInfo};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
+mod report;
 mod sweep;
 mod tune;
 
@@ -70,6 +71,9 @@ enum Command {
     Sweep(sweep::SweepArgs),
     /// Combine sweep directories (shards) into one, with every variant's summary.json and runs.csv.
     Merge(sweep::MergeArgs),
+    /// Draw the charts and report.html of a results directory again, from its summary.json and
+    /// report-data.json (nothing runs; e.g. with another --baseline).
+    Report(report::ReportArgs),
 }
 
 #[derive(Args)]
@@ -306,6 +310,7 @@ fn main() -> ExitCode {
         Command::Compare(args) => compare(&args),
         Command::Sweep(args) => sweep::sweep(args),
         Command::Merge(args) => sweep::merge(&args),
+        Command::Report(args) => report::report(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -871,29 +876,14 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         fulcrum_reports::write_cost(&path, &study).with_context(|| format!("cannot write {}", path.display()))?;
         files.written.push(path);
     }
-    let charts = if args.no_charts { Vec::new() } else { fulcrum_reports::charts::charts(&study, &summary, baseline) };
-    if !args.no_charts {
-        let dir = out_dir.join("charts");
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create chart directory {}", dir.display()))?;
-        // Each chart renders on its own; collected in chart order, so the list is deterministic.
-        let written: Vec<std::io::Result<[PathBuf; 2]>> =
-            pool.install(|| charts.par_iter().map(|chart| chart.write(&dir)).collect());
-        for paths in written {
-            files.written.extend(paths.with_context(|| format!("cannot write charts to {}", dir.display()))?);
-        }
-    }
-
-    {
-        // report.html: the charts inline, rendered again as SVG text (about a millisecond each).
-        let rendered: Vec<(fulcrum_reports::charts::Chart, String)> = pool
-            .install(|| charts.par_iter().map(|c| c.svg().map(|svg| (c.clone(), svg))).collect::<Result<_, _>>())
-            .context("cannot draw charts for report.html")?;
-        let html = fulcrum_reports::html::report_html(&summary, &scenario_brief(&scenario), &rendered, baseline);
-        let path = out_dir.join("report.html");
-        fulcrum_reports::write_atomic(&path, |w| w.write_all(html.as_bytes()))
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        files.written.push(path);
-    }
+    // The charts and report.html are drawn from report-data.json's contents, as `fulcrum report`
+    // draws them again.
+    let data = fulcrum_reports::ReportData::of(&study, scenario_brief(&scenario), baseline);
+    let path = out_dir.join("report-data.json");
+    fulcrum_reports::write_atomic(&path, |w| w.write_all(data.to_json().as_bytes()))
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    files.written.push(path);
+    files.written.extend(report::draw(&pool, &out_dir, &summary, &data, baseline, !args.no_charts)?);
 
     if !args.quiet {
         println!(

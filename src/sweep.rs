@@ -16,7 +16,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use fulcrum_reports::sweep::{
-    read_run, run_path, write_merged, write_shared, Exact, Manifest, RunRef, RunResult, VariantEntry,
+    read_run, run_path, write_merged, write_shared, Exact, Manifest, RunAlerts, RunRef, RunResult, VariantEntry,
 };
 use fulcrum_reports::ScenarioRef;
 use fulcrum_scenarios::sweep::{load_sweep, run_id, Sweep};
@@ -312,6 +312,10 @@ pub(crate) fn sweep(args: SweepArgs) -> Result<(), Failure> {
                     label: run.label.clone(),
                     replication: run.replication,
                     metrics: output.metrics.iter().map(|&(name, v)| (name.to_string(), Exact(v))).collect(),
+                    alerts: fulcrum_reports::alert_counts(&output, &variant.scenario.sim.alerts)
+                        .into_iter()
+                        .map(|(name, fired, firing_s)| (name, RunAlerts { fired, firing_s }))
+                        .collect(),
                 };
                 let done = write_shared(&run_path(&out, &run.id), result.to_json().as_bytes());
                 progress.inc(1);

@@ -213,6 +213,7 @@ fn results_are_byte_identical_across_runs_and_thread_counts() {
     assert_eq!(charts.len(), 2 * (DEFAULT_CHARTS.len() + FOCUS_CHARTS.len()));
     assert!(charts == chart_files(&b), "charts differ between --threads 1 and --threads 2");
     assert!(read(&a, "report.html") == read(&b, "report.html"), "report.html differs between thread counts");
+    assert!(read(&a, "report-data.json") == read(&b, "report-data.json"), "report-data.json differs too");
     assert!(!d.join("charts").exists(), "--no-charts drew charts");
     // Common random numbers: every balancer of a replication sees the same tasks.
     let task_bytes = read(&a, "tasks.csv");
@@ -365,6 +366,77 @@ fn crash_storm_compares_detectors_and_failover_on_the_same_faults() {
     for (label, faults) in &per_label {
         assert!(faults == first, "{label} saw different faults");
     }
+}
+
+#[test]
+fn report_draws_the_same_charts_again_from_a_results_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = library("crash-storm.json");
+    let a = run_into(tmp.path(), "a", Some(&scenario), &["--replications", "2"]);
+    let labels: Vec<String> =
+        summary(&a)["results"].as_array().unwrap().iter().map(|r| r["label"].as_str().unwrap().to_string()).collect();
+
+    // From summary.json and report-data.json alone: every chart and the report, byte for byte.
+    let b = tmp.path().join("b");
+    std::fs::create_dir(&b).unwrap();
+    for f in ["summary.json", "report-data.json"] {
+        std::fs::copy(a.join(f), b.join(f)).unwrap();
+    }
+    let o = fulcrum(&["report", b.to_str().unwrap(), "--threads", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8(o.stdout).unwrap().contains("report.html"));
+    assert_eq!(chart_files(&b).len(), 2 * (DEFAULT_CHARTS.len() + FOCUS_CHARTS.len() + FAULT_CHARTS.len()));
+    assert!(chart_files(&b) == chart_files(&a), "charts drawn again differ from the run's");
+    assert!(read(&b, "report.html") == read(&a, "report.html"), "report.html drawn again differs from the run's");
+
+    // Another baseline: the differences and the heatmap follow it; the data files are untouched.
+    let o = fulcrum(&["report", b.to_str().unwrap(), "--baseline", &labels[5], "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let html = String::from_utf8(read(&b, "report.html")).unwrap();
+    assert!(html.contains(&format!("Differences to {}", labels[5])), "the new baseline is not used");
+    let heatmap = String::from_utf8(read(&b, "charts/heatmap.svg")).unwrap();
+    assert!(heatmap.contains(&format!("{} (replication 0)", labels[5])));
+    assert!(read(&b, "summary.json") == read(&a, "summary.json"));
+
+    // summary.json alone (a merged sweep variant, say): the charts it supports, and a note.
+    let c = tmp.path().join("c");
+    std::fs::create_dir(&c).unwrap();
+    std::fs::copy(a.join("summary.json"), c.join("summary.json")).unwrap();
+    let o = fulcrum(&["report", c.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("report-data.json not found"), "{}", stderr(&o));
+    let drawn: Vec<String> = chart_files(&c).into_iter().map(|(n, _)| n).filter(|n| n.ends_with(".svg")).collect();
+    assert_eq!(drawn, ["detection.svg", "recovery.svg", "response_quantiles.svg", "utilisation.svg"]);
+    for (name, bytes) in chart_files(&c) {
+        assert!(bytes == read(&a, &format!("charts/{name}")), "{name} differs from the run's");
+    }
+    let html = String::from_utf8(read(&c, "report.html")).unwrap();
+    for label in &labels {
+        assert!(html.contains(&format!("<tr><td>{label}</td>")), "report.html has no row for {label}");
+    }
+
+    // Bad input: exit 2, the file and what is wrong, and nothing written.
+    let bad = |dir: &Path, expected: &str, extra: &[&str]| {
+        let mut argv = vec!["report", dir.to_str().unwrap()];
+        argv.extend(extra);
+        let o = fulcrum(&argv);
+        assert_eq!(o.status.code(), Some(2), "{argv:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(expected), "{argv:?}: {}", stderr(&o));
+        assert!(!dir.join("report.html").exists(), "{argv:?} wrote report.html");
+    };
+    bad(&tmp.path().join("missing"), "not a results directory", &[]);
+    let d = tmp.path().join("d");
+    std::fs::create_dir(&d).unwrap();
+    bad(&d, "summary.json: cannot read it", &[]);
+    std::fs::copy(a.join("summary.json"), d.join("summary.json")).unwrap();
+    let data = String::from_utf8(read(&a, "report-data.json")).unwrap();
+    std::fs::write(d.join("report-data.json"), &data[..data.len() / 2]).unwrap();
+    bad(&d, "report-data.json: ", &[]);
+    let quick = run_into(tmp.path(), "quick", None, &["--replications", "1", "--no-charts"]);
+    std::fs::copy(quick.join("report-data.json"), d.join("report-data.json")).unwrap();
+    bad(&d, "report-data.json: labels: does not belong to the summary.json beside it", &[]);
+    std::fs::copy(a.join("report-data.json"), d.join("report-data.json")).unwrap();
+    bad(&d, "--baseline \"nope\": no such strategy", &["--baseline", "nope"]);
 }
 
 #[test]
@@ -1025,6 +1097,40 @@ fn sweep_shards_merge_to_the_unsharded_sweep_byte_for_byte_and_resume() {
     let o = fulcrum(&argv);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(tree(Path::new(&merged)) == expected, "merged again after the restarts: differs");
+}
+
+#[test]
+fn a_merged_sweep_carries_the_alert_noise_that_run_reports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = std::fs::read_to_string(library("quickstart.json")).unwrap().replace(
+        "\"view\": \"heartbeat\",",
+        "\"view\": \"heartbeat\", \"alerts\": [{\"name\": \"hot\", \"metric\": \"max_utilization\", \"above\": 0.9, \"for_s\": 5}, {\"name\": \"slow\", \"metric\": \"p95_response_s\", \"above\": 2, \"window_s\": 30}],",
+    );
+    let base = base.replace("\"duration_s\": 3000", "\"duration_s\": 1000");
+    std::fs::write(tmp.path().join("base.json"), base).unwrap();
+    let sweep = r#"{"name": "alert-sweep", "scenario": "base.json", "replications": 2,
+        "grid": [{"path": "workload.arrival.rate_per_s", "values": [12, 24]}], "labels": ["round-robin", "p2c"]}"#;
+    std::fs::write(tmp.path().join("sweep.json"), sweep).unwrap();
+    let out = tmp.path().join("out");
+    let o =
+        fulcrum(&["sweep", tmp.path().join("sweep.json").to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for v in ["v000", "v001"] {
+        let variant = out.join("variants").join(v);
+        let direct = run_into(tmp.path(), &format!("{v}-run"), Some(&variant.join("scenario.json")), &["--no-charts"]);
+        let direct = summary(&direct);
+        let swept = summary(&variant);
+        let mut fired = 0.0;
+        for r in swept["results"].as_array().unwrap() {
+            let same = direct["results"].as_array().unwrap().iter().find(|d| d["label"] == r["label"]).unwrap();
+            assert_eq!(r["alerts"], same["alerts"], "{v} {}: alerts differ from the run's", r["label"]);
+            assert_eq!(r, same, "{v} {}", r["label"]);
+            fired += r["alerts"]["hot"]["fired"]["mean"].as_f64().unwrap();
+        }
+        if v == "v001" {
+            assert!(fired > 0.0, "at 80% load no node ever ran hot: the comparison shows nothing");
+        }
+    }
 }
 
 #[test]

@@ -116,6 +116,27 @@ pub struct RunResult {
     pub replication: u32,
     /// Metrics in the simulator's order.
     pub metrics: IndexMap<String, Exact>,
+    /// Per alert rule of the scenario, in its order: alerts fired and seconds firing (absent
+    /// without alert rules, and in run files of versions before alerts were kept).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub alerts: IndexMap<String, RunAlerts>,
+}
+
+/// One alert rule's noise in one run.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunAlerts {
+    /// Alerts fired.
+    pub fired: f64,
+    /// Seconds spent firing.
+    pub firing_s: f64,
+}
+
+impl RunResult {
+    /// The run's alert noise as [`AlertCounts`](crate::AlertCounts).
+    pub fn alert_counts(&self) -> crate::AlertCounts {
+        self.alerts.iter().map(|(name, a)| (name.clone(), a.fired, a.firing_s)).collect()
+    }
 }
 
 impl RunResult {
@@ -206,8 +227,14 @@ pub fn write_merged(
             .collect::<io::Result<_>>()?;
         let slices: Vec<Vec<&[(String, f64)]>> =
             metrics.iter().map(|runs| runs.iter().map(Vec::as_slice).collect()).collect();
-        let summary =
+        let mut summary =
             Summary::from_metrics(v.scenario.clone(), v.seed, v.replications, &v.labels, &slices, fulcrum_version);
+        let alerts: Vec<Vec<crate::AlertCounts>> = v
+            .run_ids
+            .iter()
+            .map(|ids| ids.iter().filter_map(|id| by_id.get(id.as_str())).map(|r| r.alert_counts()).collect())
+            .collect();
+        summary.add_alerts(&alerts);
         let path = vdir.join("summary.json");
         let mut text = Vec::new();
         summary_json(&mut text, &summary)?;
@@ -260,6 +287,7 @@ mod tests {
             label: "l".into(),
             replication: 0,
             metrics: values.iter().enumerate().map(|(i, v)| (format!("m{i}"), Exact(*v))).collect(),
+            alerts: IndexMap::new(),
         };
         let back = RunResult::from_json(&r.to_json(), Path::new("r.json")).unwrap();
         for (i, v) in values.iter().enumerate() {

@@ -410,6 +410,30 @@ mod tests {
     }
 
     #[test]
+    fn summary_json_reads_back_to_the_same_bytes_nulls_included() {
+        let study = crate::charts::tests::study(&["p2c", "random"], true);
+        let mut summary = Summary::of(&study, "test");
+        let m = summary.results[1].metrics.get_mut("recovery_time_s").unwrap();
+        m.per_replication[0] = f64::NAN;
+        m.mean = f64::NAN;
+        m.ci95 = Some([f64::NAN, f64::NAN]);
+        let mut text = Vec::new();
+        summary_json(&mut text, &summary).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(text.contains("null"));
+        let back = Summary::from_json(&text, "summary.json").unwrap();
+        let mut again = Vec::new();
+        summary_json(&mut again, &back).unwrap();
+        assert_eq!(String::from_utf8(again).unwrap(), text);
+        assert!(back.results[1].metrics["recovery_time_s"].mean.is_nan());
+
+        let err = Summary::from_json(&text.replace("\"seed\": 1", "\"seed\": -1"), "d/summary.json").unwrap_err();
+        assert!(err.starts_with("d/summary.json: seed: invalid value"), "{err}");
+        let err = Summary::from_json("[]", "s").unwrap_err();
+        assert!(err.starts_with("s: not a summary.json"), "{err}");
+    }
+
+    #[test]
     fn atomic_write_leaves_nothing_behind_on_error() {
         let dir = std::env::temp_dir().join(format!("fulcrum-reports-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

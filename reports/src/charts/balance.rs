@@ -2,18 +2,18 @@
 //! across nodes, one line per strategy, mean over replications with its 95% band.
 
 use super::{label_legend, mean_series, Chart, LinePlot, Plot};
-use crate::Study;
+use crate::ReportData;
 
 /// `balance`: load CV across nodes over time; `None` when no run sampled a time series.
-pub fn balance_chart(study: &Study) -> Option<Chart> {
-    let lines = mean_series(study, |p| p.load_cv);
+pub fn balance_chart(data: &ReportData) -> Option<Chart> {
+    let lines = mean_series(data, |s| &s.load_cv);
     if lines.iter().all(|l| l.points.is_empty()) {
         return None;
     }
     Some(Chart {
         name: "balance",
-        title: format!("{}: load imbalance over time ({})", study.scenario_name, super::mean_note(study)),
-        legend: label_legend(study),
+        title: format!("{}: load imbalance over time ({})", data.scenario_name, super::mean_note(data)),
+        legend: label_legend(data),
         plot: Plot::Lines(LinePlot {
             x_desc: "simulated time (s)".into(),
             y_desc: "CV of tasks per CPU core across nodes (ratio)".into(),
@@ -26,13 +26,13 @@ pub fn balance_chart(study: &Study) -> Option<Chart> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{check, study};
+    use super::super::tests::{check, data, study};
     use super::*;
 
     #[test]
     fn one_line_per_label_with_its_band() {
         let s = study(&["least-connections", "p2c"], false);
-        let chart = balance_chart(&s).unwrap();
+        let chart = balance_chart(&data(&s)).unwrap();
         let Plot::Lines(p) = &chart.plot else { panic!("not lines") };
         assert_eq!(p.lines.len(), 2);
         // Label 1 has load_cv 0.2 and 0.21 in its two replications: mean 0.205.

@@ -3,16 +3,16 @@
 //! confidence whiskers across replications. Only for scenarios with failure detection.
 
 use super::{label_bars, label_colour, label_legend, metric_estimates, Chart, Line, LinePlot, Panel, Plot};
-use crate::{Study, Summary};
+use crate::{ReportData, Summary};
 
 /// `detection_cdf`: per strategy combination, the empirical distribution of detection times
 /// (fault to suspicion) pooled over replications, on a log x axis; `None` when nothing was
 /// detected.
-pub fn detection_cdf_chart(study: &Study) -> Option<Chart> {
+pub fn detection_cdf_chart(data: &ReportData) -> Option<Chart> {
     let mut lines = Vec::new();
     let mut any = false;
-    for (i, runs) in study.runs.iter().enumerate() {
-        let mut times: Vec<f64> = runs.iter().flat_map(|r| r.detection_times.iter().copied()).collect();
+    for (i, runs) in data.runs.iter().enumerate() {
+        let mut times: Vec<f64> = runs.iter().flat_map(|r| r.detection_times_s.iter().map(|t| t.0)).collect();
         times.retain(|t| t.is_finite());
         times.sort_by(f64::total_cmp);
         let n = times.len() as f64;
@@ -33,9 +33,9 @@ pub fn detection_cdf_chart(study: &Study) -> Option<Chart> {
         name: "detection_cdf",
         title: format!(
             "{}: detection-time distribution, fault to suspicion (pooled over {} replications)",
-            study.scenario_name, study.replications
+            data.scenario_name, data.replications
         ),
-        legend: label_legend(study),
+        legend: label_legend(data),
         plot: Plot::Lines(LinePlot {
             x_desc: "detection time (s, log scale)".into(),
             y_desc: "share of detected faults".into(),
@@ -47,7 +47,7 @@ pub fn detection_cdf_chart(study: &Study) -> Option<Chart> {
 }
 
 /// `detection`: detection-time and false-suspicion bars; `None` without failure detection.
-pub fn detection_chart(study: &Study, summary: &Summary) -> Option<Chart> {
+pub fn detection_chart(data: &ReportData, summary: &Summary) -> Option<Chart> {
     let panels = vec![
         Panel {
             title: "mean detection time".into(),
@@ -72,23 +72,23 @@ pub fn detection_chart(study: &Study, summary: &Summary) -> Option<Chart> {
         name: "detection",
         title: format!(
             "{}: failure detection, fault to suspicion (mean of {} replications, 95% CI)",
-            study.scenario_name, study.replications
+            data.scenario_name, data.replications
         ),
         legend: vec![],
-        plot: Plot::Bars(label_bars(study, panels)),
+        plot: Plot::Bars(label_bars(data, panels)),
     })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{check, study};
+    use super::super::tests::{check, data, study};
     use super::*;
 
     #[test]
     fn detection_panels_name_their_units() {
         let s = study(&["lc+phi+reschedule", "lc+chen+reschedule"], true);
         let summary = Summary::of(&s, "test");
-        let chart = detection_chart(&s, &summary).unwrap();
+        let chart = detection_chart(&data(&s), &summary).unwrap();
         check(
             &chart,
             &[
@@ -99,13 +99,13 @@ mod tests {
             ],
         );
         let s = study(&["lc"], false);
-        assert!(detection_chart(&s, &Summary::of(&s, "test")).is_none());
+        assert!(detection_chart(&data(&s), &Summary::of(&s, "test")).is_none());
     }
 
     #[test]
     fn detection_cdf_pools_replications_into_steps() {
         let s = study(&["lc+phi+reschedule", "lc+chen+reschedule"], true);
-        let chart = detection_cdf_chart(&s).unwrap();
+        let chart = detection_cdf_chart(&data(&s)).unwrap();
         let Plot::Lines(p) = &chart.plot else { panic!("not lines") };
         // Label 0: replications s = 1.0 and 1.1, times (0.5s, s, 2s): six pooled, sorted.
         let xs: Vec<f64> = p.lines[0].points.iter().step_by(2).map(|pt| pt.0).collect();
@@ -113,6 +113,6 @@ mod tests {
         assert_eq!(p.lines[0].points.last().unwrap().1, 1.0);
         assert_eq!(p.lines[0].points[1].1, 1.0 / 6.0);
         check(&chart, &["lc+chen+reschedule", "detection time (s, log scale)", "share of detected faults"]);
-        assert!(detection_cdf_chart(&study(&["lc"], false)).is_none());
+        assert!(detection_cdf_chart(&data(&study(&["lc"], false))).is_none());
     }
 }

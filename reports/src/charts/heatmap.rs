@@ -6,10 +6,15 @@
 //! at the sample). Large clusters and long runs are binned to at most [`MAX_ROWS`] rows (each the
 //! mean of consecutive nodes of one group, every group keeping at least one row) and
 //! [`MAX_COLUMNS`] columns (each the mean of consecutive samples), so the chart stays legible and
-//! the SVG small. Colours: viridis, dark purple idle to yellow full.
+//! the SVG small. Each cell is rounded to a level of 1/32, which is all the colours resolve (a
+//! run's report and `fulcrum report` draw from that same [`HeatGrid`]). Colours: viridis, dark
+//! purple idle to yellow full.
+
+use fulcrum_sim_core::metrics::RunOutput;
 
 use super::{Chart, HeatPlot, LegendEntry, Plot};
-use crate::Study;
+use crate::data::HeatGrid;
+use crate::ReportData;
 
 /// Most rows drawn.
 pub const MAX_ROWS: usize = 120;
@@ -46,10 +51,10 @@ fn bin_ends(n: usize, bins: usize) -> Vec<usize> {
     (1..=bins).map(|b| b * n / bins).collect()
 }
 
-/// `heatmap`: CPU utilisation per node and sample for the label at `focus`, replication 0; `None`
-/// if its samples were not kept or there are none.
-pub fn heatmap_chart(study: &Study, focus: usize) -> Option<Chart> {
-    let run = study.runs.get(focus)?.first()?;
+/// Bins a run's node samples into a [`HeatGrid`]: rows are consecutive nodes of one group (each
+/// group in proportion to its nodes, at least one row), columns consecutive samples; `None` if the
+/// run kept no node samples or there are none. `node_groups` is `(name, first node, nodes)`.
+pub fn heat_grid(run: &RunOutput, node_groups: &[(String, u32, u32)]) -> Option<HeatGrid> {
     let samples = run.node_samples.as_ref()?;
     let (n_nodes, n_samples) = (samples.nodes, samples.len());
     if n_nodes == 0 || n_samples == 0 || run.series.len() != n_samples {
@@ -58,10 +63,10 @@ pub fn heatmap_chart(study: &Study, focus: usize) -> Option<Chart> {
     let value = |sample: usize, node: usize| f64::from(samples.cpu_utilization[sample * n_nodes + node]);
 
     // Rows: each group gets rows in proportion to its nodes, at least one.
-    let groups: Vec<(String, usize, usize)> = if study.node_groups.is_empty() {
+    let groups: Vec<(String, usize, usize)> = if node_groups.is_empty() {
         vec![(String::new(), 0, n_nodes)]
     } else {
-        study.node_groups.iter().map(|(name, first, count)| (name.clone(), *first as usize, *count as usize)).collect()
+        node_groups.iter().map(|(name, first, count)| (name.clone(), *first as usize, *count as usize)).collect()
     };
     let mut row_nodes: Vec<(usize, usize)> = Vec::new(); // (first node, end node) per row
     let mut row_groups = Vec::new();
@@ -83,7 +88,7 @@ pub fn heatmap_chart(study: &Study, focus: usize) -> Option<Chart> {
         cols.push((from, end));
         from = end;
     }
-    let cells: Vec<Vec<f64>> = row_nodes
+    let rows: Vec<String> = row_nodes
         .iter()
         .map(|&(n0, n1)| {
             cols.iter()
@@ -94,23 +99,28 @@ pub fn heatmap_chart(study: &Study, focus: usize) -> Option<Chart> {
                             sum += value(s, node);
                         }
                     }
-                    sum / ((s1 - s0) * (n1 - n0)) as f64
+                    HeatGrid::encode(sum / ((s1 - s0) * (n1 - n0)) as f64)
                 })
                 .collect()
         })
         .collect();
     let t = |i: usize| run.series[i].t.as_secs_f64();
     let interval = if n_samples > 1 { t(1) - t(0) } else { t(0) };
-    let column_times: Vec<(f64, f64)> = cols.iter().map(|&(s0, s1)| (t(s0) - interval, t(s1 - 1))).collect();
+    let columns: Vec<(f64, f64)> = cols.iter().map(|&(s0, s1)| (t(s0) - interval, t(s1 - 1))).collect();
+    Some(HeatGrid { columns, nodes_per_row: n_nodes.div_ceil(row_nodes.len()), rows, groups: row_groups })
+}
 
-    let per_row = n_nodes.div_ceil(row_nodes.len());
+/// `heatmap`: CPU utilisation per node and sample for the label at `focus`, replication 0; `None`
+/// if its samples were not kept or there are none.
+pub fn heatmap_chart(data: &ReportData, focus: usize) -> Option<Chart> {
+    let grid = data.heatmaps.get(focus)?.as_ref()?;
     let mut legend: Vec<LegendEntry> = [0.0, 0.25, 0.5, 0.75, 1.0]
         .iter()
         .map(|&u| LegendEntry { text: format!("{:.0}% CPU", u * 100.0), colour: heat_colour(u), thin: false })
         .collect();
-    if per_row > 1 {
+    if grid.nodes_per_row > 1 {
         legend.push(LegendEntry {
-            text: format!("a row: mean of ≤ {per_row} nodes"),
+            text: format!("a row: mean of ≤ {} nodes", grid.nodes_per_row),
             colour: plotters::style::WHITE,
             thin: true,
         });
@@ -119,35 +129,35 @@ pub fn heatmap_chart(study: &Study, focus: usize) -> Option<Chart> {
         name: "heatmap",
         title: format!(
             "{}: CPU utilisation per node over time, {} (replication 0)",
-            study.scenario_name, study.labels[focus].label
+            data.scenario_name, data.labels[focus]
         ),
         legend,
         plot: Plot::Heat(HeatPlot {
             x_desc: "time (s)".into(),
             y_desc: "nodes by group".into(),
-            columns: column_times,
-            cells,
-            groups: row_groups,
+            columns: grid.columns.clone(),
+            cells: grid.cells(),
+            groups: grid.groups.clone(),
         }),
     })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{check, study};
+    use super::super::tests::{check, data, study};
     use super::*;
 
     #[test]
     fn heatmap_rows_are_nodes_columns_samples_and_groups_are_named() {
         let s = study(&["p2c", "random"], false);
-        let chart = heatmap_chart(&s, 1).unwrap();
+        let chart = heatmap_chart(&data(&s), 1).unwrap();
         let Plot::Heat(h) = &chart.plot else { panic!("not a heatmap") };
         // Four nodes, one group: a row per node; 50 samples: a column per sample.
         assert_eq!(h.cells.len(), 4);
         assert_eq!(h.cells[0].len(), 50);
         assert_eq!(h.groups, vec![("n".to_string(), 0, 4)]);
-        // Node 2 of label 1 (s = 2.0) sits at 0.5 + 0.02 in every sample.
-        assert!((h.cells[2][7] - 0.52).abs() < 1e-6, "{}", h.cells[2][7]);
+        // Node 2 of label 1 (s = 2.0) sits at 0.5 + 0.02 in every sample: level round(0.52 × 32) = 17.
+        assert_eq!(h.cells[2][7], 17.0 / 32.0);
         assert!((h.columns[0].0 - 0.0).abs() < 1e-9 && (h.columns[0].1 - 10.0).abs() < 1e-9);
         assert!(chart.title.contains("random"));
         check(&chart, &["nodes by group", "time (s)", "100% CPU", "random"]);
@@ -173,7 +183,7 @@ mod tests {
         let samples = run.node_samples.as_mut().unwrap();
         samples.nodes = 1000;
         samples.cpu_utilization = (0..50 * 1000).map(|k| if k % 1000 >= 990 { 1.0 } else { 0.0 }).collect();
-        let chart = heatmap_chart(&s, 0).unwrap();
+        let chart = heatmap_chart(&data(&s), 0).unwrap();
         let Plot::Heat(h) = &chart.plot else { panic!() };
         assert!(h.cells.len() <= MAX_ROWS + 2);
         let (_, small_first, small_rows) = h.groups[1];

@@ -1,7 +1,7 @@
 //! Charts of a study, as SVG and PNG, drawn with `plotters`.
 //!
-//! Each chart kind has its own file with one function that turns a [`Study`] (and its
-//! [`Summary`]) into a [`Chart`]: a plain description (title, legend, lines or bars) that this
+//! Each chart kind has its own file with one function that turns a study's [`ReportData`] (and
+//! its [`Summary`]) into a [`Chart`]: a plain description (title, legend, lines or bars) that this
 //! module renders to either format with the same layout code. The text is set in DejaVu Sans,
 //! embedded in the binary (`reports/fonts/`, Bitstream Vera licence), so rendering needs no system
 //! font library. A strategy keeps its colour in every chart: the colour is picked from a fixed
@@ -11,7 +11,8 @@
 //! never covers data), the plot in between. Line charts show the mean over replications with a
 //! shaded 95% confidence band; bar charts are horizontal, one row per label (so long labels
 //! stay legible), one panel per measure, with 95% confidence whiskers. Rendering is a pure
-//! function of the study, so the files are byte-identical from run to run.
+//! function of those two, so the files are byte-identical from run to run, and `fulcrum report`
+//! draws the same ones again from `summary.json` and `report-data.json`.
 
 mod balance;
 mod detection;
@@ -24,7 +25,7 @@ mod utilisation;
 
 pub use balance::balance_chart;
 pub use detection::{detection_cdf_chart, detection_chart};
-pub use heatmap::{heat_colour, heatmap_chart};
+pub use heatmap::{heat_colour, heat_grid, heatmap_chart};
 pub use recovery::recovery_chart;
 pub use response_bars::response_bars_chart;
 pub use response_cdf::response_cdf_chart;
@@ -39,7 +40,9 @@ use plotters::coord::ranged1d::{AsRangedCoord, SegmentValue, ValueFormatter};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::{stats, Study, Summary};
+use crate::data::Series;
+use crate::sweep::Exact;
+use crate::{stats, ReportData, Summary};
 
 /// DejaVu Sans 2.37 (Bitstream Vera licence, `reports/fonts/LICENSE-DejaVu.txt`).
 static FONT: &[u8] = include_bytes!("../../fonts/DejaVuSans.ttf");
@@ -364,11 +367,11 @@ fn bands_drawn(lines: usize) -> bool {
 
 /// How a line chart's title describes its lines: the mean over replications, and its band when
 /// one is drawn.
-fn mean_note(study: &Study) -> String {
-    if study.replications >= 2 && bands_drawn(study.labels.len()) {
-        format!("mean of {} replications, 95% band", study.replications)
+fn mean_note(data: &ReportData) -> String {
+    if data.replications >= 2 && bands_drawn(data.labels.len()) {
+        format!("mean of {} replications, 95% band", data.replications)
     } else {
-        format!("mean of {} replications", study.replications)
+        format!("mean of {} replications", data.replications)
     }
 }
 
@@ -422,7 +425,7 @@ where
 
 /// Quantisation of heatmap colours: neighbouring cells of one row whose values fall in the same
 /// of these steps are drawn as one rectangle (a smaller SVG, the same picture).
-const HEAT_LEVELS: f64 = 32.0;
+const HEAT_LEVELS: f64 = crate::data::HeatGrid::LEVELS as f64;
 
 fn draw_heat<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>, h: &HeatPlot) -> DrawResult<DB> {
     let rows = h.cells.len().max(1) as f64;
@@ -548,20 +551,18 @@ fn draw_bars<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>,
 }
 
 /// Legend entries for every label, in label order.
-fn label_legend(study: &Study) -> Vec<LegendEntry> {
-    study
-        .labels
+fn label_legend(data: &ReportData) -> Vec<LegendEntry> {
+    data.labels
         .iter()
         .enumerate()
-        .map(|(i, l)| LegendEntry { text: l.label.clone(), colour: label_colour(i), thin: false })
+        .map(|(i, l)| LegendEntry { text: l.clone(), colour: label_colour(i), thin: false })
         .collect()
 }
 
 /// Per label, the mean over replications of a time-series value, with its 95% band (clamped at
 /// zero) when there are two or more replications. Replications are cut to the shortest series.
-fn mean_series(study: &Study, value: impl Fn(&fulcrum_sim_core::metrics::SeriesPoint) -> f64) -> Vec<Line> {
-    study
-        .runs
+fn mean_series(data: &ReportData, column: impl Fn(&Series) -> &[Exact]) -> Vec<Line> {
+    data.runs
         .iter()
         .enumerate()
         .map(|(i, runs)| {
@@ -572,8 +573,8 @@ fn mean_series(study: &Study, value: impl Fn(&fulcrum_sim_core::metrics::SeriesP
             let mut values = Vec::with_capacity(runs.len());
             for k in 0..len {
                 values.clear();
-                values.extend(runs.iter().map(|r| value(&r.series[k])));
-                let t = runs[0].series[k].t.as_secs_f64();
+                values.extend(runs.iter().map(|r| column(&r.series)[k].0));
+                let t = runs[0].series.t_ns[k] as f64 / 1e9;
                 let (mean, ci) = stats::mean_ci95(&values);
                 points.push((t, mean));
                 if let Some((lo, hi)) = ci {
@@ -593,28 +594,24 @@ fn metric_estimates(summary: &Summary, metric: &str) -> Vec<Option<Estimate>> {
 }
 
 /// A bar chart over every label.
-fn label_bars(study: &Study, panels: Vec<Panel>) -> BarPlot {
-    BarPlot {
-        rows: study.labels.iter().map(|l| l.label.clone()).collect(),
-        colours: (0..study.labels.len()).map(label_colour).collect(),
-        panels,
-    }
+fn label_bars(data: &ReportData, panels: Vec<Panel>) -> BarPlot {
+    BarPlot { rows: data.labels.clone(), colours: (0..data.labels.len()).map(label_colour).collect(), panels }
 }
 
-/// Every chart the study has data for, in a fixed order.
+/// Every chart the data supports, in a fixed order.
 ///
 /// `focus` is the index of the label whose nodes the heatmap shows (the report's baseline).
-pub fn charts(study: &Study, summary: &Summary, focus: usize) -> Vec<Chart> {
+pub fn charts(data: &ReportData, summary: &Summary, focus: usize) -> Vec<Chart> {
     [
-        balance_chart(study),
-        throughput_chart(study),
-        response_cdf_chart(study),
-        response_bars_chart(study, summary),
-        utilisation_chart(study, summary),
-        recovery_chart(study, summary),
-        detection_chart(study, summary),
-        detection_cdf_chart(study),
-        heatmap_chart(study, focus),
+        balance_chart(data),
+        throughput_chart(data),
+        response_cdf_chart(data),
+        response_bars_chart(data, summary),
+        utilisation_chart(data, summary),
+        recovery_chart(data, summary),
+        detection_chart(data, summary),
+        detection_cdf_chart(data),
+        heatmap_chart(data, focus),
     ]
     .into_iter()
     .flatten()
@@ -624,6 +621,7 @@ pub fn charts(study: &Study, summary: &Summary, focus: usize) -> Vec<Chart> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::Study;
     use fulcrum_sim_core::metrics::{NodeSamples, RunOutput, SeriesPoint};
     use fulcrum_sim_core::SimTime;
 
@@ -705,6 +703,11 @@ pub(crate) mod tests {
         }
     }
 
+    /// A study's chart inputs, against its first label.
+    pub(crate) fn data(study: &Study) -> ReportData {
+        ReportData::of(study, vec![], 0)
+    }
+
     /// Renders a chart and checks both files: an SVG naming every expected series, and a PNG.
     pub(crate) fn check(chart: &Chart, expected: &[&str]) {
         let svg = chart.svg().unwrap();
@@ -736,7 +739,7 @@ pub(crate) mod tests {
         assert_eq!(label_colour(0), PALETTE[0]);
         assert_eq!(label_colour(21), PALETTE[1]);
         let s = study(&["a", "b", "c"], false);
-        let legend = label_legend(&s);
+        let legend = label_legend(&data(&s));
         assert_eq!(legend.iter().map(|e| e.colour).collect::<Vec<_>>(), PALETTE[..3].to_vec());
     }
 
@@ -744,7 +747,7 @@ pub(crate) mod tests {
     fn every_chart_of_a_study_with_faults() {
         let s = study(&["alpha", "beta+phi+retry"], true);
         let summary = Summary::of(&s, "test");
-        let names: Vec<&str> = charts(&s, &summary, 0).iter().map(|c| c.name).collect();
+        let names: Vec<&str> = charts(&data(&s), &summary, 0).iter().map(|c| c.name).collect();
         assert_eq!(
             names,
             [
@@ -761,7 +764,7 @@ pub(crate) mod tests {
         );
         let s = study(&["alpha"], false);
         let summary = Summary::of(&s, "test");
-        assert_eq!(charts(&s, &summary, 0).len(), 6, "no fault charts without failure detection");
+        assert_eq!(charts(&data(&s), &summary, 0).len(), 6, "no fault charts without failure detection");
     }
 
     #[test]
@@ -769,7 +772,7 @@ pub(crate) mod tests {
         let labels: Vec<String> = (0..40).map(|i| format!("strategy-number-{i}")).collect();
         let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
         let s = study(&refs, false);
-        let chart = balance_chart(&s).unwrap();
+        let chart = balance_chart(&data(&s)).unwrap();
         let (_, h) = chart.size();
         assert!(h >= 80 + 40 * LEGEND_ROW, "height {h} cannot hold 40 legend rows");
         check(&chart, &["strategy-number-0", "strategy-number-39"]);

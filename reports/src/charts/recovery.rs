@@ -3,10 +3,10 @@
 //! replications. Only for scenarios with failure detection.
 
 use super::{label_bars, metric_estimates, Chart, Panel, Plot};
-use crate::{Study, Summary};
+use crate::{ReportData, Summary};
 
 /// `recovery`: recovery-time bars; `None` when the scenario measures no recovery.
-pub fn recovery_chart(study: &Study, summary: &Summary) -> Option<Chart> {
+pub fn recovery_chart(data: &ReportData, summary: &Summary) -> Option<Chart> {
     let panels = vec![
         Panel {
             title: "mean recovery time".into(),
@@ -26,25 +26,25 @@ pub fn recovery_chart(study: &Study, summary: &Summary) -> Option<Chart> {
         name: "recovery",
         title: format!(
             "{}: recovery time, fault to every stranded task restarted (mean of {} replications, 95% CI)",
-            study.scenario_name, study.replications
+            data.scenario_name, data.replications
         ),
         legend: vec![],
-        plot: Plot::Bars(label_bars(study, panels)),
+        plot: Plot::Bars(label_bars(data, panels)),
     })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{check, study};
+    use super::super::tests::{check, data, study};
     use super::*;
 
     #[test]
     fn only_with_failure_detection() {
         let s = study(&["p2c+phi+retry", "p2c+timeout+checkpoint"], true);
         let summary = Summary::of(&s, "test");
-        let chart = recovery_chart(&s, &summary).unwrap();
+        let chart = recovery_chart(&data(&s), &summary).unwrap();
         check(&chart, &["p2c+phi+retry", "p2c+timeout+checkpoint", "mean recovery time (s)", "p95 recovery time (s)"]);
         let s = study(&["p2c"], false);
-        assert!(recovery_chart(&s, &Summary::of(&s, "test")).is_none());
+        assert!(recovery_chart(&data(&s), &Summary::of(&s, "test")).is_none());
     }
 }

@@ -2,10 +2,10 @@
 //! confidence whiskers, one panel per quantile.
 
 use super::{label_bars, metric_estimates, Chart, Panel, Plot};
-use crate::{Study, Summary};
+use crate::{ReportData, Summary};
 
 /// `response_quantiles`: p50/p95/p99 response time per label; `None` without those metrics.
-pub fn response_bars_chart(study: &Study, summary: &Summary) -> Option<Chart> {
+pub fn response_bars_chart(data: &ReportData, summary: &Summary) -> Option<Chart> {
     let panels: Vec<Panel> = [("p50", "p50_response_s"), ("p95", "p95_response_s"), ("p99", "p99_response_s")]
         .into_iter()
         .map(|(q, metric)| Panel {
@@ -21,23 +21,23 @@ pub fn response_bars_chart(study: &Study, summary: &Summary) -> Option<Chart> {
         name: "response_quantiles",
         title: format!(
             "{}: response-time quantiles (mean of {} replications, 95% CI)",
-            study.scenario_name, study.replications
+            data.scenario_name, data.replications
         ),
         legend: vec![],
-        plot: Plot::Bars(label_bars(study, panels)),
+        plot: Plot::Bars(label_bars(data, panels)),
     })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{check, study};
+    use super::super::tests::{check, data, study};
     use super::*;
 
     #[test]
     fn three_panels_of_every_label() {
         let s = study(&["least-connections", "random"], false);
         let summary = Summary::of(&s, "test");
-        let chart = response_bars_chart(&s, &summary).unwrap();
+        let chart = response_bars_chart(&data(&s), &summary).unwrap();
         let Plot::Bars(b) = &chart.plot else { panic!("not bars") };
         assert_eq!(b.panels.len(), 3);
         // Label 1's p99: 3 × (2.0, 2.1) → mean 6.15.

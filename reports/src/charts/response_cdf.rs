@@ -4,12 +4,12 @@
 //! of each quantile across replications.
 
 use super::{label_colour, label_legend, Chart, Line, LinePlot, Plot};
-use crate::{stats, Study};
+use crate::{stats, ReportData};
 
 /// `response_cdf`: the response-time CDF on a log x axis; `None` when nothing completed.
-pub fn response_cdf_chart(study: &Study) -> Option<Chart> {
+pub fn response_cdf_chart(data: &ReportData) -> Option<Chart> {
     let mut lines = Vec::new();
-    for (i, runs) in study.runs.iter().enumerate() {
+    for (i, runs) in data.runs.iter().enumerate() {
         let cdfs: Vec<&Vec<(f64, f64)>> = runs.iter().map(|r| &r.response_cdf).filter(|c| !c.is_empty()).collect();
         let len = cdfs.iter().map(|c| c.len()).min().unwrap_or(0);
         let mut points = Vec::with_capacity(len);
@@ -34,10 +34,10 @@ pub fn response_cdf_chart(study: &Study) -> Option<Chart> {
         name: "response_cdf",
         title: format!(
             "{}: response-time distribution, quantiles averaged ({})",
-            study.scenario_name,
-            super::mean_note(study)
+            data.scenario_name,
+            super::mean_note(data)
         ),
-        legend: label_legend(study),
+        legend: label_legend(data),
         plot: Plot::Lines(LinePlot {
             x_desc: "response time, arrival to completion (s, log scale)".into(),
             y_desc: "fraction of tasks completed within x".into(),
@@ -50,13 +50,13 @@ pub fn response_cdf_chart(study: &Study) -> Option<Chart> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{check, study};
+    use super::super::tests::{check, data, study};
     use super::*;
 
     #[test]
     fn quantiles_are_averaged_at_equal_probability() {
         let s = study(&["wlc", "swrr"], false);
-        let chart = response_cdf_chart(&s).unwrap();
+        let chart = response_cdf_chart(&data(&s)).unwrap();
         let Plot::Lines(p) = &chart.plot else { panic!("not lines") };
         // Label 0: scale 1.0 and 1.1, x = scale * (0.01 + q); at q = 0.5 the mean is 1.05 * 0.51.
         let (x, q) = p.lines[0].points[50];

@@ -3,7 +3,7 @@
 //! replications, with 95% whiskers); one panel per dimension the cluster has.
 
 use super::{label_bars, metric_estimates, Chart, Panel, Plot};
-use crate::{Study, Summary};
+use crate::{ReportData, Summary};
 
 /// The dimensions, by the metric that holds them.
 const DIMENSIONS: [(&str, &str); 6] = [
@@ -16,7 +16,7 @@ const DIMENSIONS: [(&str, &str); 6] = [
 ];
 
 /// `utilisation`: utilisation per resource dimension per label; `None` without those metrics.
-pub fn utilisation_chart(study: &Study, summary: &Summary) -> Option<Chart> {
+pub fn utilisation_chart(data: &ReportData, summary: &Summary) -> Option<Chart> {
     let panels: Vec<Panel> = DIMENSIONS
         .into_iter()
         .map(|(metric, name)| Panel {
@@ -33,23 +33,23 @@ pub fn utilisation_chart(study: &Study, summary: &Summary) -> Option<Chart> {
         name: "utilisation",
         title: format!(
             "{}: utilisation by resource (mean over nodes and {} replications, 95% CI)",
-            study.scenario_name, study.replications
+            data.scenario_name, data.replications
         ),
         legend: vec![],
-        plot: Plot::Bars(label_bars(study, panels)),
+        plot: Plot::Bars(label_bars(data, panels)),
     })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{check, study};
+    use super::super::tests::{check, data, study};
     use super::*;
 
     #[test]
     fn a_panel_per_resource_the_cluster_has() {
         let s = study(&["best-fit", "worst-fit"], false);
         let summary = Summary::of(&s, "test");
-        let chart = utilisation_chart(&s, &summary).unwrap();
+        let chart = utilisation_chart(&data(&s), &summary).unwrap();
         let Plot::Bars(b) = &chart.plot else { panic!("not bars") };
         let titles: Vec<&str> = b.panels.iter().map(|p| p.title.as_str()).collect();
         assert_eq!(titles, ["CPU", "memory"]);
