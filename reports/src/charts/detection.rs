@@ -2,7 +2,7 @@
 //! centre and tail of the detection-time distribution), and false suspicions, with 95%
 //! confidence whiskers across replications. Only for scenarios with failure detection.
 
-use super::{label_bars, label_colour, label_legend, metric_estimates, Chart, Line, LinePlot, Panel, Plot};
+use super::{label_bars, label_colour, label_legend, metric_panel, Chart, Line, LinePlot, Plot};
 use crate::{ReportData, Summary};
 
 /// `detection_cdf`: per strategy combination, the empirical distribution of detection times
@@ -49,34 +49,18 @@ pub fn detection_cdf_chart(data: &ReportData) -> Option<Chart> {
 /// `detection`: detection-time and false-suspicion bars; `None` without failure detection.
 pub fn detection_chart(data: &ReportData, summary: &Summary) -> Option<Chart> {
     let panels = vec![
-        Panel {
-            title: "mean detection time".into(),
-            x_desc: "mean detection time (s)".into(),
-            values: metric_estimates(summary, "detection_time_s"),
-        },
-        Panel {
-            title: "p95 detection time".into(),
-            x_desc: "p95 detection time (s)".into(),
-            values: metric_estimates(summary, "detection_time_p95_s"),
-        },
-        Panel {
-            title: "false suspicions".into(),
-            x_desc: "false suspicions (per replication)".into(),
-            values: metric_estimates(summary, "false_suspicions"),
-        },
+        metric_panel(summary, "mean detection time", "mean detection time (s)", "detection_time_s"),
+        metric_panel(summary, "p95 detection time", "p95 detection time (s)", "detection_time_p95_s"),
+        metric_panel(summary, "false suspicions", "false suspicions (per replication)", "false_suspicions"),
     ];
     if panels[0].values.iter().all(Option::is_none) {
         return None;
     }
-    Some(Chart {
-        name: "detection",
-        title: format!(
-            "{}: failure detection, fault to suspicion (mean of {} replications, 95% CI)",
-            data.scenario_name, data.replications
-        ),
-        legend: vec![],
-        plot: Plot::Bars(label_bars(data, panels)),
-    })
+    let title = format!(
+        "{}: failure detection, fault to suspicion (mean of {} replications, 95% CI)",
+        data.scenario_name, data.replications
+    );
+    Some(label_bars(data, "detection", title, panels))
 }
 
 #[cfg(test)]

@@ -593,9 +593,23 @@ fn metric_estimates(summary: &Summary, metric: &str) -> Vec<Option<Estimate>> {
     summary.results.iter().map(|r| r.metrics.get(metric).map(|m| (m.mean, m.ci95.map(|[lo, hi]| (lo, hi))))).collect()
 }
 
-/// A bar chart over every label.
-fn label_bars(data: &ReportData, panels: Vec<Panel>) -> BarPlot {
-    BarPlot { rows: data.labels.clone(), colours: (0..data.labels.len()).map(label_colour).collect(), panels }
+/// A panel of bars: a summary metric per label.
+fn metric_panel(summary: &Summary, title: impl Into<String>, x_desc: impl Into<String>, metric: &str) -> Panel {
+    Panel { title: title.into(), x_desc: x_desc.into(), values: metric_estimates(summary, metric) }
+}
+
+/// A bar chart over every label, one row each (the row names are the legend).
+fn label_bars(data: &ReportData, name: &'static str, title: String, panels: Vec<Panel>) -> Chart {
+    Chart {
+        name,
+        title,
+        legend: vec![],
+        plot: Plot::Bars(BarPlot {
+            rows: data.labels.clone(),
+            colours: (0..data.labels.len()).map(label_colour).collect(),
+            panels,
+        }),
+    }
 }
 
 /// Every chart the data supports, in a fixed order.

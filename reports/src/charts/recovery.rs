@@ -2,35 +2,23 @@
 //! of fault → every stranded task running again or done, with 95% confidence whiskers across
 //! replications. Only for scenarios with failure detection.
 
-use super::{label_bars, metric_estimates, Chart, Panel, Plot};
+use super::{label_bars, metric_panel, Chart};
 use crate::{ReportData, Summary};
 
 /// `recovery`: recovery-time bars; `None` when the scenario measures no recovery.
 pub fn recovery_chart(data: &ReportData, summary: &Summary) -> Option<Chart> {
     let panels = vec![
-        Panel {
-            title: "mean recovery time".into(),
-            x_desc: "mean recovery time (s)".into(),
-            values: metric_estimates(summary, "recovery_time_s"),
-        },
-        Panel {
-            title: "p95 recovery time".into(),
-            x_desc: "p95 recovery time (s)".into(),
-            values: metric_estimates(summary, "recovery_time_p95_s"),
-        },
+        metric_panel(summary, "mean recovery time", "mean recovery time (s)", "recovery_time_s"),
+        metric_panel(summary, "p95 recovery time", "p95 recovery time (s)", "recovery_time_p95_s"),
     ];
     if panels[0].values.iter().all(Option::is_none) {
         return None;
     }
-    Some(Chart {
-        name: "recovery",
-        title: format!(
-            "{}: recovery time, fault to every stranded task restarted (mean of {} replications, 95% CI)",
-            data.scenario_name, data.replications
-        ),
-        legend: vec![],
-        plot: Plot::Bars(label_bars(data, panels)),
-    })
+    let title = format!(
+        "{}: recovery time, fault to every stranded task restarted (mean of {} replications, 95% CI)",
+        data.scenario_name, data.replications
+    );
+    Some(label_bars(data, "recovery", title, panels))
 }
 
 #[cfg(test)]

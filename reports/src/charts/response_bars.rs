@@ -1,36 +1,29 @@
 //! Response-time quantiles: p50, p95 and p99 per strategy, mean over replications with 95%
 //! confidence whiskers, one panel per quantile.
 
-use super::{label_bars, metric_estimates, Chart, Panel, Plot};
+use super::{label_bars, metric_panel, Chart, Panel};
 use crate::{ReportData, Summary};
 
 /// `response_quantiles`: p50/p95/p99 response time per label; `None` without those metrics.
 pub fn response_bars_chart(data: &ReportData, summary: &Summary) -> Option<Chart> {
     let panels: Vec<Panel> = [("p50", "p50_response_s"), ("p95", "p95_response_s"), ("p99", "p99_response_s")]
         .into_iter()
-        .map(|(q, metric)| Panel {
-            title: format!("{q} response time"),
-            x_desc: format!("{q} response time (s)"),
-            values: metric_estimates(summary, metric),
+        .map(|(q, metric)| {
+            metric_panel(summary, format!("{q} response time"), format!("{q} response time (s)"), metric)
         })
         .collect();
     if panels.iter().all(|p| p.values.iter().all(Option::is_none)) {
         return None;
     }
-    Some(Chart {
-        name: "response_quantiles",
-        title: format!(
-            "{}: response-time quantiles (mean of {} replications, 95% CI)",
-            data.scenario_name, data.replications
-        ),
-        legend: vec![],
-        plot: Plot::Bars(label_bars(data, panels)),
-    })
+    let title =
+        format!("{}: response-time quantiles (mean of {} replications, 95% CI)", data.scenario_name, data.replications);
+    Some(label_bars(data, "response_quantiles", title, panels))
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::tests::{check, data, study};
+    use super::super::Plot;
     use super::*;
 
     #[test]

@@ -2,7 +2,7 @@
 //! memory, disk, network, GPUs and FPGAs (mean over the nodes that have the resource, then over
 //! replications, with 95% whiskers); one panel per dimension the cluster has.
 
-use super::{label_bars, metric_estimates, Chart, Panel, Plot};
+use super::{label_bars, metric_panel, Chart, Panel};
 use crate::{ReportData, Summary};
 
 /// The dimensions, by the metric that holds them.
@@ -19,30 +19,23 @@ const DIMENSIONS: [(&str, &str); 6] = [
 pub fn utilisation_chart(data: &ReportData, summary: &Summary) -> Option<Chart> {
     let panels: Vec<Panel> = DIMENSIONS
         .into_iter()
-        .map(|(metric, name)| Panel {
-            title: name.to_string(),
-            x_desc: format!("{name} utilisation (fraction)"),
-            values: metric_estimates(summary, metric),
-        })
+        .map(|(metric, name)| metric_panel(summary, name, format!("{name} utilisation (fraction)"), metric))
         .filter(|p| p.values.iter().any(Option::is_some))
         .collect();
     if panels.is_empty() {
         return None;
     }
-    Some(Chart {
-        name: "utilisation",
-        title: format!(
-            "{}: utilisation by resource (mean over nodes and {} replications, 95% CI)",
-            data.scenario_name, data.replications
-        ),
-        legend: vec![],
-        plot: Plot::Bars(label_bars(data, panels)),
-    })
+    let title = format!(
+        "{}: utilisation by resource (mean over nodes and {} replications, 95% CI)",
+        data.scenario_name, data.replications
+    );
+    Some(label_bars(data, "utilisation", title, panels))
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::tests::{check, data, study};
+    use super::super::Plot;
     use super::*;
 
     #[test]
