@@ -11,29 +11,24 @@
 use std::fmt::Write as _;
 
 use crate::charts::Chart;
+use crate::compare::{direction, Direction};
 use crate::stats::mean_ci95;
 use crate::{MetricSummary, Summary};
 
-/// Which way a metric is better.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Better {
-    Lower,
-    Higher,
-}
-
-/// The columns of the results table: metric, heading, unit, direction.
-const COLUMNS: &[(&str, &str, &str, Option<Better>)] = &[
-    ("mean_response_s", "mean response", "s", Some(Better::Lower)),
-    ("p95_response_s", "p95 response", "s", Some(Better::Lower)),
-    ("p99_response_s", "p99 response", "s", Some(Better::Lower)),
-    ("throughput_per_s", "throughput", "/s", Some(Better::Higher)),
-    ("balance_cv", "balance CV", "", Some(Better::Lower)),
-    ("utilization_mean", "CPU utilisation", "", None),
-    ("detection_time_s", "detection", "s", Some(Better::Lower)),
-    ("false_suspicions", "false suspicions", "", Some(Better::Lower)),
-    ("recovery_time_s", "recovery", "s", Some(Better::Lower)),
-    ("duplicate_executions", "duplicates", "", Some(Better::Lower)),
-    ("failed_tasks", "failed tasks", "", Some(Better::Lower)),
+/// The columns of the results table: metric, heading, unit. Which way each is better (and so
+/// whether a best is marked) is `compare`'s table, [`DIRECTIONS`](crate::compare::DIRECTIONS).
+const COLUMNS: &[(&str, &str, &str)] = &[
+    ("mean_response_s", "mean response", "s"),
+    ("p95_response_s", "p95 response", "s"),
+    ("p99_response_s", "p99 response", "s"),
+    ("throughput_per_s", "throughput", "/s"),
+    ("balance_cv", "balance CV", ""),
+    ("utilization_mean", "CPU utilisation", ""),
+    ("detection_time_s", "detection", "s"),
+    ("false_suspicions", "false suspicions", ""),
+    ("recovery_time_s", "recovery", "s"),
+    ("duplicate_executions", "duplicates", ""),
+    ("failed_tasks", "failed tasks", ""),
 ];
 
 /// What to read from each chart, by chart name.
@@ -121,7 +116,7 @@ pub fn report_html(summary: &Summary, brief: &[String], charts: &[(Chart, String
     let _ = writeln!(out, "</ul>");
 
     // Results table.
-    let present: Vec<&(&str, &str, &str, Option<Better>)> = COLUMNS
+    let present: Vec<&(&str, &str, &str)> = COLUMNS
         .iter()
         .filter(|(metric, ..)| {
             summary.results.iter().any(|r| r.metrics.get(*metric).is_some_and(|m| m.mean.is_finite()))
@@ -132,21 +127,21 @@ pub fn report_html(summary: &Summary, brief: &[String], charts: &[(Chart, String
         "<h2>Results</h2>\n<p>Mean ± half-width of the 95% Student-t interval over replications; the best \
          value of each column is marked.</p>\n<table>\n<tr><th>strategy</th>"
     );
-    for (_, heading, unit, _) in &present {
+    for (_, heading, unit) in &present {
         let unit = if unit.is_empty() { String::new() } else { format!(" ({unit})") };
         let _ = write!(out, "<th>{}{}</th>", escape(heading), escape(&unit));
     }
     let _ = writeln!(out, "</tr>");
     let best: Vec<Option<usize>> = present
         .iter()
-        .map(|(metric, _, _, better)| {
-            let better = (*better)?;
+        .map(|(metric, _, _)| {
+            let better = direction(metric)?;
             let values = summary.results.iter().map(|r| r.metrics.get(*metric).map_or(f64::NAN, |m| m.mean));
             let mut best: Option<(usize, f64)> = None;
             for (i, v) in values.enumerate().filter(|(_, v)| v.is_finite()) {
                 let wins = match best {
                     None => true,
-                    Some((_, b)) => (better == Better::Lower && v < b) || (better == Better::Higher && v > b),
+                    Some((_, b)) => (better == Direction::Lower && v < b) || (better == Direction::Higher && v > b),
                 };
                 if wins {
                     best = Some((i, v));
@@ -177,8 +172,8 @@ pub fn report_html(summary: &Summary, brief: &[String], charts: &[(Chart, String
             escape(&base.label),
             escape(&base.label)
         );
-        let diff_columns: Vec<_> = present.iter().filter(|c| c.3.is_some()).collect();
-        for (_, heading, unit, _) in &diff_columns {
+        let diff_columns: Vec<_> = present.iter().filter(|c| direction(c.0).is_some()).collect();
+        for (_, heading, unit) in &diff_columns {
             let unit = if unit.is_empty() { String::new() } else { format!(" ({unit})") };
             let _ = write!(out, "<th>Δ {}{}</th>", escape(heading), escape(&unit));
         }
