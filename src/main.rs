@@ -629,8 +629,9 @@ fn strategy_text(out: &mut String, info: &StrategyInfo) {
     }
 }
 
-/// The scenario in a few lines, for report.html.
-fn scenario_brief(scenario: &Scenario) -> Vec<String> {
+/// The scenario in a few lines, for report.html: `combinations` strategy combinations of it ran
+/// `replications` times each.
+fn scenario_brief(scenario: &Scenario, combinations: usize, replications: u32) -> Vec<String> {
     let sim = &scenario.sim;
     let mut lines = Vec::new();
     if let Some(d) = &scenario.description {
@@ -693,11 +694,7 @@ fn scenario_brief(scenario: &Scenario) -> Vec<String> {
     } else {
         format!("Faults: {} fault specifications (the same fault times for every strategy).", sim.faults.len())
     });
-    lines.push(format!(
-        "Strategies: {} combinations x {} replications.",
-        scenario.combinations.len(),
-        scenario.replications,
-    ));
+    lines.push(format!("Strategies: {combinations} combinations x {replications} replications."));
     lines
 }
 
@@ -878,7 +875,8 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     }
     // The charts and report.html are drawn from report-data.json's contents, as `fulcrum report`
     // draws them again.
-    let data = fulcrum_reports::ReportData::of(&study, scenario_brief(&scenario), baseline);
+    let data =
+        fulcrum_reports::ReportData::of(&study, scenario_brief(&scenario, scenario.combinations.len(), reps), baseline);
     let path = out_dir.join("report-data.json");
     fulcrum_reports::write_atomic(&path, |w| w.write_all(data.to_json().as_bytes()))
         .with_context(|| format!("cannot write {}", path.display()))?;

@@ -52,6 +52,13 @@ pub(crate) fn report(args: &ReportArgs) -> Result<(), Failure> {
     if !dir.is_dir() {
         return Err(bad(format!("{}: not a results directory", dir.display())));
     }
+    if dir.join("manifest.json").is_file() && !dir.join("summary.json").exists() {
+        return Err(bad(format!(
+            "{}: a sweep directory; its results are per variant: fulcrum report {}",
+            dir.display(),
+            dir.join("variants").join("NAME").display()
+        )));
+    }
     let summary_path = dir.join("summary.json");
     let text = std::fs::read_to_string(&summary_path)
         .map_err(|e| bad(format!("{}: cannot read it: {e}", summary_path.display())))?;
@@ -66,7 +73,9 @@ pub(crate) fn report(args: &ReportArgs) -> Result<(), Failure> {
                     data_path.display()
                 );
             }
-            ReportData::from_summary(&summary)
+            let mut data = ReportData::from_summary(&summary);
+            data.brief = brief_beside(dir, &summary);
+            data
         }
         Err(e) => return Err(bad(format!("{}: cannot read it: {e}", data_path.display()))),
     };
@@ -82,6 +91,18 @@ pub(crate) fn report(args: &ReportArgs) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// The scenario in brief from the `scenario.json` beside a summary (a merged sweep variant keeps
+/// one), if it is the scenario the summary ran (same SHA-256); else a line saying what is missing.
+fn brief_beside(dir: &Path, summary: &Summary) -> Vec<String> {
+    let file = dir.join("scenario.json");
+    match crate::load(Some(&file), None) {
+        Ok(scenario) if scenario.sha256 == summary.scenario.sha256 => {
+            crate::scenario_brief(&scenario, summary.results.len(), summary.replications)
+        }
+        _ => vec!["The scenario's description is not in this directory (no report-data.json).".to_string()],
+    }
 }
 
 /// Draws every chart the data supports into `dir/charts` and writes `dir/report.html` with them

@@ -1130,7 +1130,19 @@ fn a_merged_sweep_carries_the_alert_noise_that_run_reports() {
         if v == "v001" {
             assert!(fired > 0.0, "at 80% load no node ever ran hot: the comparison shows nothing");
         }
+        // The variant's report: its scenario in brief (from the scenario.json beside it), its
+        // alert table, its bar charts.
+        let o = fulcrum(&["report", variant.to_str().unwrap(), "--quiet"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let html = String::from_utf8(read(&variant, "report.html")).unwrap();
+        let rate = if v == "v000" { "12.000" } else { "24.000" };
+        assert!(html.contains(&format!("Workload: {rate} tasks/s")), "{v}: no brief in report.html");
+        assert!(html.contains("Strategies: 2 combinations x 2 replications."), "{v}");
+        assert!(html.contains("<th>hot fired</th>"), "{v}: no alert table");
     }
+    let o = fulcrum(&["report", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("a sweep directory; its results are per variant"), "{}", stderr(&o));
 }
 
 #[test]
