@@ -148,6 +148,9 @@ impl<T: Copy> RadixHeap<T> {
         std::mem::swap(&mut self.scratch, &mut self.buckets[b]);
         let min = std::mem::replace(&mut self.mins[b], u64::MAX);
         self.last = min;
+        // The occupancy is kept in a local: a field would be loaded and stored around every
+        // push (which may call the allocator).
+        let mut occupied = self.occupied;
         for &(key, value) in &self.scratch {
             let diff = key ^ min;
             if diff == 0 {
@@ -157,9 +160,10 @@ impl<T: Copy> RadixHeap<T> {
                 let nb = (63 - diff.leading_zeros()) as usize;
                 self.buckets[nb].push((key, value));
                 self.mins[nb] = self.mins[nb].min(key);
-                self.occupied |= 1 << nb;
+                occupied |= 1 << nb;
             }
         }
+        self.occupied = occupied;
         self.scratch.clear();
     }
 }
