@@ -3,7 +3,8 @@
 //!
 //! It reads `summary.json` (required) and `report-data.json` (written by `fulcrum run`; without
 //! it, as in a merged sweep variant, only the charts `summary.json` supports are drawn) and
-//! writes `charts/*.svg`, `charts/*.png` and `report.html` into the directory, each atomically.
+//! writes `charts/*.svg`, `charts/*.png`, `report.html`, `results.tex` and `results.md` into the
+//! directory, each atomically.
 //! Nothing runs again; the files are byte-identical to the run's when nothing is changed.
 
 use std::path::{Path, PathBuf};
@@ -106,7 +107,8 @@ fn brief_beside(dir: &Path, summary: &Summary) -> Vec<String> {
 }
 
 /// Draws every chart the data supports into `dir/charts` and writes `dir/report.html` with them
-/// inline (without `with_charts`, the report alone); returns the paths written, in a fixed order.
+/// inline (without `with_charts`, the report alone), and the report's tables as `results.tex` and
+/// `results.md`; returns the paths written, in a fixed order.
 pub(crate) fn draw(
     pool: &rayon::ThreadPool,
     dir: &Path,
@@ -133,9 +135,16 @@ pub(crate) fn draw(
         .install(|| charts.par_iter().map(|c| c.svg().map(|svg| (c.clone(), svg))).collect::<Result<_, _>>())
         .context("cannot draw charts for report.html")?;
     let html = fulcrum_reports::html::report_html(summary, &data.brief, &rendered, baseline);
-    let path = dir.join("report.html");
-    fulcrum_reports::write_atomic(&path, |w| w.write_all(html.as_bytes()))
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    written.push(path);
+    // The report's tables for a paper (LaTeX, booktabs) and for a README or an issue (Markdown).
+    for (name, text) in [
+        ("report.html", html),
+        ("results.tex", fulcrum_reports::tables::latex(summary, baseline)),
+        ("results.md", fulcrum_reports::tables::markdown(summary, baseline)),
+    ] {
+        let path = dir.join(name);
+        fulcrum_reports::write_atomic(&path, |w| w.write_all(text.as_bytes()))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        written.push(path);
+    }
     Ok(written)
 }

@@ -112,6 +112,14 @@ fn default_run_prints_a_table_and_writes_the_files() {
     }
     assert!(!html.contains("src=\"http") && !html.contains("href=\"http"), "report.html refers to outside assets");
     assert!(html.contains("Differences to random"));
+    // The same tables for a paper and for Markdown: every strategy, the best of a column in bold.
+    let tex = String::from_utf8(read(&out, "results.tex")).unwrap();
+    let md = String::from_utf8(read(&out, "results.md")).unwrap();
+    for label in ["random", "round-robin", "least-connections", "p2c", "swrr", "wlc"] {
+        assert!(tex.contains(&format!("\n{label} & ")), "results.tex has no row for {label}");
+        assert!(md.contains(&format!("\n| {label} |")), "results.md has no row for {label}");
+    }
+    assert!(tex.contains("\\mathbf{") && tex.contains("\\toprule") && md.contains("**"));
 
     // Another baseline; an unknown one is bad input, caught before anything runs.
     let tmp = tempfile::tempdir().unwrap();
@@ -388,6 +396,9 @@ fn report_draws_the_same_charts_again_from_a_results_directory() {
     assert_eq!(chart_files(&b).len(), 2 * (DEFAULT_CHARTS.len() + FOCUS_CHARTS.len() + FAULT_CHARTS.len()));
     assert!(chart_files(&b) == chart_files(&a), "charts drawn again differ from the run's");
     assert!(read(&b, "report.html") == read(&a, "report.html"), "report.html drawn again differs from the run's");
+    for f in ["results.tex", "results.md"] {
+        assert!(read(&b, f) == read(&a, f), "{f} written again differs from the run's");
+    }
 
     // Another baseline: the differences and the heatmap follow it; the data files are untouched.
     let o = fulcrum(&["report", b.to_str().unwrap(), "--baseline", &labels[5], "--quiet"]);

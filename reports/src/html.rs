@@ -11,25 +11,7 @@
 use std::fmt::Write as _;
 
 use crate::charts::Chart;
-use crate::compare::{direction, Direction};
-use crate::stats::mean_ci95;
-use crate::{MetricSummary, Summary};
-
-/// The columns of the results table: metric, heading, unit. Which way each is better (and so
-/// whether a best is marked) is `compare`'s table, [`DIRECTIONS`](crate::compare::DIRECTIONS).
-const COLUMNS: &[(&str, &str, &str)] = &[
-    ("mean_response_s", "mean response", "s"),
-    ("p95_response_s", "p95 response", "s"),
-    ("p99_response_s", "p99 response", "s"),
-    ("throughput_per_s", "throughput", "/s"),
-    ("balance_cv", "balance CV", ""),
-    ("utilization_mean", "CPU utilisation", ""),
-    ("detection_time_s", "detection", "s"),
-    ("false_suspicions", "false suspicions", ""),
-    ("recovery_time_s", "recovery", "s"),
-    ("duplicate_executions", "duplicates", ""),
-    ("failed_tasks", "failed tasks", ""),
-];
+use crate::{tables, Summary};
 
 /// What to read from each chart, by chart name.
 fn caption(name: &str) -> &'static str {
@@ -63,27 +45,6 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-fn number(v: f64) -> String {
-    if !v.is_finite() {
-        return "–".to_string();
-    }
-    let a = v.abs();
-    if a >= 1000.0 || v == v.trunc() && a < 1e6 {
-        format!("{v:.0}")
-    } else if a >= 1.0 {
-        format!("{v:.3}")
-    } else {
-        format!("{v:.4}")
-    }
-}
-
-fn cell(m: &MetricSummary) -> String {
-    match m.ci95 {
-        Some([lo, hi]) if m.mean.is_finite() => format!("{} ± {}", number(m.mean), number((hi - lo) / 2.0)),
-        _ => number(m.mean),
-    }
-}
-
 /// The page. `brief` holds lines describing the scenario (cluster, workload, faults); `charts`
 /// the charts with their SVG text; `baseline` the index of the label differences are taken to.
 pub fn report_html(summary: &Summary, brief: &[String], charts: &[(Chart, String)], baseline: usize) -> String {
@@ -115,91 +76,22 @@ pub fn report_html(summary: &Summary, brief: &[String], charts: &[(Chart, String
     }
     let _ = writeln!(out, "</ul>");
 
-    // Results table.
-    let present: Vec<&(&str, &str, &str)> = COLUMNS
-        .iter()
-        .filter(|(metric, ..)| {
-            summary.results.iter().any(|r| r.metrics.get(*metric).is_some_and(|m| m.mean.is_finite()))
-        })
-        .collect();
+    // Results table, and paired differences to the baseline.
     let _ = writeln!(
         out,
         "<h2>Results</h2>\n<p>Mean ± half-width of the 95% Student-t interval over replications; the best \
-         value of each column is marked.</p>\n<table>\n<tr><th>strategy</th>"
+         value of each column is marked.</p>"
     );
-    for (_, heading, unit) in &present {
-        let unit = if unit.is_empty() { String::new() } else { format!(" ({unit})") };
-        let _ = write!(out, "<th>{}{}</th>", escape(heading), escape(&unit));
-    }
-    let _ = writeln!(out, "</tr>");
-    let best: Vec<Option<usize>> = present
-        .iter()
-        .map(|(metric, _, _)| {
-            let better = direction(metric)?;
-            let values = summary.results.iter().map(|r| r.metrics.get(*metric).map_or(f64::NAN, |m| m.mean));
-            let mut best: Option<(usize, f64)> = None;
-            for (i, v) in values.enumerate().filter(|(_, v)| v.is_finite()) {
-                let wins = match best {
-                    None => true,
-                    Some((_, b)) => (better == Direction::Lower && v < b) || (better == Direction::Higher && v > b),
-                };
-                if wins {
-                    best = Some((i, v));
-                }
-            }
-            best.filter(|_| summary.results.len() > 1).map(|(i, _)| i)
-        })
-        .collect();
-    for (i, r) in summary.results.iter().enumerate() {
-        let _ = write!(out, "<tr><td>{}</td>", escape(&r.label));
-        for ((metric, ..), best) in present.iter().zip(&best) {
-            let class = if *best == Some(i) { " class=\"best\"" } else { "" };
-            let text = r.metrics.get(*metric).map_or("–".to_string(), cell);
-            let _ = write!(out, "<td{class}>{}</td>", escape(&text));
-        }
-        let _ = writeln!(out, "</tr>");
-    }
-    let _ = writeln!(out, "</table>");
-
-    // Paired differences to the baseline.
-    if let Some(base) = summary.results.get(baseline).filter(|_| summary.results.len() > 1) {
+    html_table(&mut out, &tables::results(summary), "");
+    if let Some(diff) = tables::differences(summary, baseline) {
+        let base = escape(&summary.results[baseline].label);
         let _ = writeln!(
             out,
-            "<h3>Differences to {}</h3>\n<p>Per-replication differences (strategy − {}), mean and 95% interval: \
-             the same tasks and faults in each replication, so the pairing removes the workload's own \
-             variance. An interval that excludes 0 is a difference the replications support.</p>\n<table>\n\
-             <tr><th>strategy</th>",
-            escape(&base.label),
-            escape(&base.label)
+            "<h3>Differences to {base}</h3>\n<p>Per-replication differences (strategy − {base}), mean and 95% \
+             interval: the same tasks and faults in each replication, so the pairing removes the workload's own \
+             variance. An interval that excludes 0 is a difference the replications support.</p>"
         );
-        let diff_columns: Vec<_> = present.iter().filter(|c| direction(c.0).is_some()).collect();
-        for (_, heading, unit) in &diff_columns {
-            let unit = if unit.is_empty() { String::new() } else { format!(" ({unit})") };
-            let _ = write!(out, "<th>Δ {}{}</th>", escape(heading), escape(&unit));
-        }
-        let _ = writeln!(out, "</tr>");
-        for r in summary.results.iter().filter(|r| r.label != base.label) {
-            let _ = write!(out, "<tr><td>{}</td>", escape(&r.label));
-            for (metric, ..) in &diff_columns {
-                let text = match (r.metrics.get(*metric), base.metrics.get(*metric)) {
-                    (Some(a), Some(b)) => {
-                        let d: Vec<f64> =
-                            a.per_replication.iter().zip(&b.per_replication).map(|(x, y)| x - y).collect();
-                        let (mean, ci) = mean_ci95(&d);
-                        match ci {
-                            Some((lo, hi)) if mean.is_finite() => {
-                                format!("{} [{}, {}]", number(mean), number(lo), number(hi))
-                            }
-                            _ => number(mean),
-                        }
-                    }
-                    _ => "–".to_string(),
-                };
-                let _ = write!(out, "<td>{}</td>", escape(&text));
-            }
-            let _ = writeln!(out, "</tr>");
-        }
-        let _ = writeln!(out, "</table>");
+        html_table(&mut out, &diff, "Δ ");
     }
 
     alerts_table(&mut out, summary);
@@ -225,6 +117,24 @@ pub fn report_html(summary: &Summary, brief: &[String], charts: &[(Chart, String
     out
 }
 
+/// A [`Table`](tables::Table) as HTML, the best cells marked.
+fn html_table(out: &mut String, table: &tables::Table, heading_prefix: &str) {
+    let _ = write!(out, "<table>\n<tr><th>strategy</th>");
+    for c in &table.columns {
+        let _ = write!(out, "<th>{heading_prefix}{}</th>", escape(&c.title()));
+    }
+    let _ = writeln!(out, "</tr>");
+    for r in &table.rows {
+        let _ = write!(out, "<tr><td>{}</td>", escape(&r.label));
+        for (cell, best) in r.cells.iter().zip(&r.best) {
+            let class = if *best { " class=\"best\"" } else { "" };
+            let _ = write!(out, "<td{class}>{}</td>", escape(&cell.text()));
+        }
+        let _ = writeln!(out, "</tr>");
+    }
+    let _ = writeln!(out, "</table>");
+}
+
 /// The alerts section: per strategy and rule, alerts fired and time spent firing per replication
 /// (nothing without alert rules).
 fn alerts_table(out: &mut String, summary: &Summary) {
@@ -243,7 +153,12 @@ fn alerts_table(out: &mut String, summary: &Summary) {
     for r in &summary.results {
         let _ = write!(out, "<tr><td>{}</td>", escape(&r.label));
         for a in r.alerts.values() {
-            let _ = write!(out, "<td>{}</td><td>{}</td>", escape(&cell(&a.fired)), escape(&cell(&a.firing_s)));
+            let _ = write!(
+                out,
+                "<td>{}</td><td>{}</td>",
+                escape(&tables::estimate(&a.fired).text()),
+                escape(&tables::estimate(&a.firing_s).text())
+            );
         }
         let _ = writeln!(out, "</tr>");
     }
@@ -253,35 +168,9 @@ fn alerts_table(out: &mut String, summary: &Summary) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{LabelSummary, ScenarioRef};
-    use indexmap::IndexMap;
-
-    fn label(name: &str, response: [f64; 3]) -> LabelSummary {
-        let mut metrics = IndexMap::new();
-        let (mean, ci) = mean_ci95(&response);
-        metrics.insert(
-            "mean_response_s".to_string(),
-            MetricSummary { mean, ci95: ci.map(|(a, b)| [a, b]), per_replication: response.to_vec() },
-        );
-        LabelSummary {
-            label: name.to_string(),
-            balancer: name.to_string(),
-            detector: "none".into(),
-            failover: "reschedule".into(),
-            metrics,
-            alerts: IndexMap::new(),
-        }
-    }
-
-    fn summary() -> Summary {
-        Summary {
-            fulcrum_version: "0.1.0".into(),
-            scenario: ScenarioRef { name: "s<1>".into(), sha256: "ab".into() },
-            seed: 1,
-            replications: 3,
-            results: vec![label("random", [2.0, 3.0, 4.0]), label("p2c & co", [1.0, 2.1, 2.9])],
-        }
-    }
+    use crate::stats::mean_ci95;
+    use crate::tables::tests::summary;
+    use crate::MetricSummary;
 
     #[test]
     fn alerts_are_tabled_per_strategy_and_rule() {
@@ -298,7 +187,7 @@ mod tests {
         let html = report_html(&s, &[], &[], 0);
         assert!(html.contains("<h2>Alerts</h2>"));
         assert!(html.contains("<th>hot&lt;cpu&gt; fired</th><th>hot&lt;cpu&gt; firing (s)</th>"), "{html}");
-        assert!(html.contains("<tr><td>random</td><td>2 ± 4.969</td><td>20 ± 24.843</td></tr>"), "{html}");
+        assert!(html.contains("<tr><td>random</td><td>2.0 ± 5.0</td><td>20 ± 25</td></tr>"), "{html}");
     }
 
     #[test]
@@ -308,13 +197,12 @@ mod tests {
         assert!(html.contains("<h1>s&lt;1&gt;</h1>"));
         assert!(html.contains("<td>random</td>") && html.contains("<td>p2c &amp; co</td>"));
         assert_eq!(html.matches("class=\"best\"").count(), 1);
-        assert!(html.contains("<td class=\"best\">2 ± 2.370</td>"), "{html}");
+        assert!(html.contains("<td class=\"best\">2.0 ± 2.4</td>"), "{html}");
         // Paired differences −1.0, −0.9, −1.1: mean −1.0, t(2) half-width 4.303 · 0.1/√3 = 0.248.
         let (mean, ci) = mean_ci95(&[1.0 - 2.0, 2.1 - 3.0, 2.9 - 4.0]);
         let (lo, hi) = ci.unwrap();
         assert!((mean + 1.0).abs() < 1e-12 && ((hi - lo) / 2.0 - 0.2484).abs() < 1e-4);
-        let want = format!("{} [{}, {}]", number(mean), number(lo), number(hi));
-        assert!(html.contains(&want), "{want} not in {html}");
+        assert!(html.contains("<td>-1.00 [-1.25, -0.75]</td>"), "{html}");
         for tag in ["table", "tr", "ul", "h2", "html", "body", "head"] {
             assert_eq!(
                 html.matches(&format!("<{tag}>")).count() + html.matches(&format!("<{tag} ")).count(),

@@ -16,6 +16,7 @@ pub mod html;
 pub mod stats;
 pub mod sweep;
 mod table;
+pub mod tables;
 pub mod trace;
 mod write;
 

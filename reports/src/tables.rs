@@ -1,0 +1,466 @@
+//! The report's two tables — results (mean ± 95% CI, the best per column marked) and paired
+//! differences to a baseline — as data, and rendered for a paper: `results.tex` (LaTeX, booktabs)
+//! and `results.md` (Markdown). `report.html` renders the same [`Table`]s, so the three never
+//! disagree.
+//!
+//! Differences are paired by replication: every strategy of a replication sees the same tasks
+//! and faults (common random numbers), so the per-replication difference cancels most of the
+//! workload's own variance and its t-interval is much narrower than the two strategies'
+//! intervals side by side.
+
+use std::fmt::Write as _;
+
+use crate::compare::{direction, Direction};
+use crate::stats::mean_ci95;
+use crate::{MetricSummary, Summary};
+
+/// The columns the tables can show: metric, heading, unit. Which way each is better (and so
+/// whether a best is marked and a difference shown) is `compare`'s
+/// [`DIRECTIONS`](crate::compare::DIRECTIONS).
+const COLUMNS: &[(&str, &str, &str)] = &[
+    ("mean_response_s", "mean response", "s"),
+    ("p95_response_s", "p95 response", "s"),
+    ("p99_response_s", "p99 response", "s"),
+    ("throughput_per_s", "throughput", "/s"),
+    ("balance_cv", "balance CV", ""),
+    ("utilization_mean", "CPU utilisation", ""),
+    ("detection_time_s", "detection", "s"),
+    ("false_suspicions", "false suspicions", ""),
+    ("recovery_time_s", "recovery", "s"),
+    ("duplicate_executions", "duplicates", ""),
+    ("failed_tasks", "failed tasks", ""),
+];
+
+/// A column of a table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Column {
+    /// The metric's name in `summary.json`.
+    pub metric: &'static str,
+    /// Heading.
+    pub heading: &'static str,
+    /// Unit (empty for ratios and counts).
+    pub unit: &'static str,
+}
+
+/// A cell: an estimate and its interval.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cell {
+    /// Nothing to show (the metric is missing or undefined).
+    Empty,
+    /// A mean with the half-width of its 95% interval (none with one replication).
+    MeanHalf(f64, Option<f64>),
+    /// A mean difference with its 95% interval (none with one replication).
+    MeanInterval(f64, Option<(f64, f64)>),
+}
+
+/// A row: a strategy and its cells, one per column.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    /// The strategy's label.
+    pub label: String,
+    /// One per column.
+    pub cells: Vec<Cell>,
+    /// Per column, whether this row holds the column's best value.
+    pub best: Vec<bool>,
+}
+
+/// A table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Table {
+    /// Columns, left to right (after the label column).
+    pub columns: Vec<Column>,
+    /// Rows, top to bottom.
+    pub rows: Vec<Row>,
+}
+
+/// A number for a table: short, and `–` when undefined.
+pub fn number(v: f64) -> String {
+    if !v.is_finite() {
+        return "–".to_string();
+    }
+    let a = v.abs();
+    if a >= 1000.0 || v == v.trunc() && a < 1e6 {
+        format!("{v:.0}")
+    } else if a >= 1.0 {
+        format!("{v:.3}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+/// `mean ± half-width` of a metric across replications (the mean alone with one replication).
+pub fn estimate(m: &MetricSummary) -> Cell {
+    match m.ci95 {
+        Some([lo, hi]) if m.mean.is_finite() => Cell::MeanHalf(m.mean, Some((hi - lo) / 2.0)),
+        _ => Cell::MeanHalf(m.mean, None),
+    }
+}
+
+/// Decimals that show a 95% half-width to two significant digits (at most 6; none from 10 up), so
+/// an estimate carries no more digits than its interval supports; `None` for a zero or undefined
+/// half-width.
+pub fn decimals_for(half: f64) -> Option<usize> {
+    if !(half.is_finite() && half > 0.0) {
+        return None;
+    }
+    Some((1 - half.log10().floor() as i64).clamp(0, 6) as usize)
+}
+
+/// `v` with `decimals`, or `–` when undefined.
+fn fixed(v: f64, decimals: usize) -> String {
+    if v.is_finite() {
+        format!("{v:.decimals$}")
+    } else {
+        "–".to_string()
+    }
+}
+
+impl Cell {
+    /// The cell's numbers as text: the estimate, then either a half-width or an interval; every
+    /// number rounded to the decimals its interval supports ([`decimals_for`]).
+    fn parts(&self) -> Option<(String, Option<String>, Option<(String, String)>)> {
+        match *self {
+            Cell::Empty => None,
+            Cell::MeanHalf(mean, Some(half)) if mean.is_finite() => Some(match decimals_for(half) {
+                Some(d) => (fixed(mean, d), Some(fixed(half, d)), None),
+                None => (number(mean), Some(number(half)), None),
+            }),
+            Cell::MeanInterval(mean, Some((lo, hi))) if mean.is_finite() => Some(match decimals_for((hi - lo) / 2.0) {
+                Some(d) => (fixed(mean, d), None, Some((fixed(lo, d), fixed(hi, d)))),
+                None => (number(mean), None, Some((number(lo), number(hi)))),
+            }),
+            Cell::MeanHalf(mean, _) | Cell::MeanInterval(mean, _) if mean.is_finite() => {
+                Some((number(mean), None, None))
+            }
+            _ => None,
+        }
+    }
+
+    /// Plain text: `1.23 ± 0.056`, `-1.00 [-1.25, -0.75]`, or `–`.
+    pub fn text(&self) -> String {
+        match self.parts() {
+            None => "–".to_string(),
+            Some((mean, Some(half), _)) => format!("{mean} ± {half}"),
+            Some((mean, None, Some((lo, hi)))) => format!("{mean} [{lo}, {hi}]"),
+            Some((mean, None, None)) => mean,
+        }
+    }
+
+    /// LaTeX math: `$1.23 \pm 0.056$`, bold when `best`.
+    fn latex(&self, best: bool) -> String {
+        let body = match self.parts() {
+            None => return "--".to_string(),
+            Some((mean, Some(half), _)) => format!("{mean} \\pm {half}"),
+            Some((mean, None, Some((lo, hi)))) => format!("{mean}\\ [{lo}, {hi}]"),
+            Some((mean, None, None)) => mean,
+        };
+        if best {
+            format!("$\\mathbf{{{body}}}$")
+        } else {
+            format!("${body}$")
+        }
+    }
+}
+
+impl Column {
+    /// `heading (unit)`, or the heading alone.
+    pub fn title(&self) -> String {
+        if self.unit.is_empty() {
+            self.heading.to_string()
+        } else {
+            format!("{} ({})", self.heading, self.unit)
+        }
+    }
+}
+
+/// The results table: every column some strategy has a defined value for; the best value of each
+/// column with a direction marked (with two or more strategies).
+pub fn results(summary: &Summary) -> Table {
+    let columns: Vec<Column> = COLUMNS
+        .iter()
+        .filter(|(metric, ..)| {
+            summary.results.iter().any(|r| r.metrics.get(*metric).is_some_and(|m| m.mean.is_finite()))
+        })
+        .map(|&(metric, heading, unit)| Column { metric, heading, unit })
+        .collect();
+    let best: Vec<Option<usize>> = columns
+        .iter()
+        .map(|c| {
+            let better = direction(c.metric)?;
+            let values = summary.results.iter().map(|r| r.metrics.get(c.metric).map_or(f64::NAN, |m| m.mean));
+            let mut best: Option<(usize, f64)> = None;
+            for (i, v) in values.enumerate().filter(|(_, v)| v.is_finite()) {
+                let wins = match best {
+                    None => true,
+                    Some((_, b)) => (better == Direction::Lower && v < b) || (better == Direction::Higher && v > b),
+                };
+                if wins {
+                    best = Some((i, v));
+                }
+            }
+            best.filter(|_| summary.results.len() > 1).map(|(i, _)| i)
+        })
+        .collect();
+    let rows = summary
+        .results
+        .iter()
+        .enumerate()
+        .map(|(i, r)| Row {
+            label: r.label.clone(),
+            cells: columns.iter().map(|c| r.metrics.get(c.metric).map_or(Cell::Empty, estimate)).collect(),
+            best: best.iter().map(|b| *b == Some(i)).collect(),
+        })
+        .collect();
+    Table { columns, rows }
+}
+
+/// Per-replication differences (strategy − baseline) of every results column with a direction,
+/// mean and 95% interval, for every strategy but the baseline; `None` with a single strategy or
+/// a baseline out of range.
+pub fn differences(summary: &Summary, baseline: usize) -> Option<Table> {
+    let base = summary.results.get(baseline).filter(|_| summary.results.len() > 1)?;
+    let columns: Vec<Column> = results(summary).columns.into_iter().filter(|c| direction(c.metric).is_some()).collect();
+    let rows = summary
+        .results
+        .iter()
+        .filter(|r| r.label != base.label)
+        .map(|r| Row {
+            label: r.label.clone(),
+            cells: columns
+                .iter()
+                .map(|c| match (r.metrics.get(c.metric), base.metrics.get(c.metric)) {
+                    (Some(a), Some(b)) => {
+                        let d: Vec<f64> =
+                            a.per_replication.iter().zip(&b.per_replication).map(|(x, y)| x - y).collect();
+                        let (mean, ci) = mean_ci95(&d);
+                        Cell::MeanInterval(mean, ci)
+                    }
+                    _ => Cell::Empty,
+                })
+                .collect(),
+            best: vec![false; columns.len()],
+        })
+        .collect();
+    Some(Table { columns, rows })
+}
+
+/// Escapes text for LaTeX's text mode.
+pub fn latex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\textbackslash{}"),
+            '&' | '%' | '$' | '#' | '_' | '{' | '}' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '~' => out.push_str("\\textasciitilde{}"),
+            '^' => out.push_str("\\textasciicircum{}"),
+            '<' => out.push_str("\\textless{}"),
+            '>' => out.push_str("\\textgreater{}"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn latex_tabular(out: &mut String, table: &Table, heading_prefix: &str) {
+    let _ = writeln!(out, "\\begin{{tabular}}{{l{}}}", "r".repeat(table.columns.len()));
+    let _ = writeln!(out, "\\toprule");
+    let _ = write!(out, "strategy");
+    for c in &table.columns {
+        let _ = write!(out, " & {heading_prefix}{}", latex_escape(&c.title()));
+    }
+    let _ = writeln!(out, " \\\\\n\\midrule");
+    for r in &table.rows {
+        let _ = write!(out, "{}", latex_escape(&r.label));
+        for (cell, best) in r.cells.iter().zip(&r.best) {
+            let _ = write!(out, " & {}", cell.latex(*best));
+        }
+        let _ = writeln!(out, " \\\\");
+    }
+    let _ = writeln!(out, "\\bottomrule\n\\end{{tabular}}");
+}
+
+/// `results.tex`: the results table and the differences to the baseline as LaTeX `table`s
+/// (needs `\usepackage{booktabs}`), each with a caption saying what the numbers are.
+pub fn latex(summary: &Summary, baseline: usize) -> String {
+    let mut out = String::new();
+    let name = latex_escape(&summary.scenario.name);
+    let _ = writeln!(
+        out,
+        "% Fulcrum {}: scenario {}, seed {}, SHA-256 {}. Needs \\usepackage{{booktabs}}.",
+        summary.fulcrum_version, summary.scenario.name, summary.seed, summary.scenario.sha256
+    );
+    let _ = writeln!(out, "\\begin{{table}}\n\\centering");
+    let _ = writeln!(
+        out,
+        "\\caption{{{name}: mean $\\pm$ half-width of the 95\\% Student-t interval over {} replications; the \
+         best value of each column in bold.}}",
+        summary.replications
+    );
+    latex_tabular(&mut out, &results(summary), "");
+    let _ = writeln!(out, "\\end{{table}}");
+    if let Some(diff) = differences(summary, baseline) {
+        let base = latex_escape(&summary.results[baseline].label);
+        let _ = writeln!(out, "\n\\begin{{table}}\n\\centering");
+        let _ = writeln!(
+            out,
+            "\\caption{{{name}: differences to {base} (strategy $-$ {base}), paired by replication (the same \
+             tasks and faults), mean and 95\\% interval.}}"
+        );
+        latex_tabular(&mut out, &diff, "$\\Delta$ ");
+        let _ = writeln!(out, "\\end{{table}}");
+    }
+    out
+}
+
+fn markdown_cell(text: &str) -> String {
+    text.replace('|', "\\|")
+}
+
+fn markdown_table(out: &mut String, table: &Table, heading_prefix: &str) {
+    let _ = write!(out, "| strategy |");
+    for c in &table.columns {
+        let _ = write!(out, " {heading_prefix}{} |", markdown_cell(&c.title()));
+    }
+    let _ = write!(out, "\n|---|");
+    for _ in &table.columns {
+        let _ = write!(out, "---:|");
+    }
+    let _ = writeln!(out);
+    for r in &table.rows {
+        let _ = write!(out, "| {} |", markdown_cell(&r.label));
+        for (cell, best) in r.cells.iter().zip(&r.best) {
+            let text = markdown_cell(&cell.text());
+            let _ = if *best { write!(out, " **{text}** |") } else { write!(out, " {text} |") };
+        }
+        let _ = writeln!(out);
+    }
+}
+
+/// `results.md`: the same two tables in GitHub-flavoured Markdown.
+pub fn markdown(summary: &Summary, baseline: usize) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "## {}\n\nMean ± half-width of the 95% Student-t interval over {} replications (seed {}); the best value \
+         of each column in bold.\n",
+        markdown_cell(&summary.scenario.name),
+        summary.replications,
+        summary.seed
+    );
+    markdown_table(&mut out, &results(summary), "");
+    if let Some(diff) = differences(summary, baseline) {
+        let base = markdown_cell(&summary.results[baseline].label);
+        let _ = writeln!(
+            out,
+            "\nDifferences to {base} (strategy − {base}), paired by replication (the same tasks and faults), mean \
+             and 95% interval:\n"
+        );
+        markdown_table(&mut out, &diff, "Δ ");
+    }
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::{LabelSummary, ScenarioRef};
+    use indexmap::IndexMap;
+
+    fn label(name: &str, response: [f64; 3]) -> LabelSummary {
+        let mut metrics = IndexMap::new();
+        let (mean, ci) = mean_ci95(&response);
+        metrics.insert(
+            "mean_response_s".to_string(),
+            MetricSummary { mean, ci95: ci.map(|(a, b)| [a, b]), per_replication: response.to_vec() },
+        );
+        LabelSummary {
+            label: name.to_string(),
+            balancer: name.to_string(),
+            detector: "none".into(),
+            failover: "reschedule".into(),
+            metrics,
+            alerts: IndexMap::new(),
+        }
+    }
+
+    /// Two strategies: `random` (2, 3, 4 s) and `p2c & co` (1, 2.1, 2.9 s).
+    pub(crate) fn summary() -> Summary {
+        Summary {
+            fulcrum_version: "0.1.0".into(),
+            scenario: ScenarioRef { name: "s<1>".into(), sha256: "ab".into() },
+            seed: 1,
+            replications: 3,
+            results: vec![label("random", [2.0, 3.0, 4.0]), label("p2c & co", [1.0, 2.1, 2.9])],
+        }
+    }
+
+    #[test]
+    fn the_best_is_marked_and_differences_are_paired() {
+        let s = summary();
+        let t = results(&s);
+        assert_eq!(t.columns.len(), 1, "only columns with values");
+        assert_eq!(t.rows[0].best, [false]);
+        assert_eq!(t.rows[1].best, [true], "lower response is better");
+        // random: mean 3, sd 1, t(2) = 4.303: half-width 4.303/√3 = 2.484.
+        assert_eq!(t.rows[0].cells[0].text(), "3.0 ± 2.5");
+        let d = differences(&s, 0).unwrap();
+        assert_eq!(d.rows.len(), 1);
+        // Paired differences −1.0, −0.9, −1.1: mean −1.0, half-width 4.303 · 0.1/√3 = 0.248.
+        let Cell::MeanInterval(mean, Some((lo, hi))) = d.rows[0].cells[0] else { panic!("{:?}", d.rows[0]) };
+        assert!((mean + 1.0).abs() < 1e-12 && ((hi - lo) / 2.0 - 0.2484).abs() < 1e-4);
+        assert_eq!(d.rows[0].cells[0].text(), "-1.00 [-1.25, -0.75]");
+        assert!(differences(&s, 5).is_none());
+    }
+
+    #[test]
+    fn estimates_carry_the_digits_their_interval_supports() {
+        // The half-width to two significant digits, the mean to the same decimal place.
+        assert_eq!(Cell::MeanHalf(17.96, Some(0.1064)).text(), "17.96 ± 0.11");
+        assert_eq!(Cell::MeanHalf(38.239, Some(18.269)).text(), "38 ± 18");
+        assert_eq!(Cell::MeanHalf(1234.4, Some(250.0)).text(), "1234 ± 250");
+        assert_eq!(Cell::MeanHalf(0.04743, Some(0.00188)).text(), "0.0474 ± 0.0019");
+        assert_eq!(Cell::MeanInterval(-1.163, Some((-3.258, 0.9332))).text(), "-1.2 [-3.3, 0.9]");
+        // Without an interval, or with a zero one (identical replications), a short number.
+        assert_eq!(Cell::MeanHalf(2.0, None).text(), "2");
+        assert_eq!(Cell::MeanHalf(0.123456, Some(0.0)).text(), "0.1235 ± 0");
+        assert_eq!(Cell::MeanHalf(f64::NAN, Some(1.0)).text(), "–");
+        assert_eq!(Cell::Empty.text(), "–");
+        assert_eq!(decimals_for(1e-12), Some(6));
+        assert_eq!(decimals_for(f64::INFINITY), None);
+    }
+
+    #[test]
+    fn latex_is_escaped_balanced_and_bolds_the_best() {
+        let tex = latex(&summary(), 0);
+        assert!(tex.contains("p2c \\& co"), "{tex}");
+        assert!(tex.contains("s\\textless{}1\\textgreater{}"), "{tex}");
+        assert!(tex.contains("$\\mathbf{2.0 \\pm 2.4}$"), "{tex}");
+        assert!(tex.contains("$3.0 \\pm 2.5$"), "{tex}");
+        assert!(tex.contains("$\\Delta$ mean response (s)"), "{tex}");
+        assert_eq!(tex.matches("\\begin{table}").count(), 2);
+        for env in ["table", "tabular", "center"] {
+            assert_eq!(
+                tex.matches(&format!("\\begin{{{env}}}")).count(),
+                tex.matches(&format!("\\end{{{env}}}")).count(),
+                "unbalanced {env}"
+            );
+        }
+        assert_eq!(tex.matches('{').count(), tex.matches('}').count(), "{tex}");
+        // Every row has as many cells as the header.
+        for line in tex.lines().filter(|l| l.ends_with("\\\\")) {
+            assert_eq!(line.matches(" & ").count(), 1, "{line}");
+        }
+    }
+
+    #[test]
+    fn markdown_rows_have_every_cell() {
+        let md = markdown(&summary(), 1);
+        assert!(md.contains("| strategy | mean response (s) |\n|---|---:|\n"), "{md}");
+        assert!(md.contains("| p2c & co | **2.0 ± 2.4** |"), "{md}");
+        assert!(md.contains("Differences to p2c & co"), "{md}");
+        assert!(md.contains("| random | 1.00 [0.75, 1.25] |"), "{md}");
+    }
+}
