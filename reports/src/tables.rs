@@ -115,44 +115,50 @@ fn fixed(v: f64, decimals: usize) -> String {
     }
 }
 
+/// A cell's numbers as text, rounded for showing.
+enum Shown {
+    Undefined,
+    Plain(String),
+    /// Estimate, half-width.
+    Half(String, String),
+    /// Estimate, interval ends.
+    Interval(String, String, String),
+}
+
 impl Cell {
-    /// The cell's numbers as text: the estimate, then either a half-width or an interval; every
-    /// number rounded to the decimals its interval supports ([`decimals_for`]).
-    fn parts(&self) -> Option<(String, Option<String>, Option<(String, String)>)> {
+    /// Every number rounded to the decimals its interval supports ([`decimals_for`]).
+    fn shown(&self) -> Shown {
         match *self {
-            Cell::Empty => None,
-            Cell::MeanHalf(mean, Some(half)) if mean.is_finite() => Some(match decimals_for(half) {
-                Some(d) => (fixed(mean, d), Some(fixed(half, d)), None),
-                None => (number(mean), Some(number(half)), None),
-            }),
-            Cell::MeanInterval(mean, Some((lo, hi))) if mean.is_finite() => Some(match decimals_for((hi - lo) / 2.0) {
-                Some(d) => (fixed(mean, d), None, Some((fixed(lo, d), fixed(hi, d)))),
-                None => (number(mean), None, Some((number(lo), number(hi)))),
-            }),
-            Cell::MeanHalf(mean, _) | Cell::MeanInterval(mean, _) if mean.is_finite() => {
-                Some((number(mean), None, None))
-            }
-            _ => None,
+            Cell::MeanHalf(mean, Some(half)) if mean.is_finite() => match decimals_for(half) {
+                Some(d) => Shown::Half(fixed(mean, d), fixed(half, d)),
+                None => Shown::Half(number(mean), number(half)),
+            },
+            Cell::MeanInterval(mean, Some((lo, hi))) if mean.is_finite() => match decimals_for((hi - lo) / 2.0) {
+                Some(d) => Shown::Interval(fixed(mean, d), fixed(lo, d), fixed(hi, d)),
+                None => Shown::Interval(number(mean), number(lo), number(hi)),
+            },
+            Cell::MeanHalf(mean, _) | Cell::MeanInterval(mean, _) if mean.is_finite() => Shown::Plain(number(mean)),
+            _ => Shown::Undefined,
         }
     }
 
     /// Plain text: `1.23 ± 0.056`, `-1.00 [-1.25, -0.75]`, or `–`.
     pub fn text(&self) -> String {
-        match self.parts() {
-            None => "–".to_string(),
-            Some((mean, Some(half), _)) => format!("{mean} ± {half}"),
-            Some((mean, None, Some((lo, hi)))) => format!("{mean} [{lo}, {hi}]"),
-            Some((mean, None, None)) => mean,
+        match self.shown() {
+            Shown::Undefined => "–".to_string(),
+            Shown::Plain(mean) => mean,
+            Shown::Half(mean, half) => format!("{mean} ± {half}"),
+            Shown::Interval(mean, lo, hi) => format!("{mean} [{lo}, {hi}]"),
         }
     }
 
     /// LaTeX math: `$1.23 \pm 0.056$`, bold when `best`.
     fn latex(&self, best: bool) -> String {
-        let body = match self.parts() {
-            None => return "--".to_string(),
-            Some((mean, Some(half), _)) => format!("{mean} \\pm {half}"),
-            Some((mean, None, Some((lo, hi)))) => format!("{mean}\\ [{lo}, {hi}]"),
-            Some((mean, None, None)) => mean,
+        let body = match self.shown() {
+            Shown::Undefined => return "--".to_string(),
+            Shown::Plain(mean) => mean,
+            Shown::Half(mean, half) => format!("{mean} \\pm {half}"),
+            Shown::Interval(mean, lo, hi) => format!("{mean}\\ [{lo}, {hi}]"),
         };
         if best {
             format!("$\\mathbf{{{body}}}$")
