@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run --release -p fulcrum-benches --bin perf-table            # full table, ~2–4 minutes
 //! cargo run --release -p fulcrum-benches --bin perf-table -- --quick # smoke run, seconds
+//! cargo run --release -p fulcrum-benches --bin perf-table -- --hold  # the hold model only (--cluster: the heartbeat cluster only)
 //! ```
 
 use std::hint::black_box;
@@ -181,12 +182,22 @@ fn cluster_rows(plan: &Plan, rows: &mut Vec<Row>) {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let quick = args.iter().any(|a| a == "--quick");
-    if args.iter().any(|a| a == "--help" || a == "-h") || args.iter().any(|a| a != "--quick") {
-        eprintln!("usage: perf-table [--quick]");
+    let flag = |name: &str| args.iter().any(|a| a == name);
+    let quick = flag("--quick");
+    let known = ["--quick", "--hold", "--cluster"];
+    if flag("--help") || flag("-h") || args.iter().any(|a| !known.contains(&a.as_str())) {
+        eprintln!("usage: perf-table [--quick] [--hold | --cluster]");
         std::process::exit(if args.iter().all(|a| a == "--help" || a == "-h") { 0 } else { 2 });
     }
-    let plan = if quick { Plan::quick() } else { Plan::full() };
+    // Both parts unless one is named.
+    let (hold, cluster) = (flag("--hold") || !flag("--cluster"), flag("--cluster") || !flag("--hold"));
+    let mut plan = if quick { Plan::quick() } else { Plan::full() };
+    if !hold {
+        plan.hold_ks.clear();
+    }
+    if !cluster {
+        plan.clusters.clear();
+    }
     let started = wall_clock();
     let mut rows = Vec::new();
     hold_rows(&plan, &mut rows);
