@@ -179,8 +179,8 @@ impl Column {
     }
 }
 
-/// The results table: every column some strategy has a defined value for; the best value of each
-/// column with a direction marked (with two or more strategies).
+/// The results table: every column some strategy has a defined value for; in each column with a
+/// direction, every strategy with the best mean marked (none when all are equal).
 pub fn results(summary: &Summary) -> Table {
     let columns: Vec<Column> = COLUMNS
         .iter()
@@ -189,32 +189,29 @@ pub fn results(summary: &Summary) -> Table {
         })
         .map(|&(metric, heading, unit)| Column { metric, heading, unit })
         .collect();
-    let best: Vec<Option<usize>> = columns
+    // Per column, the best mean; every row that reaches it is marked (ties included), unless
+    // every row does (nothing then stands out).
+    let mean = |r: &crate::LabelSummary, metric: &str| r.metrics.get(metric).map_or(f64::NAN, |m| m.mean);
+    let best: Vec<Option<f64>> = columns
         .iter()
         .map(|c| {
             let better = direction(c.metric)?;
-            let values = summary.results.iter().map(|r| r.metrics.get(c.metric).map_or(f64::NAN, |m| m.mean));
-            let mut best: Option<(usize, f64)> = None;
-            for (i, v) in values.enumerate().filter(|(_, v)| v.is_finite()) {
-                let wins = match best {
-                    None => true,
-                    Some((_, b)) => (better == Direction::Lower && v < b) || (better == Direction::Higher && v > b),
-                };
-                if wins {
-                    best = Some((i, v));
-                }
-            }
-            best.filter(|_| summary.results.len() > 1).map(|(i, _)| i)
+            let values: Vec<f64> =
+                summary.results.iter().map(|r| mean(r, c.metric)).filter(|v| v.is_finite()).collect();
+            let best = values.iter().copied().reduce(|a, b| match better {
+                Direction::Lower => a.min(b),
+                Direction::Higher => a.max(b),
+            })?;
+            (values.iter().any(|&v| v != best)).then_some(best)
         })
         .collect();
     let rows = summary
         .results
         .iter()
-        .enumerate()
-        .map(|(i, r)| Row {
+        .map(|r| Row {
             label: r.label.clone(),
             cells: columns.iter().map(|c| r.metrics.get(c.metric).map_or(Cell::Empty, estimate)).collect(),
-            best: best.iter().map(|b| *b == Some(i)).collect(),
+            best: columns.iter().zip(&best).map(|(c, b)| *b == Some(mean(r, c.metric))).collect(),
         })
         .collect();
     Table { columns, rows }
@@ -419,6 +416,19 @@ pub(crate) mod tests {
         assert!((mean + 1.0).abs() < 1e-12 && ((hi - lo) / 2.0 - 0.2484).abs() < 1e-4);
         assert_eq!(d.rows[0].cells[0].text(), "-1.00 [-1.25, -0.75]");
         assert!(differences(&s, 5).is_none());
+    }
+
+    #[test]
+    fn ties_for_the_best_are_all_marked_and_a_column_of_equals_none() {
+        let mut s = summary();
+        s.results.push(label("p2c again", [1.0, 2.1, 2.9]));
+        let t = results(&s);
+        let marked: Vec<bool> = t.rows.iter().map(|r| r.best[0]).collect();
+        assert_eq!(marked, [false, true, true]);
+        for r in &mut s.results {
+            *r = label(&r.label.clone(), [0.0, 0.0, 0.0]);
+        }
+        assert!(results(&s).rows.iter().all(|r| r.best == [false]), "every strategy ties: nothing stands out");
     }
 
     #[test]
