@@ -51,7 +51,7 @@ const LEVEL_OF_BIT: [(u8, u8); 64] = {
 /// per level; 7- and 8-bit digits were slower at K = 1e3 and 1e5, though 8 bits wins at 1e6);
 /// the now bucket is a `Vec` read through a cursor (not a `VecDeque`); no per-bucket minimum is
 /// kept (a refill finds it in one pass over the bucket it empties anyway); each bucket keeps its
-/// own buffer (taken and given back, never swapped with another), so once every buffer has grown
+/// own buffer (lent while it is redistributed, then given back), so once every buffer has grown
 /// to its working size a run allocates nothing.
 #[derive(Debug)]
 pub struct RadixHeap<T> {
@@ -66,6 +66,8 @@ pub struct RadixHeap<T> {
     occupied: [u64; LEVELS],
     /// Bucket `(l, d)` at `l * FANOUT + d`.
     buckets: Box<[Vec<(u64, T)>]>,
+    /// Holds a bucket's buffer while it is redistributed (empty otherwise).
+    scratch: Vec<(u64, T)>,
 }
 
 impl<T: Copy> Default for RadixHeap<T> {
@@ -85,6 +87,7 @@ impl<T: Copy> RadixHeap<T> {
             levels: 0,
             occupied: [0; LEVELS],
             buckets: (0..LEVELS * FANOUT).map(|_| Vec::new()).collect(),
+            scratch: Vec::new(),
         }
     }
 
@@ -221,15 +224,15 @@ impl<T: Copy> RadixHeap<T> {
         self.vacate(level, digit);
         self.last = min;
         self.now.clear();
-        // The bucket's buffer is taken and given back (not swapped with another), so each buffer
-        // stays where it grew and a steady state allocates nothing. Redistribution goes only to
-        // lower levels, never to this bucket.
+        // The bucket's buffer is lent to `scratch` and given back (an exchange, so nothing is
+        // allocated), so each buffer stays where it grew and a steady state allocates nothing.
+        // Redistribution goes only to lower levels, never to this bucket.
         let i = level * FANOUT + digit;
-        let mut items = std::mem::take(&mut self.buckets[i]);
+        std::mem::swap(&mut self.scratch, &mut self.buckets[i]);
         // The level mask is kept in a local: a field would be loaded and stored around every
         // push (which may call the allocator).
         let mut levels = self.levels;
-        for &(key, value) in &items {
+        for &(key, value) in &self.scratch {
             if key == min {
                 self.now.push((key, value));
             } else {
@@ -240,8 +243,8 @@ impl<T: Copy> RadixHeap<T> {
             }
         }
         self.levels = levels;
-        items.clear();
-        self.buckets[i] = items;
+        self.scratch.clear();
+        std::mem::swap(&mut self.scratch, &mut self.buckets[i]);
     }
 }
 

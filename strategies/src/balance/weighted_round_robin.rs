@@ -35,19 +35,8 @@ impl WeightedRoundRobin {
 /// A node's integer weight: its weight × 1000, rounded half away from zero, at least 1.
 #[inline(always)]
 fn int_weight(weight: f64) -> u64 {
-    let x = weight * 1000.0;
-    if (0.0..TWO_POW_52).contains(&x) {
-        // `round_to_u64` for the usual range, in signed arithmetic: truncation is exact and the
-        // fraction `x − t`, computed exactly (Sterbenz), says whether to round up.
-        let t = x as i64;
-        (t + i64::from(x - t as f64 >= 0.5)).max(1) as u64
-    } else {
-        round_to_u64(x).max(1)
-    }
+    round_to_u64(weight * 1000.0).max(1)
 }
-
-/// 2^52: from here on every double is an integer.
-const TWO_POW_52: f64 = 4_503_599_627_370_496.0;
 
 fn gcd(a: u64, b: u64) -> u64 {
     if b == 0 {
