@@ -61,7 +61,7 @@
 //!   with the same one division by the node's speed as the term;
 //! - `demand_fit` by 100 in the first pass; in the second, for a candidate whose bound reaches
 //!   the best so far, by its cosine `c` as `100 (1 + c²) / 2 ≥ 100 c`, with `c²` estimated from
-//!   the free shares `(c_r − u_r) · (1 / c_r)` ([`demand_fit_of`]), and the candidate is scored
+//!   the free shares `(c_r − u_r) · (1 / c_r)` ([`DemandFit`]), and the candidate is scored
 //!   only if the bound so lowered still reaches it.
 //!
 //! Weighted capacities of [`FAST_CAPACITY`] or more skip the bound (every such node is scored).
@@ -78,7 +78,7 @@ use super::{
 };
 use crate::balance::uniform_index;
 use crate::resources::{same_amounts, u64_to_f64};
-use crate::{ClusterView, NodeId, NodeSpec, Resource, TaskInfo, N_RESOURCES};
+use crate::{ClusterView, NodeId, Resource, TaskInfo, N_RESOURCES};
 
 /// Capacities from this on (milli-units) are scored without the bound.
 const FAST_CAPACITY: u64 = 1 << 40;
@@ -377,6 +377,9 @@ type PerNode = u8;
 /// [`PerNode`]'s bit for both learned terms (bounded together: an unweighted one adds 0).
 const LEARNED: u8 = 1 << EFFICIENCY;
 
+/// [`PerNode`] of the queue term alone.
+const QUEUE_ONLY: u8 = 1 << QUEUE;
+
 /// [`PerNode`] for a term mask.
 #[inline(always)]
 fn per_node(mask: u8) -> PerNode {
@@ -458,6 +461,7 @@ impl ResourceAware {
         let with_tasks = weights.mask & 1 << QUEUE != 0;
         // (Only a run-time mask weighs demand fit.)
         let demand_fit = MASK == RUNTIME && weights.all[DEMAND_FIT] > 0.0;
+        let mut fit = DemandFit::<NA>::new();
         let mut best_inputs = ([0u64; N_RESOURCES], [0u64; N_RESOURCES], 0u32);
         for &(c, bound) in &passed[..found] {
             if bound < threshold {
@@ -469,7 +473,7 @@ impl ResourceAware {
                 // The first pass bounded demand fit by 100: now by its own bound, for the few
                 // candidates that reach the threshold so far.
                 let refined =
-                    bound - scales.term[DEMAND_FIT] * (MAX_SCORE as f64 - demand_fit_of(task, capacity, used, &dims));
+                    bound - scales.term[DEMAND_FIT] * (MAX_SCORE as f64 - fit.bound(task, capacity, used, &dims));
                 if refined < threshold {
                     continue;
                 }
@@ -513,10 +517,11 @@ impl ResourceAware {
     ///
     /// With a term mask known when compiling, the bound is cheap: every candidate gets one, with
     /// no branch on the filters. With a run-time mask it costs more than a mispredicted branch:
-    /// the bounds are computed afterwards, a run at a time, for the candidates that passed. And
-    /// comparing every capacity (for a sampled search) and computing the bound in one loop keeps
-    /// more numbers at hand than the processor has registers: then one loop finds how far the run
-    /// goes, and another filters and bounds its candidates.
+    /// the bounds are computed afterwards, a run at a time, for the candidates that passed
+    /// ([`bound_run`](Self::bound_run)). And a sampled search, which compares every capacity,
+    /// would keep more numbers at hand than the processor has registers in one loop: one loop
+    /// finds how far the run goes (at most as far as must still be looked at), and another
+    /// filters (and bounds) its candidates.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     fn first_pass<const MASK: u8, const NA: usize, const WHOLE: bool>(
@@ -533,7 +538,7 @@ impl ResourceAware {
         let n = candidates.len();
         let learned = self.history.bounds();
         let fused = MASK != RUNTIME;
-        let split = fused && !WHOLE;
+        let split = !WHOLE;
         // Known at compile time unless `MASK` is `RUNTIME`.
         let per = if fused { per_node(MASK) } else { per_node(scales.mask) };
         // (Every index is below `N_RESOURCES`: so clamped, the compiler knows it too.)
@@ -575,19 +580,10 @@ impl ResourceAware {
                 macro_rules! scan {
                     ($check:literal) => {
                         if !fused {
-                            scan_run::<NA, WHOLE, $check>(
-                                &run,
-                                rest,
-                                view,
-                                &index,
-                                passed,
-                                found,
-                                to_find,
-                                |_, _, _| 0.0,
-                            )
+                            scan_run::<NA, WHOLE, $check>(&run, rest, view, &index, passed, found, to_find, |_, _| 0.0)
                         } else if !run.fast {
                             // +∞ (score it) where the bound does not apply.
-                            let infinite = |_, _: &NodeSpec, _: &[u64; N_RESOURCES]| f64::INFINITY;
+                            let infinite = |_, _: &[u64; N_RESOURCES]| f64::INFINITY;
                             scan_run::<NA, WHOLE, $check>(&run, rest, view, &index, passed, found, to_find, infinite)
                         } else if let Some(two) = &run.two {
                             // (With two slots, both present, they are `index` itself.)
@@ -597,13 +593,13 @@ impl ResourceAware {
                                 two.dims.map(|r| r.min(N_RESOURCES - 1))
                             };
                             let top = run.top;
-                            let bound = |c, spec: &NodeSpec, used: &[u64; N_RESOURCES]| {
-                                node_terms(two.bound(top, two_dims, used), scales, per, c, spec, view, learned)
+                            let bound = |c, used: &[u64; N_RESOURCES]| {
+                                node_terms(two.bound(top, two_dims, used), scales, per, c, view, learned)
                             };
                             scan_run::<NA, WHOLE, $check>(&run, rest, view, &index, passed, found, to_find, bound)
                         } else {
-                            let bound = |c, spec: &NodeSpec, used: &[u64; N_RESOURCES]| {
-                                node_terms(run.resource_bound(used, &index), scales, per, c, spec, view, learned)
+                            let bound = |c, used: &[u64; N_RESOURCES]| {
+                                node_terms(run.resource_bound(used, &index), scales, per, c, view, learned)
                             };
                             scan_run::<NA, WHOLE, $check>(&run, rest, view, &index, passed, found, to_find, bound)
                         }
@@ -640,20 +636,11 @@ impl ResourceAware {
             return;
         }
         // A loop compiled for each set of terms bounded node by node.
-        let fill = |per: PerNode, passed: &mut [(NodeId, f64)]| {
-            let resources = |used: &[u64; N_RESOURCES]| match &run.two {
-                Some(two) => two.bound(run.top, two.dims.map(|r| r.min(N_RESOURCES - 1)), used),
-                None => run.resource_bound(used, index),
-            };
-            for (c, bound) in passed.iter_mut() {
-                *bound = node_terms(resources(&view.used(*c).0), scales, per, *c, view.spec(*c), view, learned);
-            }
-        };
         match per {
-            0 => fill(0, passed),
-            LEARNED => fill(LEARNED, passed),
-            p if p == 1 << QUEUE => fill(1 << QUEUE, passed),
-            _ => fill(1 << QUEUE | LEARNED, passed),
+            0 => fill_bounds::<NA, 0>(run, passed, index, scales, view, learned),
+            LEARNED => fill_bounds::<NA, LEARNED>(run, passed, index, scales, view, learned),
+            QUEUE_ONLY => fill_bounds::<NA, QUEUE_ONLY>(run, passed, index, scales, view, learned),
+            _ => fill_bounds::<NA, { QUEUE_ONLY | LEARNED }>(run, passed, index, scales, view, learned),
         }
     }
 
@@ -685,7 +672,7 @@ impl ResourceAware {
                 for (c, bound) in &mut passed {
                     let (capacity, used) = (&view.spec(*c).capacity.0, &view.used(*c).0);
                     if *bound < f64::INFINITY {
-                        let fit = demand_fit_of(task, capacity, used, &dims);
+                        let fit = DemandFit::new().bound(task, capacity, used, &dims);
                         *bound -= scales.term[DEMAND_FIT] * (MAX_SCORE as f64 - fit);
                     }
                 }
@@ -710,9 +697,31 @@ impl ResourceAware {
     }
 }
 
+/// [`ResourceAware::bound_run`] for the terms `PER` (see [`PerNode`]).
+#[inline(always)]
+fn fill_bounds<const NA: usize, const PER: PerNode>(
+    run: &Run<NA>,
+    passed: &mut [(NodeId, f64)],
+    index: &[usize; NA],
+    scales: &Scales,
+    view: &ClusterView<'_>,
+    learned: &[LearnedBound],
+) {
+    if let Some(two) = &run.two {
+        let (top, dims) = (run.top, two.dims.map(|r| r.min(N_RESOURCES - 1)));
+        for (c, bound) in passed.iter_mut() {
+            *bound = node_terms(two.bound(top, dims, &view.used(*c).0), scales, PER, *c, view, learned);
+        }
+    } else {
+        for (c, bound) in passed.iter_mut() {
+            *bound = node_terms(run.resource_bound(&view.used(*c).0, index), scales, PER, *c, view, learned);
+        }
+    }
+}
+
 /// Looks at the candidates of `rest` (if `CHECK`, while they are nodes of `run` and fewer than
 /// `to_find` have passed; else all of them, known to be): writes each in `passed[found]` with its
-/// `bound` (from its id, spec and use), and counts it in `found` if it passes the filters.
+/// `bound` (from its id and use), and counts it in `found` if it passes the filters.
 /// Returns `found` and how many it looked at.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
@@ -724,16 +733,15 @@ fn scan_run<const NA: usize, const WHOLE: bool, const CHECK: bool>(
     passed: &mut [(NodeId, f64)],
     mut found: usize,
     to_find: usize,
-    bound: impl Fn(NodeId, &NodeSpec, &[u64; N_RESOURCES]) -> f64,
+    bound: impl Fn(NodeId, &[u64; N_RESOURCES]) -> f64,
 ) -> (usize, usize) {
     for (k, &c) in rest.iter().enumerate() {
-        let spec = view.spec(c);
-        if CHECK && (found >= to_find || !run.same::<WHOLE>(&spec.capacity.0, index)) {
+        if CHECK && (found >= to_find || !run.same::<WHOLE>(&view.spec(c).capacity.0, index)) {
             return (found, k);
         }
         let used = &view.used(c).0;
         let pass = run.passes::<WHOLE>(used, index);
-        passed[found] = (c, bound(c, spec, used));
+        passed[found] = (c, bound(c, used));
         found += usize::from(pass);
     }
     (found, rest.len())
@@ -748,7 +756,6 @@ fn node_terms(
     scales: &Scales,
     per: PerNode,
     c: NodeId,
-    spec: &NodeSpec,
     view: &ClusterView<'_>,
     learned: &[LearnedBound],
 ) -> f64 {
@@ -757,7 +764,7 @@ fn node_terms(
     // (Every node's record is there when a learned term is weighted: see `choose`.)
     let learned = || {
         let record = &learned[c.index()];
-        t[EFFICIENCY] * record.efficiency(spec.speed) + t[RESPONSE_TIME] * record.response()
+        t[EFFICIENCY] * record.efficiency(view.spec(c).speed) + t[RESPONSE_TIME] * record.response()
     };
     match (per & 1 << QUEUE != 0, per & LEARNED != 0) {
         (false, false) => resources,
@@ -767,32 +774,72 @@ fn node_terms(
     }
 }
 
-/// At least `demand_fit`'s value for a node of capacity `capacity` and use `used` that passes the
-/// filters (in the weighted dimensions), with those capacities below [`FAST_CAPACITY`]: from the
-/// free shares `(c_r − u_r) · (1 / c_r)` and the demand shares computed as `Alignment::of`
-/// computes them.
-#[inline(never)]
-fn demand_fit_of<const NA: usize>(
-    task: &TaskInfo,
-    capacity: &[u64; N_RESOURCES],
-    used: &[u64; N_RESOURCES],
-    dims: &Dims<NA>,
-) -> f64 {
-    let (mut dot, mut demand_sq, mut free_sq) = (0.0, 0.0, 0.0);
-    for i in 0..dims.len {
-        let (r, weight) = (dims.index[i], dims.weight[i]);
-        let cap = capacity[r];
-        if cap == 0 {
-            continue;
+/// At least `demand_fit`'s value for a node that passes the filters (in the weighted
+/// dimensions), with those capacities below [`FAST_CAPACITY`]: from the free shares
+/// `(c_r − u_r) · (1 / c_r)` and the demand shares computed as `Alignment::of` computes them.
+/// What depends on the capacity alone is kept for the next node of the same capacity (in the
+/// weighted dimensions).
+#[derive(Clone, Copy, Debug)]
+struct DemandFit<const NA: usize> {
+    /// The weighted dimensions' capacities the rest was derived for.
+    capacity: [u64; NA],
+    /// Per slot where the node has the resource, `1 / c`, `ω s` and `ω` (0 elsewhere).
+    recip: [f64; NA],
+    share_weight: [f64; NA],
+    weight: [f64; NA],
+    /// `Σ ω s²`, summed as `Alignment::of` sums it (so the same number).
+    demand_sq: f64,
+}
+
+impl<const NA: usize> DemandFit<NA> {
+    /// For no capacity yet.
+    fn new() -> Self {
+        DemandFit {
+            capacity: [u64::MAX; NA],
+            recip: [0.0; NA],
+            share_weight: [0.0; NA],
+            weight: [0.0; NA],
+            demand_sq: 0.0,
         }
-        let share = (task.demand.0[r] as f64 / cap as f64).min(1.0);
-        let free = cap.wrapping_sub(used[r]) as i64 as f64 * (1.0 / u64_to_f64(cap));
-        let free = if free < 1.0 { free } else { 1.0 };
-        dot += weight * share * free;
-        demand_sq += weight * share * share;
-        free_sq += weight * free * free;
     }
-    demand_fit_bound(demand_sq, dot, free_sq)
+
+    /// The bound for a node of capacity `capacity` and use `used`.
+    #[inline(never)]
+    fn bound(
+        &mut self,
+        task: &TaskInfo,
+        capacity: &[u64; N_RESOURCES],
+        used: &[u64; N_RESOURCES],
+        dims: &Dims<NA>,
+    ) -> f64 {
+        let weighted: [u64; NA] = dims.index.map(|r| capacity[r]);
+        if weighted != self.capacity {
+            *self = DemandFit::new();
+            self.capacity = weighted;
+            for i in 0..dims.len {
+                let (r, weight) = (dims.index[i], dims.weight[i]);
+                let cap = capacity[r];
+                if cap == 0 {
+                    continue;
+                }
+                let share = (task.demand.0[r] as f64 / cap as f64).min(1.0);
+                self.recip[i] = 1.0 / u64_to_f64(cap);
+                self.share_weight[i] = weight * share;
+                self.weight[i] = weight;
+                self.demand_sq += weight * share * share;
+            }
+        }
+        let (mut dot, mut free_sq) = (0.0, 0.0);
+        for i in 0..NA {
+            let r = dims.index[i];
+            // (0 where the node lacks the resource, and for a padding slot.)
+            let free = capacity[r].wrapping_sub(used[r]) as i64 as f64 * self.recip[i];
+            let free = if free < 1.0 { free } else { 1.0 };
+            dot += self.share_weight[i] * free;
+            free_sq += self.weight[i] * free * free;
+        }
+        demand_fit_bound(self.demand_sq, dot, free_sq)
+    }
 }
 
 /// At least `demand_fit`'s value, from the demand's exact `Σ w a²` and the estimates of
