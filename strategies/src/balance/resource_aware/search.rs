@@ -60,9 +60,9 @@
 //!   (`LearnedBound`, in `history.rs`): the response-time term itself, and the efficiency term
 //!   with the same one division by the node's speed as the term;
 //! - `demand_fit` by 100 in the first pass; in the second, for a candidate whose bound reaches
-//!   the best so far, by its cosine `c` as `100 (1 + c²) / 2 ≥ 100 c`, with `c²` estimated from
-//!   the free shares `(c_r − u_r) · (1 / c_r)` ([`DemandFit`]), and the candidate is scored
-//!   only if the bound so lowered still reaches it.
+//!   the best so far, by `100 c` with its cosine `c` estimated from the free shares
+//!   `(c_r − u_r) · (1 / c_r)` ([`DemandFit`]), and the candidate is scored only if the bound so
+//!   lowered still reaches it.
 //!
 //! Weighted capacities of [`FAST_CAPACITY`] or more skip the bound (every such node is scored).
 
@@ -845,18 +845,18 @@ impl<const NA: usize> DemandFit<NA> {
 /// At least `demand_fit`'s value, from the demand's exact `Σ w a²` and the estimates of
 /// `Σ w a b` and `Σ w b²` (each within 10 units in the last place of the exact sum, relatively:
 /// every free share is within 3 of the exact one, and all the terms are non-negative). With
-/// `y = dot² / (Σ w a² · Σ w b²)`, the estimated cosine squared, `√y ≤ (1 + y) / 2`, and the
-/// relative error of `y` (below 40 units in the last place) moves the cosine by less than the
-/// rounding up by 10⁻¹² covers; the exact term is the cosine × 100, capped at 100, or 100 where
-/// the demand has no weighted part, or 0 where the node has no free room. With almost no free
-/// room, where the free shares' squares could underflow, the bound is 100.
+/// `y = dot² / (Σ w a² · Σ w b²)`, the estimated cosine squared, within 40 units in the last
+/// place, `√y` is within 21 of the cosine, and `evaluate`'s quotient within a few: the rounding
+/// up by 10⁻¹² covers both. The exact term is the cosine × 100, capped at 100, or 100 where the
+/// demand has no weighted part, or 0 where the node has no free room. With almost no free room,
+/// where the free shares' squares could underflow, the bound is 100.
 #[inline(always)]
 fn demand_fit_bound(demand_sq: f64, dot: f64, free_sq: f64) -> f64 {
     if demand_sq == 0.0 || free_sq.partial_cmp(&1e-200) != Some(Ordering::Greater) {
         return MAX_SCORE as f64;
     }
     let y = dot * dot / (demand_sq * free_sq);
-    let bound = MAX_SCORE as f64 / 2.0 * (1.0 + y) * (1.0 + 1e-12) + MARGIN;
+    let bound = MAX_SCORE as f64 * y.sqrt() * (1.0 + 1e-12) + MARGIN;
     if bound < MAX_SCORE as f64 {
         bound
     } else {
