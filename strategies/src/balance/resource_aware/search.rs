@@ -38,8 +38,9 @@
 //! with `u` its believed use, `d` the demand, `c` its capacity), over the dimensions with
 //! positive resource weight `ω_r` that the node has:
 //! - the requested fraction `f_r = a_r / c_r`, that Kubernetes' terms read, is estimated as
-//!   `a_r · (1 / c_r)`: within `3 · 2^-53` of the exact quotient (such errors, and those of the
-//!   other estimates below, are far below the [`MARGIN`] each estimated bound gets);
+//!   `u_r · (1 / c_r) + d_r · (1 / c_r)` (the second product once per run): within a few units
+//!   in the last place of the exact quotient (such errors, and those of the other estimates
+//!   below, are far below the [`MARGIN`] each estimated bound gets);
 //! - `least_allocated` ≤ `P · Σ_r ω_r (1 − f_r) + MARGIN` with `P = 100 / Σ ω` over every
 //!   weighted dimension (the integer divisions only round down), `most_allocated` ≤
 //!   `P · Σ_r ω_r f_r + MARGIN`;
@@ -116,10 +117,10 @@ impl<const NA: usize> Dims<NA> {
 /// `top − max(p₀ f₀ + p₁ f₁, q₀ f₀ + q₁ f₁)` with the fractions `f₀, f₁` (see the module doc).
 #[derive(Clone, Copy, Debug)]
 struct Two {
-    /// The two dimensions and, for each, the demand and `1 / capacity`.
+    /// The two dimensions and, for each, `1 / capacity` and the demand's share `d · (1 / c)`.
     dims: [usize; 2],
-    demand: [u64; 2],
     recip: [f64; 2],
+    offset: [f64; 2],
     p: [f64; 2],
     q: [f64; 2],
 }
@@ -142,12 +143,13 @@ struct Run<const NA: usize> {
     /// that its runs need only those capacities to be equal.
     slot_open: bool,
     slot_limit: [u64; NA],
-    /// For each weighted slot where the node has the resource: `1 / capacity`, the demand and the
+    /// For each weighted slot where the node has the resource: `1 / capacity`, the demand's share
+    /// `d · (1 / c)` (the fraction is estimated as `u · (1 / c) + d · (1 / c)`) and the
     /// fraction's coefficient `k` in the bound; 0 for the others (and for a padding slot). `pad`
     /// is 0 where the node has the resource and +∞ elsewhere, to keep the slot out of the least
     /// and largest fractions.
     slot_recip: [f64; NA],
-    slot_demand: [u64; NA],
+    slot_offset: [f64; NA],
     slot_coef: [f64; NA],
     slot_pad: [f64; NA],
     /// The bound of the four resource terms is `top + Σ k f − spread · R` (see the module doc).
@@ -185,7 +187,7 @@ impl<const NA: usize> Run<NA> {
             slot_open: dims.index.iter().all(|&r| demand[r] <= capacity[r]),
             slot_limit: dims.index.map(|r| capacity[r].wrapping_sub(demand[r])),
             slot_recip: [0.0; NA],
-            slot_demand: [0; NA],
+            slot_offset: [0.0; NA],
             slot_coef: [0.0; NA],
             slot_pad: [f64::INFINITY; NA],
             top: 0.0,
@@ -206,7 +208,7 @@ impl<const NA: usize> Run<NA> {
             let weight = dims.weight[i];
             let share = (demand[r] as f64 / cap as f64).min(1.0);
             run.slot_recip[i] = 1.0 / u64_to_f64(cap);
-            run.slot_demand[i] = demand[r];
+            run.slot_offset[i] = demand[r] as f64 * run.slot_recip[i];
             run.slot_pad[i] = 0.0;
             run.slot_coef[i] = per_weight * weight * (t[MOST] - t[LEAST] - t[TETRIS] * share);
             present[n_present] = i;
@@ -226,8 +228,8 @@ impl<const NA: usize> Run<NA> {
             let (k, spread) = ([run.slot_coef[i], run.slot_coef[j]], run.spread);
             run.two = Some(Two {
                 dims: [dims.index[i], dims.index[j]],
-                demand: [run.slot_demand[i], run.slot_demand[j]],
                 recip: [run.slot_recip[i], run.slot_recip[j]],
+                offset: [run.slot_offset[i], run.slot_offset[j]],
                 p: [spread - k[0], -spread - k[1]],
                 q: [-spread - k[0], spread - k[1]],
             });
@@ -272,9 +274,9 @@ impl<const NA: usize> Run<NA> {
     fn resource_bound(&self, used: &[u64; N_RESOURCES], index: &[usize; NA]) -> f64 {
         let (mut sum, mut low, mut high) = (0.0, f64::INFINITY, f64::NEG_INFINITY);
         for i in 0..NA {
-            // Below 2^40 where the task fits: exact as doubles (elsewhere the estimate is not
-            // used, and wraps rather than overflows).
-            let fraction = used[index[i]].wrapping_add(self.slot_demand[i]) as i64 as f64 * self.slot_recip[i];
+            // (The use is exact as a double where the task fits, below 2^40; elsewhere the
+            // estimate is some finite number, not used.)
+            let fraction = used[index[i]] as i64 as f64 * self.slot_recip[i] + self.slot_offset[i];
             sum += self.slot_coef[i] * fraction;
             // (Comparisons rather than `min` and `max`, which also handle NaN, absent here.)
             let (l, h) = (fraction + self.slot_pad[i], fraction - self.slot_pad[i]);
@@ -292,7 +294,7 @@ impl Two {
     /// has, with `dims` those dimensions (as `self.dims`) and `top` the run's.
     #[inline(always)]
     fn bound(&self, top: f64, dims: [usize; 2], used: &[u64; N_RESOURCES]) -> f64 {
-        let fraction = |k: usize| used[dims[k]].wrapping_add(self.demand[k]) as i64 as f64 * self.recip[k];
+        let fraction = |k: usize| used[dims[k]] as i64 as f64 * self.recip[k] + self.offset[k];
         let (f0, f1) = (fraction(0), fraction(1));
         let (p, q) = (self.p[0] * f0 + self.p[1] * f1, self.q[0] * f0 + self.q[1] * f1);
         top - if p > q { p } else { q }
@@ -543,8 +545,8 @@ impl ResourceAware {
         let per = if fused { per_node(MASK) } else { per_node(scales.mask) };
         // (Every index is below `N_RESOURCES`: so clamped, the compiler knows it too.)
         let index = dims.index.map(|r| r.min(N_RESOURCES - 1));
-        // (A run for some capacity to start with: right for that capacity.)
-        let mut run = Run::new(self, [0; N_RESOURCES], task, dims, scales);
+        let Some(&first) = candidates.get(start) else { return (0, start) };
+        let mut run = Run::new(self, view.spec(first).capacity.0, task, dims, scales);
         // `passed[run_start..found]` passed in this run.
         let (mut found, mut run_start, mut end) = (0, 0, start);
         'search: for (from, to) in [(start, n), (0, start)] {
