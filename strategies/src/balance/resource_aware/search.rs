@@ -62,8 +62,10 @@
 //!   with the same one division by the node's speed as the term;
 //! - `demand_fit` by 100 in the first pass; in the second, for a candidate whose bound reaches
 //!   the best so far, by `100 c` with its cosine `c` estimated from the free shares
-//!   `(c_r − u_r) · (1 / c_r)` ([`DemandFit`]), and the candidate is scored only if the bound so
-//!   lowered still reaches it.
+//!   `(c_r − u_r) · (1 / c_r)`, and the candidate is scored only if the bound so lowered still
+//!   reaches it ([`Refiner`], which also takes the integer parts of the Kubernetes terms'
+//!   bounds, the terms being integers: only with a run-time term mask, whose exact score costs
+//!   the most, and which alone can weigh demand fit).
 //!
 //! Weighted capacities of [`FAST_CAPACITY`] or more skip the bound (every such node is scored).
 
@@ -461,9 +463,9 @@ impl ResourceAware {
         let learned_terms = 1 << EFFICIENCY | 1 << RESPONSE_TIME;
         let inputs_decide = weights.mask & learned_terms == 0;
         let with_tasks = weights.mask & 1 << QUEUE != 0;
-        // (Only a run-time mask weighs demand fit.)
-        let demand_fit = MASK == RUNTIME && weights.all[DEMAND_FIT] > 0.0;
-        let mut fit = DemandFit::<NA>::new();
+        // With a run-time mask the exact score costs the most: the first bound is refined first.
+        let refine = MASK == RUNTIME;
+        let mut refiner = Refiner::<NA>::new();
         let mut best_inputs = ([0u64; N_RESOURCES], [0u64; N_RESOURCES], 0u32);
         for &(c, bound) in &passed[..found] {
             if bound < threshold {
@@ -471,14 +473,11 @@ impl ResourceAware {
             }
             let capacity = &view.spec(c).capacity.0;
             let used = &view.used(c).0;
-            if demand_fit && bound < f64::INFINITY {
-                // The first pass bounded demand fit by 100: now by its own bound, for the few
-                // candidates that reach the threshold so far.
-                let refined =
-                    bound - scales.term[DEMAND_FIT] * (MAX_SCORE as f64 - fit.bound(task, capacity, used, &dims));
-                if refined < threshold {
-                    continue;
-                }
+            if refine
+                && bound < f64::INFINITY
+                && bound - refiner.lower(task, capacity, used, &dims, &scales) < threshold
+            {
+                continue;
             }
             let tasks = if with_tasks { view.load(c).tasks() } else { 0 };
             let key = match best {
@@ -670,12 +669,11 @@ impl ResourceAware {
                 ra.first_pass::<MASK, NA, WHOLE>(task, candidates, 0, n, view, &dims, &scales, &mut passed);
             assert_eq!(end, 0, "the whole list is looked at");
             passed.truncate(found);
-            if weights.all[DEMAND_FIT] > 0.0 {
+            if MASK == RUNTIME {
                 for (c, bound) in &mut passed {
                     let (capacity, used) = (&view.spec(*c).capacity.0, &view.used(*c).0);
                     if *bound < f64::INFINITY {
-                        let fit = DemandFit::new().bound(task, capacity, used, &dims);
-                        *bound -= scales.term[DEMAND_FIT] * (MAX_SCORE as f64 - fit);
+                        *bound -= Refiner::new().lower(task, capacity, used, &dims, &scales);
                     }
                 }
             }
@@ -776,48 +774,78 @@ fn node_terms(
     }
 }
 
-/// At least `demand_fit`'s value for a node that passes the filters (in the weighted
-/// dimensions), with those capacities below [`FAST_CAPACITY`]: from the free shares
-/// `(c_r − u_r) · (1 / c_r)` and the demand shares computed as `Alignment::of` computes them.
-/// What depends on the capacity alone is kept for the next node of the same capacity (in the
-/// weighted dimensions).
+/// The second pass's tighter bound, with a run-time term mask (whose exact score costs the
+/// most), for the candidates whose first bound reaches the best so far: how much lower than the
+/// first bound it is. Demand fit's first bound, 100, becomes its own ([`demand_fit_bound`], from
+/// the free shares `(c_r − u_r) · (1 / c_r)` and the demand shares computed as `Alignment::of`
+/// computes them); and as `least_allocated`, `most_allocated` and `balanced_allocation` are
+/// integers, each bound `x + MARGIN` (from the same estimates as the first pass's) becomes the
+/// integer [`floor_of`] gives. What depends on the capacity alone is kept for the next
+/// candidate of the same capacity (in the weighted dimensions).
 #[derive(Clone, Copy, Debug)]
-struct DemandFit<const NA: usize> {
+struct Refiner<const NA: usize> {
     /// The weighted dimensions' capacities the rest was derived for.
     capacity: [u64; NA],
-    /// Per slot where the node has the resource, `1 / c`, `ω s` and `ω` (0 elsewhere).
+    /// Per slot where the node has the resource, `1 / c`, `d · (1 / c)`, `ω s` and `ω` (0
+    /// elsewhere), and 0 (+∞ elsewhere) to keep the slot out of the least and largest fractions.
     recip: [f64; NA],
+    offset: [f64; NA],
     share_weight: [f64; NA],
     weight: [f64; NA],
+    pad: [f64; NA],
     /// `Σ ω s²`, summed as `Alignment::of` sums it (so the same number).
     demand_sq: f64,
+    /// `Σ ω` over the slots the node has.
+    present_weight: f64,
+    /// `100 / √(2n)` for `n ≥ 2` weighted dimensions that the node has, else 0.
+    slope: f64,
 }
 
-impl<const NA: usize> DemandFit<NA> {
+/// At least `⌊x + MARGIN⌋`, and equal to it unless `x + MARGIN` is within 2⁻²⁰ below the next
+/// integer (then that integer), for `|x| < 2^50` (else some finite number): three additions,
+/// rounding `x + MARGIN − ½ + 2⁻²⁰` to the nearest integer by adding and subtracting
+/// `1.5 · 2^52` (every double of that size is an integer, and the default rounding is to the
+/// nearest).
+#[inline(always)]
+fn floor_of(x: f64) -> f64 {
+    const ROUND: f64 = 1.5 * (1u64 << 52) as f64;
+    const SHIFT: f64 = MARGIN - 0.5 + 1.0 / (1u64 << 20) as f64;
+    (x + SHIFT + ROUND) - ROUND
+}
+
+impl<const NA: usize> Refiner<NA> {
     /// For no capacity yet.
     fn new() -> Self {
-        DemandFit {
+        Refiner {
             capacity: [u64::MAX; NA],
             recip: [0.0; NA],
+            offset: [0.0; NA],
             share_weight: [0.0; NA],
             weight: [0.0; NA],
+            pad: [f64::INFINITY; NA],
             demand_sq: 0.0,
+            present_weight: 0.0,
+            slope: 0.0,
         }
     }
 
-    /// The bound for a node of capacity `capacity` and use `used`.
+    /// How much lower the tighter bound of a node of capacity `capacity` and use `used` is than
+    /// its first bound (see the type), for a node that passes the filters (in the weighted
+    /// dimensions), with those capacities below [`FAST_CAPACITY`].
     #[inline(never)]
-    fn bound(
+    fn lower(
         &mut self,
         task: &TaskInfo,
         capacity: &[u64; N_RESOURCES],
         used: &[u64; N_RESOURCES],
         dims: &Dims<NA>,
+        scales: &Scales,
     ) -> f64 {
         let weighted: [u64; NA] = dims.index.map(|r| capacity[r]);
         if weighted != self.capacity {
-            *self = DemandFit::new();
+            *self = Refiner::new();
             self.capacity = weighted;
+            let mut n_present = 0;
             for i in 0..dims.len {
                 let (r, weight) = (dims.index[i], dims.weight[i]);
                 let cap = capacity[r];
@@ -826,21 +854,39 @@ impl<const NA: usize> DemandFit<NA> {
                 }
                 let share = (task.demand.0[r] as f64 / cap as f64).min(1.0);
                 self.recip[i] = 1.0 / u64_to_f64(cap);
+                self.offset[i] = task.demand.0[r] as f64 * self.recip[i];
                 self.share_weight[i] = weight * share;
                 self.weight[i] = weight;
+                self.pad[i] = 0.0;
                 self.demand_sq += weight * share * share;
+                self.present_weight += weight;
+                n_present += 1;
             }
+            self.slope = if n_present < 2 { 0.0 } else { MAX_SCORE as f64 * INV_SQRT_2N[n_present] };
         }
-        let (mut dot, mut free_sq) = (0.0, 0.0);
+        let (mut taken, mut low, mut high, mut dot, mut free_sq) = (0.0, f64::INFINITY, f64::NEG_INFINITY, 0.0, 0.0);
         for i in 0..NA {
             let r = dims.index[i];
             // (0 where the node lacks the resource, and for a padding slot.)
+            let fraction = used[r] as i64 as f64 * self.recip[i] + self.offset[i];
+            taken += self.weight[i] * fraction;
+            let (l, h) = (fraction + self.pad[i], fraction - self.pad[i]);
+            low = if l < low { l } else { low };
+            high = if h > high { h } else { high };
             let free = capacity[r].wrapping_sub(used[r]) as i64 as f64 * self.recip[i];
             let free = if free < 1.0 { free } else { 1.0 };
             dot += self.share_weight[i] * free;
             free_sq += self.weight[i] * free * free;
         }
-        demand_fit_bound(self.demand_sq, dot, free_sq)
+        let range = high - low;
+        let range = if range > 0.0 { range } else { 0.0 };
+        let t = &scales.term;
+        // Each first bound `x + MARGIN`, less the integer in its place.
+        let excess = |x: f64| x + MARGIN - floor_of(x);
+        t[LEAST] * excess(scales.per_weight * (self.present_weight - taken))
+            + t[MOST] * excess(scales.per_weight * taken)
+            + t[BALANCED] * excess(MAX_SCORE as f64 - self.slope * range)
+            + t[DEMAND_FIT] * (MAX_SCORE as f64 - demand_fit_bound(self.demand_sq, dot, free_sq))
     }
 }
 
@@ -893,6 +939,18 @@ mod tests {
                 }
                 None => assert!(!passes(0), "{capacity} {max}"),
             }
+        }
+    }
+
+    #[test]
+    fn floor_of_is_the_integer_part_with_the_margin_or_the_next_integer() {
+        let mut gen = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let mut xs: Vec<f64> = (0..=300).flat_map(|k| [k as f64, k as f64 - 1e-12, k as f64 + 1e-12]).collect();
+        xs.extend((0..300).map(|k| k as f64 - MARGIN));
+        xs.extend((0..100_000).map(|_| (gen.next_u64() % 400_000_000) as f64 / 1e6 - 100.0));
+        for x in xs {
+            let (floor, got) = ((x + MARGIN).floor(), floor_of(x));
+            assert!(got == floor || (got == floor + 1.0 && x + MARGIN > floor + 1.0 - 1e-6), "{x}: {got}");
         }
     }
 
