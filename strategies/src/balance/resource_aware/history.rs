@@ -66,11 +66,10 @@ impl Default for LearnedBound {
 impl LearnedBound {
     /// At least `efficiency(nominal_speed).unwrap_or(NEUTRAL_SCORE)` of the node's history, and
     /// equal to it (as a number: 0 for −0) unless that speed ratio is NaN (then the ratio counts
-    /// as 1, the largest):
-    /// where completions took time, the ratio is the same quotient `efficiency` computes (one
-    /// division), capped alike (a negative ratio is raised to the fixed ratio, 0); elsewhere the
-    /// quotient is 0 (or NaN) and the fixed ratio applies. The product is then formed as
-    /// [`efficiency_score`] forms it, with the success rate it caps.
+    /// as 1, the largest): where completions took time, the ratio is the same quotient
+    /// `efficiency` computes (one division), capped alike (a negative ratio is raised to the
+    /// fixed ratio, 0); elsewhere the quotient is 0 (or NaN) and the fixed ratio applies. The
+    /// product is then formed as [`efficiency_score`] forms it, with the success rate it caps.
     #[inline(always)]
     pub(super) fn efficiency(&self, nominal_speed: f64) -> f64 {
         let ratio = self.speed / nominal_speed;

@@ -74,7 +74,7 @@ use std::cmp::Ordering;
 use rand_core::RngCore;
 
 use super::history::LearnedBound;
-use super::terms::{queue_score_at_most, MAX_SCORE};
+use super::terms::{queue_score_bound, MAX_SCORE};
 use super::{
     ResourceAware, WeightSet, BALANCED, DEMAND_FIT, EFFICIENCY, LEAST, MOST, N_TERMS, QUEUE, RESPONSE_TIME, RUNTIME,
     TETRIS,
@@ -760,7 +760,7 @@ fn node_terms(
     learned: &[LearnedBound],
 ) -> f64 {
     let t = &scales.term;
-    let queue = || t[QUEUE] * queue_score_at_most(view.load(c).tasks());
+    let queue = || t[QUEUE] * queue_score_bound(view.load(c).tasks());
     // (Every node's record is there when a learned term is weighted: see `choose`.)
     let learned = || {
         let record = &learned[c.index()];
