@@ -519,10 +519,10 @@ impl ResourceAware {
     /// With a term mask known when compiling, the bound is cheap: every candidate gets one, with
     /// no branch on the filters. With a run-time mask it costs more than a mispredicted branch:
     /// the bounds are computed afterwards, a run at a time, for the candidates that passed
-    /// ([`bound_run`](Self::bound_run)). And a sampled search, which compares every capacity,
-    /// would keep more numbers at hand than the processor has registers in one loop: one loop
-    /// finds how far the run goes (at most as far as must still be looked at), and another
-    /// filters (and bounds) its candidates.
+    /// ([`bound_run`](Self::bound_run)). And a sampled search, which compares every capacity, or
+    /// one with more than two weighted dimensions, would keep more numbers at hand than the
+    /// processor has registers in one loop: one loop finds how far the run goes (at most as far
+    /// as must still be looked at), and another filters (and bounds) its candidates.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     fn first_pass<const MASK: u8, const NA: usize, const WHOLE: bool>(
@@ -539,7 +539,7 @@ impl ResourceAware {
         let n = candidates.len();
         let learned = self.history.bounds();
         let fused = MASK != RUNTIME;
-        let split = !WHOLE;
+        let split = !WHOLE || NA > 2;
         // Known at compile time unless `MASK` is `RUNTIME`.
         let per = if fused { per_node(MASK) } else { per_node(scales.mask) };
         // (Every index is below `N_RESOURCES`: so clamped, the compiler knows it too.)
