@@ -15,7 +15,7 @@ use std::cmp::Ordering;
 use crate::balance::Outcome;
 use crate::Time;
 
-use super::terms::{efficiency_score, response_time_score, NEUTRAL_SCORE};
+use super::terms::{efficiency_score, response_time_score, MAX_SCORE, NEUTRAL_SCORE};
 
 /// One node's decayed sums, and what the terms read of them, derived once per outcome rather
 /// than once per decision (the same expressions on the same sums: the same values).
@@ -33,15 +33,114 @@ pub(super) struct NodeHistory {
     observed_speed: f64,
     /// The response-time term, if anything completed.
     response_time: Option<f64>,
-    /// What [`efficiency_bound`](Self::efficiency_bound) reads: the observed speed where
-    /// completions took time (else 0), the speed ratio that applies otherwise (1 if tasks
-    /// completed in no time, and for a node never observed; else 0), and the success rate
-    /// capped to 0–1 (½ for a node never observed, so that the bound is then 50).
-    bound_speed: f64,
-    bound_ratio: f64,
-    bound_success: f64,
+}
+
+/// What the search's bound reads of one node's history: a 32-byte record (two to a cache line),
+/// kept apart from the sums so that a search reads only these.
+///
+/// **Invariant**: derived from the node's [`NodeHistory`] by [`NodeHistory::bound`] whenever the
+/// sums or the latency scale change ([`Histories`] keeps them together), so that
+/// [`efficiency`](Self::efficiency) and [`response`](Self::response) are what the node's terms
+/// are (see there).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct LearnedBound {
+    /// The observed speed where completions took time, else 0.
+    speed: f64,
+    /// The speed ratio that applies otherwise: 1 if tasks completed in no time, and for a node
+    /// never observed; else 0.
+    ratio: f64,
+    /// The success rate capped to 0–1 (½ for a node never observed, so that the efficiency is
+    /// then 50).
+    success: f64,
     /// The response-time term, or [`NEUTRAL_SCORE`] if nothing completed.
-    response_or_neutral: f64,
+    response: f64,
+}
+
+impl Default for LearnedBound {
+    /// Nothing observed.
+    fn default() -> Self {
+        NodeHistory::default().bound()
+    }
+}
+
+impl LearnedBound {
+    /// At least `efficiency(nominal_speed).unwrap_or(NEUTRAL_SCORE)` of the node's history, and
+    /// equal to it (as a number: 0 for −0) unless that speed ratio is NaN (then the ratio counts
+    /// as 1, the largest): where completions took time, the ratio is the same quotient
+    /// `efficiency` computes (one division), capped alike (a negative ratio is raised to the
+    /// fixed ratio, 0); elsewhere the quotient is 0 (or NaN) and the fixed ratio applies. The
+    /// product is then formed as [`efficiency_score`] forms it, with the success rate it caps.
+    #[inline(always)]
+    pub(super) fn efficiency(&self, nominal_speed: f64) -> f64 {
+        let ratio = self.speed / nominal_speed;
+        // (Comparisons rather than `min` and `max`, so that NaN becomes 1.)
+        let ratio = if ratio < 1.0 { ratio } else { 1.0 };
+        let ratio = if ratio > self.ratio { ratio } else { self.ratio };
+        MAX_SCORE as f64 * ratio * self.success
+    }
+
+    /// The response-time term, or [`NEUTRAL_SCORE`] if nothing completed: what `evaluate`
+    /// reads, bit for bit.
+    #[inline(always)]
+    pub(super) fn response(&self) -> f64 {
+        self.response
+    }
+}
+
+/// Every node's history, by node id, and its [`LearnedBound`] beside it.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Histories {
+    sums: Vec<NodeHistory>,
+    bounds: Vec<LearnedBound>,
+}
+
+impl Histories {
+    /// Number of nodes with a history (observed or not).
+    pub(super) fn len(&self) -> usize {
+        self.sums.len()
+    }
+
+    /// True if no node has one.
+    #[cfg(test)]
+    pub(super) fn is_empty(&self) -> bool {
+        self.sums.is_empty()
+    }
+
+    /// A node's history, if it has one.
+    #[inline]
+    pub(super) fn get(&self, node: usize) -> Option<&NodeHistory> {
+        self.sums.get(node)
+    }
+
+    /// The bounds' records, by node id (as many as [`len`](Self::len)).
+    #[inline]
+    pub(super) fn bounds(&self) -> &[LearnedBound] {
+        &self.bounds
+    }
+
+    /// Gives the nodes up to `len` a history of nothing observed.
+    pub(super) fn grow(&mut self, len: usize) {
+        if self.sums.len() < len {
+            self.sums.resize(len, NodeHistory::default());
+            self.bounds.resize(len, LearnedBound::default());
+        }
+    }
+
+    /// Adds an outcome learned at `now` to its node's history (see [`NodeHistory::record`]).
+    pub(super) fn record(&mut self, outcome: &Outcome, now: Time, decay_ns: f64, scale_s: f64) {
+        let i = outcome.node.index();
+        self.grow(i + 1);
+        self.sums[i].record(outcome, now, decay_ns, scale_s);
+        self.bounds[i] = self.sums[i].bound();
+    }
+
+    /// Derives every node's terms again with this latency scale.
+    pub(super) fn refresh(&mut self, scale_s: f64) {
+        for (sums, bound) in self.sums.iter_mut().zip(&mut self.bounds) {
+            sums.refresh(scale_s);
+            *bound = sums.bound();
+        }
+    }
 }
 
 impl Default for NodeHistory {
@@ -56,10 +155,6 @@ impl Default for NodeHistory {
             success_rate: 0.0,
             observed_speed: 0.0,
             response_time: None,
-            bound_speed: 0.0,
-            bound_ratio: 1.0,
-            bound_success: 0.5,
-            response_or_neutral: NEUTRAL_SCORE,
         }
     }
 }
@@ -87,40 +182,26 @@ impl NodeHistory {
         self.success_rate = self.completed / self.outcomes;
         self.observed_speed = self.work_s / self.latency_s;
         self.response_time = self.mean_latency_s().map(|latency| response_time_score(latency, scale_s));
-        self.response_or_neutral = self.response_time.unwrap_or(NEUTRAL_SCORE);
+    }
+
+    /// What the search's bound reads of this history (see [`LearnedBound`]).
+    pub(super) fn bound(&self) -> LearnedBound {
         // As `efficiency` tests it: not `outcomes <= 0` (so NaN counts as observed).
         let observed = !matches!(self.outcomes.partial_cmp(&0.0), Some(Ordering::Less | Ordering::Equal));
         let timed = self.latency_s > 0.0;
         let success = self.success_rate;
-        self.bound_speed = if observed && timed { self.observed_speed } else { 0.0 };
-        self.bound_ratio = if !observed || (!timed && self.completed > 0.0) { 1.0 } else { 0.0 };
-        self.bound_success = if !observed {
-            0.5
-        } else if success >= 0.0 {
-            success.min(1.0)
-        } else {
-            0.0
-        };
-    }
-
-    /// At least `efficiency(speed).unwrap_or(NEUTRAL_SCORE)`, given `recip_speed = 1 / speed`
-    /// as a double, without a division or a branch. The speed ratio is taken as
-    /// `min(1, observed speed · recip_speed · (1 + 10⁻¹²))` (or the fixed ratio where that
-    /// applies, if larger): at least the rounded quotient `efficiency` computes and caps (the
-    /// product is within 3 units in the last place of it), and the rest of the term is
-    /// increasing in the ratio. (A NaN product counts as 1, the largest ratio.)
-    #[inline(always)]
-    pub(super) fn efficiency_bound(&self, recip_speed: f64) -> f64 {
-        let scaled = self.bound_speed * recip_speed * (1.0 + 1e-12);
-        let ratio = if scaled < 1.0 { scaled } else { 1.0 };
-        let ratio = if ratio > self.bound_ratio { ratio } else { self.bound_ratio };
-        efficiency_score(ratio, self.bound_success)
-    }
-
-    /// [`response_time`](Self::response_time), or [`NEUTRAL_SCORE`].
-    #[inline(always)]
-    pub(super) fn response_or_neutral(&self) -> f64 {
-        self.response_or_neutral
+        LearnedBound {
+            speed: if observed && timed { self.observed_speed } else { 0.0 },
+            ratio: if !observed || (!timed && self.completed > 0.0) { 1.0 } else { 0.0 },
+            success: if !observed {
+                0.5
+            } else if success >= 0.0 {
+                success.min(1.0)
+            } else {
+                0.0
+            },
+            response: self.response_time.unwrap_or(NEUTRAL_SCORE),
+        }
     }
 
     /// The efficiency term for a node of this nominal speed, or `None` if nothing was observed.
@@ -210,5 +291,39 @@ mod tests {
         h.record(&outcome(1.0, 3.0, false), Time::ZERO, 1e9, 1.0);
         assert_eq!(h.efficiency(1.0), Some(0.0));
         assert_eq!(h.response_time(), None);
+    }
+
+    #[test]
+    fn the_learned_bound_is_the_efficiency_term_unless_its_ratio_is_nan() {
+        // Histories of every kind (never observed, only losses, completions in no time, slow and
+        // fast ones), and speeds of every kind, the absurd included.
+        let mut histories = vec![NodeHistory::default()];
+        let mut h = NodeHistory::default();
+        h.record(&outcome(1.0, 3.0, false), Time::ZERO, 1e9, 1.0);
+        histories.push(h);
+        let mut h = NodeHistory::default();
+        h.record(&outcome(2.0, 0.0, true), Time::ZERO, 1e9, 1.0);
+        histories.push(h);
+        for (work, latency) in [(1.0, 2.0), (3.0, 0.5), (0.0, 1.0), (1e-9, 7.0), (5.0, 1e-9)] {
+            let mut h = NodeHistory::default();
+            h.record(&outcome(work, latency, true), Time::ZERO, 1e9, 1.0);
+            h.record(&outcome(work, latency, false), Time::from_secs_f64(0.5), 1e9, 1.0);
+            histories.push(h);
+        }
+        let speeds = [1.0, 0.5, 2.0, 1.5, 0.0, -1.0, f64::NAN, f64::INFINITY, 1e-300, 1e300, 0.7];
+        for (i, h) in histories.iter().enumerate() {
+            let bound = h.bound();
+            assert_eq!(bound.response(), h.response_time().unwrap_or(NEUTRAL_SCORE), "history {i}");
+            for speed in speeds {
+                let exact = h.efficiency(speed).unwrap_or(NEUTRAL_SCORE);
+                let ratio_is_nan = h.outcomes > 0.0 && h.latency_s > 0.0 && (h.observed_speed / speed).is_nan();
+                if ratio_is_nan {
+                    assert!(bound.efficiency(speed) >= exact, "history {i}, speed {speed}");
+                } else {
+                    // (Equal as numbers: a ratio of −0 gives the term −0, and the bound 0.)
+                    assert_eq!(bound.efficiency(speed), exact, "history {i}, speed {speed}");
+                }
+            }
+        }
     }
 }

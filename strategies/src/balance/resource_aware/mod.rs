@@ -47,8 +47,8 @@
 //!
 //! Learns from outcomes ([`Balancer::wants_feedback`]) only when a learned term has a positive
 //! weight in `weights` or a profile. Cost: O(candidates × resources), no allocation after the
-//! first picks; `pick` computes the exact score only for the candidates whose division-free upper
-//! bound reaches the best so far (`search.rs`), `pick_explained` for every one.
+//! first picks; `pick` computes the exact score only for the candidates whose upper bound (a few
+//! multiplications) reaches the best so far (`search.rs`), `pick_explained` for every one.
 
 mod history;
 mod search;
@@ -59,7 +59,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{argmin_random_ties, Balancer, Explanation, Notes, Outcome, Rank};
 use crate::{ClusterView, NodeId, Resource, ResourceUnits, Span, TaskInfo, Time, N_RESOURCES};
-use history::NodeHistory;
+use history::Histories;
 pub use terms::{
     balanced_score, demand_fit_score, least_requested_score, most_requested_score, tetris_score, NEUTRAL_SCORE,
 };
@@ -325,7 +325,7 @@ pub struct ResourceAware {
     /// True if a learned term has a positive weight somewhere.
     feedback: bool,
     /// Learned per node, by id (grown on demand).
-    history: Vec<NodeHistory>,
+    history: Histories,
     /// Kubernetes' `percentageOfNodesToScore` (0: adaptive).
     percentage_of_nodes_to_score: u32,
     /// Where the next search of a large candidate list starts (kube-scheduler's
@@ -388,7 +388,7 @@ impl ResourceAware {
             decay_ns: Self::default_decay_s() * 1e9,
             latency_scale_s: Self::default_latency_scale_s(),
             feedback: terms.uses_feedback(),
-            history: Vec::new(),
+            history: Histories::default(),
             percentage_of_nodes_to_score: 0,
             next_start: 0,
             scratch: search::Scratch::default(),
@@ -471,9 +471,7 @@ impl ResourceAware {
         if latency_scale_s > 0.0 && latency_scale_s.is_finite() {
             self.latency_scale_s = latency_scale_s;
         }
-        for h in &mut self.history {
-            h.refresh(self.latency_scale_s);
-        }
+        self.history.refresh(self.latency_scale_s);
         self
     }
 
@@ -635,7 +633,7 @@ impl ResourceAware {
             if self.feedback && self.history.len() < view.len() {
                 // Every node's history at hand (a node never observed has the default one, as
                 // `observe` would give it), so that the search does not branch on its absence.
-                self.history.resize(view.len(), NodeHistory::default());
+                self.history.grow(view.len());
             }
             let mut scratch = std::mem::take(&mut self.scratch);
             let weights = self.weights_for(task.priority);
@@ -800,11 +798,7 @@ impl Balancer for ResourceAware {
         if !self.feedback {
             return;
         }
-        let i = outcome.node.index();
-        if self.history.len() <= i {
-            self.history.resize(i + 1, NodeHistory::default());
-        }
-        self.history[i].record(outcome, now, self.decay_ns, self.latency_scale_s);
+        self.history.record(outcome, now, self.decay_ns, self.latency_scale_s);
     }
 
     fn retry_after(&self) -> Span {

@@ -1,57 +1,83 @@
 //! The search behind `resource-aware`'s `pick`: every candidate is filtered exactly, but the exact
 //! score — several divisions per node — is computed only for candidates whose score could still
-//! reach the best so far, as judged by an upper bound computed without division.
+//! reach the best so far, as judged by an upper bound that costs a few multiplications.
 //!
 //! The choice, and the random numbers drawn to break ties, are the same as scoring every
 //! candidate exactly: a candidate is skipped only when its bound is below the best score so far
 //! (or the threshold), so its exact score is too, and scoring it would have changed nothing — it
 //! would have lost, without a draw. `pick_explained`, which notes every candidate's terms, scores
 //! them all (`explained_picks_match_plain_picks` and `the_pruned_search_chooses_as_scoring_every_node`
-//! compare the two).
+//! compare the two; `bounds_are_at_least_the_scores` checks the bound itself).
+//!
+//! **Two passes.** The first goes through the candidates looked at (from where the previous
+//! search stopped, until `to_find` have passed the filters or all have been looked at), applies
+//! the filters, and writes the candidates that pass one after the other with their bounds, without
+//! a branch on the filters (a rejected candidate is written at the same place, then overwritten).
+//! The second goes through those in order, scoring a candidate exactly only if its bound reaches
+//! the best so far. How the first pass is arranged depends on what the bound costs
+//! ([`ResourceAware::first_pass`]); searching the whole list with a term mask known when
+//! compiling, it checks only the weighted dimensions and leaves the other filters to the exact
+//! score.
 //!
 //! **Runs.** Candidates are taken in runs of equal capacity (ids of a node group are usually
-//! consecutive); for each run the search derives once what depends on the capacity and the
-//! demand alone: `1 / c_r`, whether the demand fits at all or `reserve-accelerators` rejects the
-//! node, and the largest use each dimension allows — `c_r − d_r`, or less where a utilisation
-//! limit allows less (found by [`largest_use_within`]) — so that the fit and utilisation filters
-//! cost one comparison per dimension.
+//! consecutive); for each run the search derives once what depends on the capacity, the demand and
+//! the weights alone ([`Run`]): `1 / c_r`, whether the demand fits at all or `reserve-accelerators`
+//! rejects the node, the largest use each dimension allows — `c_r − d_r`, or less where a
+//! utilisation limit allows less (found by [`largest_use_within`]) — so that the fit and
+//! utilisation filters cost one comparison per dimension, and the constants of the bound below.
+//! Capacities are read from the view at every pick: nothing about a node is kept from one pick to
+//! the next but what the balancer learned itself (checking that a kept capacity still holds would
+//! read as much as comparing it with the run's).
 //!
-//! **The bound.** Each weighted term gets an upper bound of its value, and the bounds are
-//! combined by the same weighted mean as the exact terms: each step of that mean (a product by a
-//! non-negative weight, a sum, then a product by `1 / Σ w` where that is exact, or else by
-//! `1 / Σ w` rounded up rather than the quotient) rounds monotonically, so the mean of the bounds
-//! is at least the score. The bounds, for a node that passes the filters (so `a_r = u_r + d_r ≤
-//! c_r`, with `u` its believed use, `d` the demand, `c` its capacity):
-//! - the requested fraction `a_r / c_r`, that Kubernetes' terms read, is estimated as
-//!   `a_r · (1 / c_r)`: it is within `3 · 2^-53` of the exact quotient;
-//! - `least_allocated` ≤ `100 · Σ_r w_r (1 − a_r / c_r) / Σ w` (the integer divisions only round
-//!   down), `most_allocated` ≤ `100 · Σ_r w_r (a_r / c_r) / Σ w`;
-//! - `balanced_allocation` ≤ `100 (1 − R / √(2n))` over the `n ≥ 2` fractions, `R` their range:
-//!   the mean minimises the sum of squared deviations, which is then at least
+//! **The bound.** Each weighted term `t` gets an upper bound `b_t` of its value `v_t`, and the
+//! bound of the score `S = Σ_t w_t v_t / Σ_t w_t` is `B = Σ_t (w_t m) b_t + MARGIN`, with `m` at
+//! least `1 / Σ_t w_t` ([`Scales`]). As real numbers `B ≥ S + MARGIN`; every quantity in either
+//! sum is below a few hundred and each sum is short, so computed in floating point (in whatever
+//! order) each is within 10⁻¹² of its real value, and the bound computed is above the score
+//! `evaluate` computes. The bounds, for a node that passes the filters (so `a_r = u_r + d_r ≤ c_r`,
+//! with `u` its believed use, `d` the demand, `c` its capacity), over the dimensions with
+//! positive resource weight `ω_r` that the node has:
+//! - the requested fraction `f_r = a_r / c_r`, that Kubernetes' terms read, is estimated as
+//!   `u_r · (1 / c_r) + d_r · (1 / c_r)` (the second product once per run): within a few units
+//!   in the last place of the exact quotient (such errors, and those of the other estimates
+//!   below, are far below the [`MARGIN`] each estimated bound gets);
+//! - `least_allocated` ≤ `P · Σ_r ω_r (1 − f_r) + MARGIN` with `P = 100 / Σ ω` over every
+//!   weighted dimension (the integer divisions only round down), `most_allocated` ≤
+//!   `P · Σ_r ω_r f_r + MARGIN`;
+//! - `balanced_allocation` ≤ `100 (1 − R / √(2n)) + MARGIN` over the `n ≥ 2` fractions, `R`
+//!   their range: the mean minimises the sum of squared deviations, which is then at least
 //!   `(max − m)² + (min − m)² ≥ R² / 2`, so the standard deviation is at least `R / √(2n)`
-//!   (equal for two fractions); 100 for fewer;
-//! - `tetris` with the free fractions `f_r / c_r` estimated the same way (the demand side
-//!   `d_r / c_r` is computed exactly, once per run); `demand_fit` by its cosine `c` as
-//!   `100 (1 + c²) / 2 ≥ 100 c`, with `c²` estimated from the same sums (see
-//!   [`demand_fit_bound`]);
-//! - `efficiency` with the speed ratio estimated from the observed speed and `1 / speed`, kept
-//!   per node, rounded up (see `NodeHistory::efficiency_bound`); `queue` and `response_time`
-//!   exactly (a table and a stored value).
+//!   (equal for two fractions); 100 for fewer (the fractions are at most 1, so the term's cap at 1
+//!   changes none);
+//! - `tetris` = `P · Σ_r ω_r s_r g_r` with `s_r = min(1, d_r / c_r)` (computed once per run, as
+//!   `evaluate` computes it) and the free share `g_r = (c_r − u_r) / c_r = 1 + d_r / c_r − f_r`
+//!   (at most 1 for a node that passes): `≤ P · Σ_r ω_r s_r (1 + s_r − f_r) + MARGIN`;
+//! - so these four terms' bounds, weighted, together are `top + Σ_r k_r f_r − spread · R`, with
+//!   the weights, `m`, the margins and the demand folded into constants of the run: a few
+//!   multiplications per weighted dimension, or with two dimensions `top − max(p · f, q · f)`
+//!   (`|f₀ − f₁| = max(f₀ − f₁, f₁ − f₀)`);
+//! - `queue` by the term of `min(tasks, 63)`, from a table; `efficiency` and `response_time`
+//!   from a compact record of the node's history that the balancer keeps beside it
+//!   (`LearnedBound`, in `history.rs`): the response-time term itself, and the efficiency term
+//!   with the same one division by the node's speed as the term;
+//! - `demand_fit` by 100 in the first pass; in the second, for a candidate whose bound reaches
+//!   the best so far, by `100 c` with its cosine `c` estimated from the free shares
+//!   `(c_r − u_r) · (1 / c_r)`, and the candidate is scored only if the bound so lowered still
+//!   reaches it ([`Refiner`], which also takes the integer parts of the Kubernetes terms'
+//!   bounds, the terms being integers: only with a run-time term mask, whose exact score costs
+//!   the most, and which alone can weigh demand fit).
 //!
-//! Each estimated bound gets [`MARGIN`] added, far more than its rounding error (every estimate is
-//! a short sum of non-negative products, within `10⁻¹²` of the exact real value on the 0–100
-//! scale). With two weighted dimensions and only Kubernetes' terms, the mean of the bounds is one
-//! linear expression ([`Linear`]). Capacities of [`FAST_CAPACITY`] or more skip the bound (every
-//! such node is scored).
+//! Weighted capacities of [`FAST_CAPACITY`] or more skip the bound (every such node is scored).
 
 use std::cmp::Ordering;
 
 use rand_core::RngCore;
 
-use super::terms::MAX_SCORE;
+use super::history::LearnedBound;
+use super::terms::{queue_score_bound, MAX_SCORE};
 use super::{
-    queue_score_fast, ResourceAware, WeightSet, BALANCED, DEMAND_FIT, EFFICIENCY, LEAST, MOST, NEUTRAL_SCORE, N_TERMS,
-    QUEUE, RESPONSE_TIME, RUNTIME, TETRIS,
+    ResourceAware, WeightSet, BALANCED, DEMAND_FIT, EFFICIENCY, LEAST, MOST, N_TERMS, QUEUE, RESPONSE_TIME, RUNTIME,
+    TETRIS,
 };
 use crate::balance::uniform_index;
 use crate::resources::{same_amounts, u64_to_f64};
@@ -60,11 +86,8 @@ use crate::{ClusterView, NodeId, Resource, TaskInfo, N_RESOURCES};
 /// Capacities from this on (milli-units) are scored without the bound.
 const FAST_CAPACITY: u64 = 1 << 40;
 
-/// Added to each estimated bound (terms are on a 0–100 scale; the estimates are within 1e-12).
+/// Added to each bound (terms are on a 0–100 scale; the estimates are within 1e-12).
 const MARGIN: f64 = 1e-9;
-
-/// The top of `balanced_allocation`'s bound: 100, and the margin.
-const BALANCED_TOP: f64 = MAX_SCORE as f64 + MARGIN;
 
 /// `1 / √(2n)` for `n` fractions (`n ≥ 2`), rounded down: the standard deviation of `n` values
 /// of range `R` is at least `R / √(2n)`.
@@ -92,20 +115,14 @@ impl<const NA: usize> Dims<NA> {
     }
 }
 
-/// The bound of a node with two weighted dimensions, when only Kubernetes' terms are weighted,
-/// as one expression: with the fractions `f₀, f₁` (estimated as the bound's), the weighted mean
-/// of the terms' bounds is linear in `f₀`, `f₁` and `|f₀ − f₁|` (the standard deviation of two
-/// fractions is half their distance), so it is `top + queue_weight · queue − max(p₀ f₀ + p₁ f₁,
-/// q₀ f₀ + q₁ f₁)`. Its constants, computed once per run, fold the weights, scales and margins;
-/// evaluated so, it is within 1e-12 of the real-valued mean of the terms' bounds (all of its
-/// quantities are below a few hundred), hence [`MARGIN`] added once more.
+/// The bound of the resource terms of a node with two weighted dimensions, as
+/// `top − max(p₀ f₀ + p₁ f₁, q₀ f₀ + q₁ f₁)` with the fractions `f₀, f₁` (see the module doc).
 #[derive(Clone, Copy, Debug)]
-struct Linear {
-    /// The two dimensions and, for each, the demand and `1 / capacity`.
+struct Two {
+    /// The two dimensions and, for each, `1 / capacity` and the demand's share `d · (1 / c)`.
     dims: [usize; 2],
-    demand: [u64; 2],
     recip: [f64; 2],
-    top: f64,
+    offset: [f64; 2],
     p: [f64; 2],
     q: [f64; 2],
 }
@@ -121,32 +138,27 @@ struct Run<const NA: usize> {
     /// most this in every dimension: `capacity − demand` (`u + d ≤ c`, and the sum cannot
     /// overflow when `u ≤ c − d`), or less where a utilisation limit allows less.
     limit: [u64; N_RESOURCES],
-    /// Every capacity is below [`FAST_CAPACITY`]: the bound applies.
+    /// Every weighted capacity is below [`FAST_CAPACITY`]: the bound applies.
     fast: bool,
-    /// For each weighted slot: `capacity − demand`, `1 / capacity`, the demand and Tetris'
-    /// demand share `min(1, d_r / c_r)` as `Alignment::of` computes it (the last three 0 where
-    /// the node lacks the resource, or for a padding slot), and 0 or +∞ to keep such a slot out
-    /// of the least and largest fractions.
-    slot_limit: [u64; NA],
-    slot_recip: [f64; NA],
-    slot_demand: [u64; NA],
-    slot_share: [f64; NA],
-    slot_pad: [f64; NA],
-    /// `open` and `fast` for the weighted dimensions alone: all the whole-list search reads, so
+    /// `open` and `limit` for the weighted dimensions alone (the limit without the utilisation
+    /// filters), one per slot: all that a search of the whole list checks in the first pass, so
     /// that its runs need only those capacities to be equal.
     slot_open: bool,
-    slot_fast: bool,
-    /// `least_allocated`'s bound is `least_top − (Σ w_r a_r / c_r) · per_weight`: with the
-    /// weighted dimensions the node has, `least_top = Σ w_r · per_weight + MARGIN`.
-    least_top: f64,
-    /// `balanced_allocation`'s bound is `BALANCED_TOP − (max − min) · balanced_slope` over the
-    /// node's fractions: `balanced_slope = 100 / √(2n)` for `n ≥ 2` of them, else 0.
-    balanced_slope: f64,
-    /// The bound as one expression, where the node has two weighted dimensions and only
-    /// Kubernetes' terms (and the queue) are weighted.
-    linear: Option<Linear>,
-    /// `Σ w_r min(1, d_r / c_r)²`, summed as `Alignment::of` sums it (so the same number).
-    demand_sq: f64,
+    slot_limit: [u64; NA],
+    /// For each weighted slot where the node has the resource: `1 / capacity`, the demand's share
+    /// `d · (1 / c)` (the fraction is estimated as `u · (1 / c) + d · (1 / c)`) and the
+    /// fraction's coefficient `k` in the bound; 0 for the others (and for a padding slot). `pad`
+    /// is 0 where the node has the resource and +∞ elsewhere, to keep the slot out of the least
+    /// and largest fractions.
+    slot_recip: [f64; NA],
+    slot_offset: [f64; NA],
+    slot_coef: [f64; NA],
+    slot_pad: [f64; NA],
+    /// The bound of the four resource terms is `top + Σ k f − spread · R` (see the module doc).
+    top: f64,
+    spread: f64,
+    /// The same as one expression, where the node has two weighted dimensions.
+    two: Option<Two>,
 }
 
 impl<const NA: usize> Run<NA> {
@@ -155,13 +167,11 @@ impl<const NA: usize> Run<NA> {
         capacity: [u64; N_RESOURCES],
         task: &TaskInfo,
         dims: &Dims<NA>,
-        weights: &WeightSet,
         scales: &Scales,
     ) -> Self {
         let demand = &task.demand.0;
         let reserved = ra.reserve_accelerators
             && [Resource::Gpu, Resource::Fpga].iter().any(|&r| demand[r as usize] == 0 && capacity[r as usize] > 0);
-        let recip = capacity.map(|c| if c > 0 { 1.0 / u64_to_f64(c) } else { 0.0 });
         // The utilisation filters as a largest use per limited dimension, folded into `limit`.
         let mut limit: [u64; N_RESOURCES] = std::array::from_fn(|r| capacity[r].wrapping_sub(demand[r]));
         let mut open = capacity.iter().zip(demand).all(|(c, d)| d <= c) && !reserved;
@@ -175,64 +185,121 @@ impl<const NA: usize> Run<NA> {
             capacity,
             open,
             limit,
-            fast: capacity.iter().all(|&c| c < FAST_CAPACITY),
+            fast: dims.index.iter().all(|&r| capacity[r] < FAST_CAPACITY),
+            slot_open: dims.index.iter().all(|&r| demand[r] <= capacity[r]),
             slot_limit: dims.index.map(|r| capacity[r].wrapping_sub(demand[r])),
             slot_recip: [0.0; NA],
-            slot_demand: [0; NA],
-            slot_share: [0.0; NA],
+            slot_offset: [0.0; NA],
+            slot_coef: [0.0; NA],
             slot_pad: [f64::INFINITY; NA],
-            slot_open: dims.index.iter().all(|&r| demand[r] <= capacity[r]),
-            slot_fast: dims.index.iter().all(|&r| capacity[r] < FAST_CAPACITY),
-            least_top: MARGIN,
-            balanced_slope: 0.0,
-            linear: None,
-            demand_sq: 0.0,
+            top: 0.0,
+            spread: 0.0,
+            two: None,
         };
-        let (mut n_present, mut present_weight) = (0, 0.0);
+        let t = &scales.term;
+        let per_weight = scales.per_weight;
+        let (mut present, mut n_present) = ([0usize; NA], 0);
+        // `Σ ω` and `Σ ω s (1 + s)` over the slots the node has.
+        let (mut present_weight, mut tetris_sum) = (0.0, 0.0);
         for i in 0..dims.len {
             let r = dims.index[i];
             let cap = capacity[r];
             if cap == 0 {
                 continue;
             }
-            run.slot_recip[i] = recip[r];
-            run.slot_demand[i] = demand[r];
-            run.slot_share[i] = (demand[r] as f64 / cap as f64).min(1.0);
-            run.demand_sq += dims.weight[i] * run.slot_share[i] * run.slot_share[i];
+            let weight = dims.weight[i];
+            let share = (demand[r] as f64 / cap as f64).min(1.0);
+            run.slot_recip[i] = 1.0 / u64_to_f64(cap);
+            run.slot_offset[i] = demand[r] as f64 * run.slot_recip[i];
             run.slot_pad[i] = 0.0;
+            run.slot_coef[i] = per_weight * weight * (t[MOST] - t[LEAST] - t[TETRIS] * share);
+            present[n_present] = i;
             n_present += 1;
-            present_weight += dims.weight[i];
+            present_weight += weight;
+            tetris_sum += weight * share * (1.0 + share);
         }
-        run.least_top = present_weight * ra.per_resource_weight() + MARGIN;
-        run.balanced_slope = if n_present < 2 { 0.0 } else { MAX_SCORE as f64 * INV_SQRT_2N[n_present] };
-        let kubernetes = 1 << LEAST | 1 << MOST | 1 << BALANCED | 1 << QUEUE;
-        if n_present == 2 && weights.mask & !kubernetes == 0 {
-            let mut slots = [0usize; 2];
-            for (k, i) in (0..dims.len).filter(|&i| run.slot_pad[i] == 0.0).enumerate() {
-                slots[k] = i;
-            }
-            let (w, m, per_weight) = (&weights.all, scales.mean, scales.per_weight);
-            // Terms: least = pw (w₀ + w₁) + M − pw (w₀ f₀ + w₁ f₁), most = pw (w₀ f₀ + w₁ f₁) + M,
-            // balanced = 100 + M − 50 |f₀ − f₁|; the mean multiplies their weighted sum by m.
-            let slope = |i: usize| m * (w[LEAST] - w[MOST]) * per_weight * dims.weight[slots[i]];
-            let spread = m * w[BALANCED] * MAX_SCORE as f64 / 2.0;
-            let top = m * (w[LEAST] * run.least_top + w[MOST] * MARGIN + w[BALANCED] * BALANCED_TOP) + MARGIN;
-            run.linear = Some(Linear {
-                dims: [dims.index[slots[0]], dims.index[slots[1]]],
-                demand: [run.slot_demand[slots[0]], run.slot_demand[slots[1]]],
-                recip: [run.slot_recip[slots[0]], run.slot_recip[slots[1]]],
-                top,
-                p: [slope(0) + spread, slope(1) - spread],
-                q: [slope(0) - spread, slope(1) + spread],
+        run.top = t[LEAST] * (per_weight * present_weight + MARGIN)
+            + t[MOST] * MARGIN
+            + t[BALANCED] * (MAX_SCORE as f64 + MARGIN)
+            + t[TETRIS] * (per_weight * tetris_sum + MARGIN)
+            + t[DEMAND_FIT] * MAX_SCORE as f64
+            + MARGIN;
+        run.spread = if n_present < 2 { 0.0 } else { t[BALANCED] * MAX_SCORE as f64 * INV_SQRT_2N[n_present] };
+        if n_present == 2 {
+            let (i, j) = (present[0], present[1]);
+            let (k, spread) = ([run.slot_coef[i], run.slot_coef[j]], run.spread);
+            run.two = Some(Two {
+                dims: [dims.index[i], dims.index[j]],
+                recip: [run.slot_recip[i], run.slot_recip[j]],
+                offset: [run.slot_offset[i], run.slot_offset[j]],
+                p: [spread - k[0], -spread - k[1]],
+                q: [-spread - k[0], spread - k[1]],
             });
         }
         run
     }
 
-    /// True if `capacity` is this run's in every weighted dimension.
+    /// True if `capacity` is this run's in every dimension (in every weighted one if `WHOLE`,
+    /// `index` being the weighted dimensions).
     #[inline(always)]
-    fn same_weighted(&self, capacity: &[u64; N_RESOURCES], dims: &Dims<NA>) -> bool {
-        dims.index.iter().fold(true, |same, &r| same & (capacity[r] == self.capacity[r]))
+    fn same<const WHOLE: bool>(&self, capacity: &[u64; N_RESOURCES], index: &[usize; NA]) -> bool {
+        if WHOLE {
+            index.iter().fold(true, |same, &r| same & (capacity[r] == self.capacity[r]))
+        } else {
+            same_amounts(capacity, &self.capacity)
+        }
+    }
+
+    /// True if a node of this run with use `used` passes the filters (those of the weighted
+    /// dimensions alone if `WHOLE`), for an open run.
+    #[inline(always)]
+    fn passes<const WHOLE: bool>(&self, used: &[u64; N_RESOURCES], index: &[usize; NA]) -> bool {
+        if WHOLE {
+            let mut pass = true;
+            for (&r, &limit) in index.iter().zip(&self.slot_limit) {
+                pass &= used[r] <= limit;
+            }
+            pass
+        } else {
+            let mut pass = true;
+            for (&u, &limit) in used.iter().zip(&self.limit) {
+                pass &= u <= limit;
+            }
+            pass
+        }
+    }
+
+    /// The bound of the four resource terms (see the module doc), for a node of this run that
+    /// passes the filters, with `fast` set (for another, some finite number), from its use in
+    /// the weighted dimensions `index`.
+    #[inline(always)]
+    fn resource_bound(&self, used: &[u64; N_RESOURCES], index: &[usize; NA]) -> f64 {
+        let (mut sum, mut low, mut high) = (0.0, f64::INFINITY, f64::NEG_INFINITY);
+        for i in 0..NA {
+            // (The use is exact as a double where the task fits, below 2^40; elsewhere the
+            // estimate is some finite number, not used.)
+            let fraction = used[index[i]] as i64 as f64 * self.slot_recip[i] + self.slot_offset[i];
+            sum += self.slot_coef[i] * fraction;
+            // (Comparisons rather than `min` and `max`, which also handle NaN, absent here.)
+            let (l, h) = (fraction + self.slot_pad[i], fraction - self.slot_pad[i]);
+            low = if l < low { l } else { low };
+            high = if h > high { h } else { high };
+        }
+        // (With fewer than two fractions, `spread` is 0 and the range 0 or −∞.)
+        let range = high - low;
+        self.top + sum - self.spread * if range > 0.0 { range } else { 0.0 }
+    }
+}
+
+impl Two {
+    /// [`Run::resource_bound`] for a node of a run with two weighted dimensions that the node
+    /// has, with `dims` those dimensions (as `self.dims`) and `top` the run's.
+    #[inline(always)]
+    fn bound(&self, top: f64, dims: [usize; 2], used: &[u64; N_RESOURCES]) -> f64 {
+        let fraction = |k: usize| used[dims[k]] as i64 as f64 * self.recip[k] + self.offset[k];
+        let (f0, f1) = (fraction(0), fraction(1));
+        let (p, q) = (self.p[0] * f0 + self.p[1] * f1, self.q[0] * f0 + self.q[1] * f1);
+        top - if p > q { p } else { q }
     }
 }
 
@@ -275,62 +342,52 @@ fn largest_use_within(capacity: u64, max: f64) -> Option<u64> {
 /// Scratch space of the search, kept by the balancer so that a pick allocates nothing.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Scratch {
-    /// A bound per candidate looked at.
-    bounds: Vec<f64>,
-    /// By node id, a speed and `1 / speed` (the efficiency term's bound divides by the node's
-    /// speed, which is usually the same from one pick to the next).
-    speed_recip: Vec<(u64, f64)>,
+    /// The candidates that passed the filters, in the order looked at, with their bounds.
+    passed: Vec<(NodeId, f64)>,
 }
 
-/// `1 / speed` for `node`, from `memo` (by node id, as long as the view), computed again only if
-/// its speed changed.
-#[inline(always)]
-fn recip_speed(memo: &mut [(u64, f64)], node: NodeId, speed: f64) -> f64 {
-    let (bits, recip) = &mut memo[node.index()];
-    if *bits != speed.to_bits() {
-        (*bits, *recip) = (speed.to_bits(), 1.0 / speed);
-    }
-    *recip
-}
-
-/// What the bound estimates over the weighted dimensions of a node: `Σ w_r a_r / c_r` and the
-/// least and largest `min(1, a_r / c_r)`, with `a = used + demand`; and, if wanted,
-/// `Σ w_r s_r min(1, f_r / c_r)` with `s` the demand share and `f = capacity − used`.
+/// What the bound of one search multiplies by.
 #[derive(Clone, Copy, Debug)]
-struct Shares {
-    taken: f64,
-    low: f64,
-    high: f64,
-    dot: f64,
-    /// `Σ w_r min(1, f_r / c_r)²`, if wanted with the dot product.
-    free_sq: f64,
+struct Scales {
+    /// `100 / Σ_r ω_r` over the resource weights (0 if there is none): the scale of the
+    /// Kubernetes terms and of Tetris.
+    per_weight: f64,
+    /// Each term's weight times at least `1 / Σ_t w_t`: the weighted mean's `1 / Σ w_t` where
+    /// that is exact, else that rounded up (a product is then at least the quotient the mean
+    /// computes; every weight set has a positive weight).
+    term: [f64; N_TERMS],
+    /// The terms with positive weight.
+    mask: u8,
 }
 
-impl Shares {
-    /// Over the weighted slots; the dot product and the free shares' squares if `alignment`.
-    #[inline(always)]
-    fn of<const NA: usize>(alignment: bool, run: &Run<NA>, used: &[u64; N_RESOURCES], dims: &Dims<NA>) -> Shares {
-        let mut out = Shares { taken: 0.0, low: f64::INFINITY, high: f64::NEG_INFINITY, dot: 0.0, free_sq: 0.0 };
-        for i in 0..NA {
-            let r = dims.index[i];
-            // Where the task fits the amounts are below 2^40, exact as doubles (elsewhere the
-            // estimate is not used, and wraps rather than overflows).
-            let fraction = used[r].wrapping_add(run.slot_demand[i]) as i64 as f64 * run.slot_recip[i];
-            out.taken += dims.weight[i] * fraction;
-            // (Comparisons rather than `min` and `max`, which also handle NaN, absent here.)
-            let capped = if fraction < 1.0 { fraction } else { 1.0 };
-            let (low, high) = (capped + run.slot_pad[i], capped - run.slot_pad[i]);
-            out.low = if low < out.low { low } else { out.low };
-            out.high = if high > out.high { high } else { out.high };
-            if alignment {
-                let free = run.capacity[r].wrapping_sub(used[r]) as i64 as f64 * run.slot_recip[i];
-                let free = if free < 1.0 { free } else { 1.0 };
-                out.dot += dims.weight[i] * run.slot_share[i] * free;
-                out.free_sq += dims.weight[i] * free * free;
-            }
-        }
-        out
+impl Scales {
+    fn new(ra: &ResourceAware, weights: &WeightSet) -> Self {
+        let mean = match weights.exact_recip {
+            Some(recip) => recip,
+            // `fl(1 / W)` is within half a unit in the last place of `1 / W`: a unit up is above.
+            None => (1.0 / weights.weight_sum).next_up(),
+        };
+        // Only the positive weights count in the mean (the others are 0 or are not added).
+        let term = weights.all.map(|w| if w > 0.0 { w * mean } else { 0.0 });
+        Scales { per_weight: ra.per_resource_weight(), term, mask: weights.mask }
     }
+}
+
+/// The terms a search bounds node by node, beyond the four the run's constants cover (and
+/// `demand_fit`, bounded by 100 until the second pass): bits of [`QUEUE`] and of [`LEARNED`].
+/// A constant, so that the loops carry no test of them.
+type PerNode = u8;
+
+/// [`PerNode`]'s bit for both learned terms (bounded together: an unweighted one adds 0).
+const LEARNED: u8 = 1 << EFFICIENCY;
+
+/// [`PerNode`] of the queue term alone.
+const QUEUE_ONLY: u8 = 1 << QUEUE;
+
+/// [`PerNode`] for a term mask.
+#[inline(always)]
+fn per_node(mask: u8) -> PerNode {
+    (mask & 1 << QUEUE) | if mask & (1 << EFFICIENCY | 1 << RESPONSE_TIME) != 0 { LEARNED } else { 0 }
 }
 
 impl ResourceAware {
@@ -338,14 +395,6 @@ impl ResourceAware {
     /// looking until `to_find` candidates have passed the filters or all have been looked at:
     /// the highest score (at least `min_score`), ties broken as [`argmin_random_ties`] breaks
     /// them (one draw per tie met). Also returns the index after the last candidate looked at.
-    ///
-    /// Two passes over the candidates looked at: the first applies the filters and writes each
-    /// candidate's bound to `bounds` (−∞ if a filter rejects it), with no branch on either, so
-    /// that the processor overlaps the work of successive candidates; the second goes through
-    /// them again in order, scoring a candidate exactly only if its bound reaches the best so
-    /// far. Searching the whole list, nothing depends on how many candidates pass the filters:
-    /// the first pass then checks only the weighted dimensions (a candidate without room for the
-    /// task there gets −∞), and leaves the other filters to the exact score.
     ///
     /// [`argmin_random_ties`]: crate::balance::argmin_random_ties
     #[allow(clippy::too_many_arguments)]
@@ -383,89 +432,22 @@ impl ResourceAware {
         scratch: &mut Scratch,
     ) -> (Option<NodeId>, usize) {
         let n = candidates.len();
-        let Scratch { bounds, speed_recip } = scratch;
-        // The speed is read for the efficiency term alone (which only a run-time mask weighs).
-        let with_speed = MASK == RUNTIME && weights.all[EFFICIENCY] > 0.0;
-        if with_speed && speed_recip.len() < view.len() {
-            // (The bit pattern of a NaN, with its reciprocal: right for that speed.)
-            speed_recip.resize(view.len(), (u64::MAX, 1.0 / f64::from_bits(u64::MAX)));
-        }
-        let next = |index: usize| if index + 1 == n { 0 } else { index + 1 };
-
-        // Pass 1: filters and bounds.
-        if bounds.len() < n {
-            bounds.resize(n, 0.0);
+        let passed = &mut scratch.passed;
+        if passed.len() < n {
+            passed.resize(n, (NodeId(0), 0.0));
         }
         let dims = Dims::<NA>::of(self);
-        // (Only a run-time mask weighs Tetris or demand fit.)
-        let alignment = MASK == RUNTIME && (weights.all[TETRIS] > 0.0 || weights.all[DEMAND_FIT] > 0.0);
         let scales = Scales::new(self, weights);
-        let (mut index, mut looked, mut found) = (start, 0, 0);
-        // (A run for some capacity to start with: right for that capacity.)
-        let mut run = Run::new(self, [0; N_RESOURCES], task, &dims, weights, &scales);
-        // −∞ where a filter rejects, added (the compiler does not turn that into a branch).
-        let rejected = |passed: bool| f64::from_bits(u64::from(!passed) * f64::NEG_INFINITY.to_bits());
-        if to_find >= n && MASK != RUNTIME {
-            for (bound, &c) in bounds[..n].iter_mut().zip(candidates) {
-                let spec = view.spec(c);
-                let capacity = &spec.capacity.0;
-                if !run.same_weighted(capacity, &dims) {
-                    run = Run::new(self, *capacity, task, &dims, weights, &scales);
-                }
-                let used = &view.used(c).0;
-                let mut room = run.slot_open;
-                for i in 0..NA {
-                    room &= used[dims.index[i]] <= run.slot_limit[i];
-                }
-                let value = if !run.slot_fast {
-                    f64::INFINITY
-                } else if let Some(linear) = &run.linear {
-                    self.linear_bound(weights, &scales, linear, used, c, view)
-                } else {
-                    let shares = Shares::of(alignment, &run, used, &dims);
-                    self.bound::<MASK, NA>(weights, &scales, &run, &shares, c, 0.0, view)
-                };
-                *bound = value + rejected(room);
-            }
-            looked = n;
-        }
-        while looked < n && found < to_find {
-            let c = candidates[index];
-            index = next(index);
-            let spec = view.spec(c);
-            let capacity = &spec.capacity.0;
-            if !same_amounts(capacity, &run.capacity) {
-                run = Run::new(self, *capacity, task, &dims, weights, &scales);
-            }
-            if !run.open {
-                // The whole run is rejected (a branch taken or not for runs at a time).
-                bounds[looked] = f64::NEG_INFINITY;
-                looked += 1;
-                continue;
-            }
-            let used = &view.used(c).0;
-            let mut passed = true;
-            for (&u, &limit) in used.iter().zip(&run.limit) {
-                passed &= u <= limit;
-            }
-            found += usize::from(passed);
-            // +∞ (score it) where the bound does not apply. A run-time mask's bound costs more
-            // than a mispredicted branch: it is skipped where a filter rejects.
-            let bound = if !run.fast {
-                f64::INFINITY
-            } else if MASK == RUNTIME && !passed {
-                0.0
-            } else if let Some(linear) = &run.linear {
-                self.linear_bound(weights, &scales, linear, used, c, view)
-            } else {
-                let shares = Shares::of(alignment, &run, used, &dims);
-                let recip = if with_speed { recip_speed(speed_recip, c, spec.speed) } else { 0.0 };
-                self.bound::<MASK, NA>(weights, &scales, &run, &shares, c, recip, view)
-            };
-            bounds[looked] = bound + rejected(passed);
-            looked += 1;
-        }
-        let end = index;
+
+        // Pass 1: filters and bounds. Searching the whole list with the term set known, nothing
+        // depends on how many candidates pass the filters: the first pass then checks only the
+        // weighted dimensions (where the bound needs room for the task), and leaves the other
+        // filters to the exact score.
+        let (found, end) = if to_find >= n && MASK != RUNTIME {
+            self.first_pass::<MASK, NA, true>(task, candidates, start, to_find, view, &dims, &scales, passed)
+        } else {
+            self.first_pass::<MASK, NA, false>(task, candidates, start, to_find, view, &dims, &scales, passed)
+        };
 
         // Pass 2: in the same order, the exact score where the bound reaches the best so far.
         let min_score = self.min_score.unwrap_or(f64::NEG_INFINITY);
@@ -478,20 +460,25 @@ impl ResourceAware {
         // When the score depends on the node's capacity and use alone (and its task count, with
         // the queue term), a node whose inputs are the best's has the best's score: a tie,
         // without scoring it again.
-        let learned = 1 << EFFICIENCY | 1 << RESPONSE_TIME;
-        let inputs_decide = weights.mask & learned == 0;
+        let learned_terms = 1 << EFFICIENCY | 1 << RESPONSE_TIME;
+        let inputs_decide = weights.mask & learned_terms == 0;
         let with_tasks = weights.mask & 1 << QUEUE != 0;
+        // With a run-time mask the exact score costs the most: the first bound is refined first.
+        let refine = MASK == RUNTIME;
+        let mut refiner = Refiner::<NA>::new();
         let mut best_inputs = ([0u64; N_RESOURCES], [0u64; N_RESOURCES], 0u32);
-        let mut index = start;
-        for &bound in &bounds[..looked] {
-            let c = candidates[index];
-            index = next(index);
-            // (A rejected candidate's −∞ is below any threshold but −∞; then `evaluate` rejects it.)
+        for &(c, bound) in &passed[..found] {
             if bound < threshold {
                 continue;
             }
             let capacity = &view.spec(c).capacity.0;
             let used = &view.used(c).0;
+            if refine
+                && bound < f64::INFINITY
+                && bound - refiner.lower(task, capacity, used, &dims, &scales) < threshold
+            {
+                continue;
+            }
             let tasks = if with_tasks { view.load(c).tasks() } else { 0 };
             let key = match best {
                 Some((_, b))
@@ -524,6 +511,181 @@ impl ResourceAware {
         (best.map(|(c, _)| c), end)
     }
 
+    /// The first pass of [`search_in`](Self::search_in): from `start`, wrapping around, the
+    /// candidates that pass the filters (only those of the weighted dimensions if `WHOLE`), with
+    /// their bounds, one after the other in `passed` until `to_find` have passed; returns how many
+    /// passed, and the index after the last candidate looked at.
+    ///
+    /// With a term mask known when compiling, the bound is cheap: every candidate gets one, with
+    /// no branch on the filters. With a run-time mask it costs more than a mispredicted branch:
+    /// the bounds are computed afterwards, a run at a time, for the candidates that passed
+    /// ([`bound_run`](Self::bound_run)). And a sampled search, which compares every capacity, or
+    /// one with more than two weighted dimensions, would keep more numbers at hand than the
+    /// processor has registers in one loop: one loop finds how far the run goes (at most as far
+    /// as must still be looked at), and another filters (and bounds) its candidates.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn first_pass<const MASK: u8, const NA: usize, const WHOLE: bool>(
+        &self,
+        task: &TaskInfo,
+        candidates: &[NodeId],
+        start: usize,
+        to_find: usize,
+        view: &ClusterView<'_>,
+        dims: &Dims<NA>,
+        scales: &Scales,
+        passed: &mut [(NodeId, f64)],
+    ) -> (usize, usize) {
+        let n = candidates.len();
+        let learned = self.history.bounds();
+        let fused = MASK != RUNTIME;
+        let split = !WHOLE || NA > 2;
+        // Known at compile time unless `MASK` is `RUNTIME`.
+        let per = if fused { per_node(MASK) } else { per_node(scales.mask) };
+        // (Every index is below `N_RESOURCES`: so clamped, the compiler knows it too.)
+        let index = dims.index.map(|r| r.min(N_RESOURCES - 1));
+        let Some(&first) = candidates.get(start) else { return (0, start) };
+        let mut run = Run::new(self, view.spec(first).capacity.0, task, dims, scales);
+        // `passed[run_start..found]` passed in this run.
+        let (mut found, mut run_start, mut end) = (0, 0, start);
+        'search: for (from, to) in [(start, n), (0, start)] {
+            let mut pos = from;
+            while pos < to {
+                if found >= to_find {
+                    end = pos;
+                    break 'search;
+                }
+                let capacity = &view.spec(candidates[pos]).capacity.0;
+                if !run.same::<WHOLE>(capacity, &index) {
+                    if !fused {
+                        Self::bound_run(&run, &mut passed[run_start..found], &index, scales, per, view, learned);
+                    }
+                    run_start = found;
+                    run = Run::new(self, *capacity, task, dims, scales);
+                }
+                let mut rest = &candidates[pos..to];
+                if split || !(if WHOLE { run.slot_open } else { run.open }) {
+                    // As many candidates as must still be looked at, at most, while they are
+                    // nodes of the run (then the filters look at all of them).
+                    rest = &rest[..rest.len().min(to_find - found)];
+                    let same = |&c: &NodeId| run.same::<WHOLE>(&view.spec(c).capacity.0, &index);
+                    rest = &rest[..rest.iter().position(|c| !same(c)).unwrap_or(rest.len())];
+                    if !(if WHOLE { run.slot_open } else { run.open }) {
+                        // The whole run is rejected.
+                        pos += rest.len();
+                        continue;
+                    }
+                }
+                // A loop compiled for each case: `CHECK` unless the candidates are known to be
+                // nodes of the run.
+                macro_rules! scan {
+                    ($check:literal) => {
+                        if !fused {
+                            scan_run::<NA, WHOLE, $check>(&run, rest, view, &index, passed, found, to_find, |_, _| 0.0)
+                        } else if !run.fast {
+                            // +∞ (score it) where the bound does not apply.
+                            let infinite = |_, _: &[u64; N_RESOURCES]| f64::INFINITY;
+                            scan_run::<NA, WHOLE, $check>(&run, rest, view, &index, passed, found, to_find, infinite)
+                        } else if let Some(two) = &run.two {
+                            // (With two slots, both present, they are `index` itself.)
+                            let two_dims = if NA == 2 {
+                                [index[0], index[1 % NA]]
+                            } else {
+                                two.dims.map(|r| r.min(N_RESOURCES - 1))
+                            };
+                            let top = run.top;
+                            let bound = |c, used: &[u64; N_RESOURCES]| {
+                                node_terms(two.bound(top, two_dims, used), scales, per, c, view, learned)
+                            };
+                            scan_run::<NA, WHOLE, $check>(&run, rest, view, &index, passed, found, to_find, bound)
+                        } else {
+                            let bound = |c, used: &[u64; N_RESOURCES]| {
+                                node_terms(run.resource_bound(used, &index), scales, per, c, view, learned)
+                            };
+                            scan_run::<NA, WHOLE, $check>(&run, rest, view, &index, passed, found, to_find, bound)
+                        }
+                    };
+                }
+                let looked;
+                (found, looked) = if split { scan!(false) } else { scan!(true) };
+                pos += looked;
+            }
+        }
+        if !fused {
+            Self::bound_run(&run, &mut passed[run_start..found], &index, scales, per, view, learned);
+        }
+        (found, end)
+    }
+
+    /// Writes beside each candidate of `passed`, nodes of `run` that pass the filters, its bound
+    /// (+∞ where the run's capacities are too large for the bound).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn bound_run<const NA: usize>(
+        run: &Run<NA>,
+        passed: &mut [(NodeId, f64)],
+        index: &[usize; NA],
+        scales: &Scales,
+        per: PerNode,
+        view: &ClusterView<'_>,
+        learned: &[LearnedBound],
+    ) {
+        if !run.fast {
+            for (_, bound) in passed.iter_mut() {
+                *bound = f64::INFINITY;
+            }
+            return;
+        }
+        // A loop compiled for each set of terms bounded node by node.
+        match per {
+            0 => fill_bounds::<NA, 0>(run, passed, index, scales, view, learned),
+            LEARNED => fill_bounds::<NA, LEARNED>(run, passed, index, scales, view, learned),
+            QUEUE_ONLY => fill_bounds::<NA, QUEUE_ONLY>(run, passed, index, scales, view, learned),
+            _ => fill_bounds::<NA, { QUEUE_ONLY | LEARNED }>(run, passed, index, scales, view, learned),
+        }
+    }
+
+    /// The first pass's candidates and bounds, over the whole list, demand fit's bound refined
+    /// as the second pass refines it (`WHOLE`: as a search of the whole list with a term mask
+    /// known when compiling checks them).
+    #[cfg(test)]
+    fn first_pass_bounds<const MASK: u8, const WHOLE: bool>(
+        &self,
+        task: &TaskInfo,
+        candidates: &[NodeId],
+        view: &ClusterView<'_>,
+    ) -> Vec<(NodeId, f64)> {
+        fn run<const MASK: u8, const NA: usize, const WHOLE: bool>(
+            ra: &ResourceAware,
+            task: &TaskInfo,
+            candidates: &[NodeId],
+            view: &ClusterView<'_>,
+        ) -> Vec<(NodeId, f64)> {
+            let weights = ra.weights_for(task.priority);
+            let (dims, scales) = (Dims::<NA>::of(ra), Scales::new(ra, weights));
+            let mut passed = vec![(NodeId(0), 0.0); candidates.len()];
+            let n = candidates.len();
+            let (found, end) =
+                ra.first_pass::<MASK, NA, WHOLE>(task, candidates, 0, n, view, &dims, &scales, &mut passed);
+            assert_eq!(end, 0, "the whole list is looked at");
+            passed.truncate(found);
+            if MASK == RUNTIME {
+                for (c, bound) in &mut passed {
+                    let (capacity, used) = (&view.spec(*c).capacity.0, &view.used(*c).0);
+                    if *bound < f64::INFINITY {
+                        *bound -= Refiner::new().lower(task, capacity, used, &dims, &scales);
+                    }
+                }
+            }
+            passed
+        }
+        match self.n_active {
+            2 => run::<MASK, 2, WHOLE>(self, task, candidates, view),
+            4 => run::<MASK, 4, WHOLE>(self, task, candidates, view),
+            _ => run::<MASK, N_RESOURCES, WHOLE>(self, task, candidates, view),
+        }
+    }
+
     /// `100 / Σ_r w_r` over the resource weights (0 if there is none): the Kubernetes terms'
     /// scale.
     fn per_resource_weight(&self) -> f64 {
@@ -533,131 +695,220 @@ impl ResourceAware {
             0.0
         }
     }
+}
 
-    /// The bound by [`Linear`].
-    #[inline(always)]
-    fn linear_bound(
-        &self,
-        weights: &WeightSet,
-        scales: &Scales,
-        linear: &Linear,
-        used: &[u64; N_RESOURCES],
-        node: NodeId,
-        view: &ClusterView<'_>,
-    ) -> f64 {
-        // Below 2^40 where the task fits: exact as doubles (elsewhere not used).
-        let fraction = |i: usize| used[linear.dims[i]].wrapping_add(linear.demand[i]) as i64 as f64 * linear.recip[i];
-        let (f0, f1) = (fraction(0), fraction(1));
-        let (p, q) = (linear.p[0] * f0 + linear.p[1] * f1, linear.q[0] * f0 + linear.q[1] * f1);
-        let queue = if weights.all[QUEUE] > 0.0 {
-            scales.mean * weights.all[QUEUE] * queue_score_fast(view.load(node).tasks())
-        } else {
-            0.0
-        };
-        linear.top + queue - if p > q { p } else { q }
+/// [`ResourceAware::bound_run`] for the terms `PER` (see [`PerNode`]).
+#[inline(always)]
+fn fill_bounds<const NA: usize, const PER: PerNode>(
+    run: &Run<NA>,
+    passed: &mut [(NodeId, f64)],
+    index: &[usize; NA],
+    scales: &Scales,
+    view: &ClusterView<'_>,
+    learned: &[LearnedBound],
+) {
+    if let Some(two) = &run.two {
+        let (top, dims) = (run.top, two.dims.map(|r| r.min(N_RESOURCES - 1)));
+        for (c, bound) in passed.iter_mut() {
+            *bound = node_terms(two.bound(top, dims, &view.used(*c).0), scales, PER, *c, view, learned);
+        }
+    } else {
+        for (c, bound) in passed.iter_mut() {
+            *bound = node_terms(run.resource_bound(&view.used(*c).0, index), scales, PER, *c, view, learned);
+        }
+    }
+}
+
+/// Looks at the candidates of `rest` (if `CHECK`, while they are nodes of `run` and fewer than
+/// `to_find` have passed; else all of them, known to be): writes each in `passed[found]` with its
+/// `bound` (from its id and use), and counts it in `found` if it passes the filters.
+/// Returns `found` and how many it looked at.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn scan_run<const NA: usize, const WHOLE: bool, const CHECK: bool>(
+    run: &Run<NA>,
+    rest: &[NodeId],
+    view: &ClusterView<'_>,
+    index: &[usize; NA],
+    passed: &mut [(NodeId, f64)],
+    mut found: usize,
+    to_find: usize,
+    bound: impl Fn(NodeId, &[u64; N_RESOURCES]) -> f64,
+) -> (usize, usize) {
+    for (k, &c) in rest.iter().enumerate() {
+        if CHECK && (found >= to_find || !run.same::<WHOLE>(&view.spec(c).capacity.0, index)) {
+            return (found, k);
+        }
+        let used = &view.used(c).0;
+        let pass = run.passes::<WHOLE>(used, index);
+        passed[found] = (c, bound(c, used));
+        found += usize::from(pass);
+    }
+    (found, rest.len())
+}
+
+/// `resources` (the bound of the resource terms) plus the bounds of the terms of node `c` that
+/// `per` lists (see [`PerNode`]), weighted.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn node_terms(
+    resources: f64,
+    scales: &Scales,
+    per: PerNode,
+    c: NodeId,
+    view: &ClusterView<'_>,
+    learned: &[LearnedBound],
+) -> f64 {
+    let t = &scales.term;
+    let queue = || t[QUEUE] * queue_score_bound(view.load(c).tasks());
+    // (Every node's record is there when a learned term is weighted: see `choose`.)
+    let learned = || {
+        let record = &learned[c.index()];
+        t[EFFICIENCY] * record.efficiency(view.spec(c).speed) + t[RESPONSE_TIME] * record.response()
+    };
+    match (per & 1 << QUEUE != 0, per & LEARNED != 0) {
+        (false, false) => resources,
+        (true, false) => resources + queue(),
+        (false, true) => resources + learned(),
+        (true, true) => resources + queue() + learned(),
+    }
+}
+
+/// The second pass's tighter bound, with a run-time term mask (whose exact score costs the
+/// most), for the candidates whose first bound reaches the best so far: how much lower than the
+/// first bound it is. Demand fit's first bound, 100, becomes its own ([`demand_fit_bound`], from
+/// the free shares `(c_r − u_r) · (1 / c_r)` and the demand shares computed as `Alignment::of`
+/// computes them); and as `least_allocated`, `most_allocated` and `balanced_allocation` are
+/// integers, each bound `x + MARGIN` (from the same estimates as the first pass's) becomes the
+/// integer [`floor_of`] gives. What depends on the capacity alone is kept for the next
+/// candidate of the same capacity (in the weighted dimensions).
+#[derive(Clone, Copy, Debug)]
+struct Refiner<const NA: usize> {
+    /// The weighted dimensions' capacities the rest was derived for.
+    capacity: [u64; NA],
+    /// Per slot where the node has the resource, `1 / c`, `d · (1 / c)`, `ω s` and `ω` (0
+    /// elsewhere), and 0 (+∞ elsewhere) to keep the slot out of the least and largest fractions.
+    recip: [f64; NA],
+    offset: [f64; NA],
+    share_weight: [f64; NA],
+    weight: [f64; NA],
+    pad: [f64; NA],
+    /// `Σ ω s²`, summed as `Alignment::of` sums it (so the same number).
+    demand_sq: f64,
+    /// `Σ ω` over the slots the node has.
+    present_weight: f64,
+    /// `100 / √(2n)` for `n ≥ 2` weighted dimensions that the node has, else 0.
+    slope: f64,
+}
+
+/// At least `⌊x + MARGIN⌋`, and equal to it unless `x + MARGIN` is within 2⁻²⁰ below the next
+/// integer (then that integer), for `|x| < 2^50` (else some finite number): three additions,
+/// rounding `x + MARGIN − ½ + 2⁻²⁰` to the nearest integer by adding and subtracting
+/// `1.5 · 2^52` (every double of that size is an integer, and the default rounding is to the
+/// nearest).
+#[inline(always)]
+fn floor_of(x: f64) -> f64 {
+    const ROUND: f64 = 1.5 * (1u64 << 52) as f64;
+    const SHIFT: f64 = MARGIN - 0.5 + 1.0 / (1u64 << 20) as f64;
+    (x + SHIFT + ROUND) - ROUND
+}
+
+impl<const NA: usize> Refiner<NA> {
+    /// For no capacity yet.
+    fn new() -> Self {
+        Refiner {
+            capacity: [u64::MAX; NA],
+            recip: [0.0; NA],
+            offset: [0.0; NA],
+            share_weight: [0.0; NA],
+            weight: [0.0; NA],
+            pad: [f64::INFINITY; NA],
+            demand_sq: 0.0,
+            present_weight: 0.0,
+            slope: 0.0,
+        }
     }
 
-    /// An upper bound of the node's score (see the module doc), for a node that passes the
-    /// filters in a run with `fast` set (for another, some number), from its `shares`.
-    #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
-    fn bound<const MASK: u8, const NA: usize>(
-        &self,
-        weights: &WeightSet,
+    /// How much lower the tighter bound of a node of capacity `capacity` and use `used` is than
+    /// its first bound (see the type), for a node that passes the filters (in the weighted
+    /// dimensions), with those capacities below [`FAST_CAPACITY`].
+    #[inline(never)]
+    fn lower(
+        &mut self,
+        task: &TaskInfo,
+        capacity: &[u64; N_RESOURCES],
+        used: &[u64; N_RESOURCES],
+        dims: &Dims<NA>,
         scales: &Scales,
-        run: &Run<NA>,
-        shares: &Shares,
-        node: NodeId,
-        recip_speed: f64,
-        view: &ClusterView<'_>,
     ) -> f64 {
-        let w = &weights.all;
-        // With a run-time mask every term is bounded and added, weighted: an unweighted one adds
-        // 0, which changes no sum (the sums are never −0); that costs less than a test per
-        // term and node.
-        let weighted = |term: usize| MASK == RUNTIME || MASK >> term & 1 == 1;
-        let taken = shares.taken * scales.per_weight;
-        // In term order, as `evaluate` sums them.
-        let mut total = 0.0;
-        if weighted(LEAST) {
-            total += w[LEAST] * (run.least_top - taken);
-        }
-        if weighted(MOST) {
-            total += w[MOST] * (taken + MARGIN);
-        }
-        if weighted(BALANCED) {
-            total += w[BALANCED] * (BALANCED_TOP - (shares.high - shares.low).max(0.0) * run.balanced_slope);
-        }
-        if weighted(QUEUE) {
-            total += w[QUEUE] * queue_score_fast(view.load(node).tasks());
-        }
-        if weighted(TETRIS) {
-            // (Only a run-time mask weighs it: then `shares` has the dot product.)
-            total += w[TETRIS] * (shares.dot * scales.tetris + MARGIN);
-        }
-        if weighted(DEMAND_FIT) {
-            total += w[DEMAND_FIT] * demand_fit_bound(run.demand_sq, shares.dot, shares.free_sq);
-        }
-        if weighted(EFFICIENCY) || weighted(RESPONSE_TIME) {
-            let history = self.history.get(node.index());
-            if weighted(EFFICIENCY) {
-                total += w[EFFICIENCY] * history.map_or(NEUTRAL_SCORE, |h| h.efficiency_bound(recip_speed));
+        let weighted: [u64; NA] = dims.index.map(|r| capacity[r]);
+        if weighted != self.capacity {
+            *self = Refiner::new();
+            self.capacity = weighted;
+            let mut n_present = 0;
+            for i in 0..dims.len {
+                let (r, weight) = (dims.index[i], dims.weight[i]);
+                let cap = capacity[r];
+                if cap == 0 {
+                    continue;
+                }
+                let share = (task.demand.0[r] as f64 / cap as f64).min(1.0);
+                self.recip[i] = 1.0 / u64_to_f64(cap);
+                self.offset[i] = task.demand.0[r] as f64 * self.recip[i];
+                self.share_weight[i] = weight * share;
+                self.weight[i] = weight;
+                self.pad[i] = 0.0;
+                self.demand_sq += weight * share * share;
+                self.present_weight += weight;
+                n_present += 1;
             }
-            if weighted(RESPONSE_TIME) {
-                total += w[RESPONSE_TIME] * history.map_or(NEUTRAL_SCORE, |h| h.response_or_neutral());
-            }
+            self.slope = if n_present < 2 { 0.0 } else { MAX_SCORE as f64 * INV_SQRT_2N[n_present] };
         }
-        total * scales.mean
+        let (mut taken, mut low, mut high, mut dot, mut free_sq) = (0.0, f64::INFINITY, f64::NEG_INFINITY, 0.0, 0.0);
+        for i in 0..NA {
+            let r = dims.index[i];
+            // (0 where the node lacks the resource, and for a padding slot.)
+            let fraction = used[r] as i64 as f64 * self.recip[i] + self.offset[i];
+            taken += self.weight[i] * fraction;
+            let (l, h) = (fraction + self.pad[i], fraction - self.pad[i]);
+            low = if l < low { l } else { low };
+            high = if h > high { h } else { high };
+            let free = capacity[r].wrapping_sub(used[r]) as i64 as f64 * self.recip[i];
+            let free = if free < 1.0 { free } else { 1.0 };
+            dot += self.share_weight[i] * free;
+            free_sq += self.weight[i] * free * free;
+        }
+        let range = high - low;
+        let range = if range > 0.0 { range } else { 0.0 };
+        let t = &scales.term;
+        // Each first bound `x + MARGIN`, less the integer in its place.
+        let excess = |x: f64| x + MARGIN - floor_of(x);
+        t[LEAST] * excess(scales.per_weight * (self.present_weight - taken))
+            + t[MOST] * excess(scales.per_weight * taken)
+            + t[BALANCED] * excess(MAX_SCORE as f64 - self.slope * range)
+            + t[DEMAND_FIT] * (MAX_SCORE as f64 - demand_fit_bound(self.demand_sq, dot, free_sq))
     }
 }
 
 /// At least `demand_fit`'s value, from the demand's exact `Σ w a²` and the estimates of
 /// `Σ w a b` and `Σ w b²` (each within 10 units in the last place of the exact sum, relatively:
 /// every free share is within 3 of the exact one, and all the terms are non-negative). With
-/// `y = dot² / (Σ w a² · Σ w b²)`, the estimated cosine squared, `√y ≤ (1 + y) / 2`, and the
-/// relative error of `y` (below 40 units in the last place) moves the cosine by less than the
-/// rounding up by 10⁻¹² covers; the exact term is the cosine × 100, capped at 100, or 100 where
-/// the demand has no weighted part, or 0 where the node has no free room. With almost no free
-/// room, where the free shares' squares could underflow, the bound is 100.
+/// `y = dot² / (Σ w a² · Σ w b²)`, the estimated cosine squared, within 40 units in the last
+/// place, `√y` is within 21 of the cosine, and `evaluate`'s quotient within a few: the rounding
+/// up by 10⁻¹² covers both. The exact term is the cosine × 100, capped at 100, or 100 where the
+/// demand has no weighted part, or 0 where the node has no free room. With almost no free room,
+/// where the free shares' squares could underflow, the bound is 100.
 #[inline(always)]
 fn demand_fit_bound(demand_sq: f64, dot: f64, free_sq: f64) -> f64 {
     if demand_sq == 0.0 || free_sq.partial_cmp(&1e-200) != Some(Ordering::Greater) {
         return MAX_SCORE as f64;
     }
     let y = dot * dot / (demand_sq * free_sq);
-    let bound = MAX_SCORE as f64 / 2.0 * (1.0 + y) * (1.0 + 1e-12) + MARGIN;
+    let bound = MAX_SCORE as f64 * y.sqrt() * (1.0 + 1e-12) + MARGIN;
     if bound < MAX_SCORE as f64 {
         bound
     } else {
         MAX_SCORE as f64
-    }
-}
-
-/// What the bound of one search multiplies by.
-#[derive(Clone, Copy, Debug)]
-struct Scales {
-    /// `100 / Σ_r w_r` over the resource weights (0 if there is none).
-    per_weight: f64,
-    /// `100 / Σ_r w_r` over the positive resource weights, for Tetris (0 if there is none).
-    tetris: f64,
-    /// At least `1 / Σ_t w_t` over the term weights: the weighted mean's `1 / Σ w_t` where
-    /// that is exact, else that rounded up (a product is then at least the quotient the mean
-    /// computes; every weight set has a positive weight).
-    mean: f64,
-}
-
-impl Scales {
-    fn new(ra: &ResourceAware, weights: &WeightSet) -> Self {
-        let mean = match weights.exact_recip {
-            Some(recip) => recip,
-            // `fl(1 / W)` is within half a unit in the last place of `1 / W`: a unit up is above.
-            None => (1.0 / weights.weight_sum).next_up(),
-        };
-        Scales {
-            per_weight: ra.per_resource_weight(),
-            tetris: if ra.tetris_weight_sum > 0.0 { MAX_SCORE as f64 / ra.tetris_weight_sum } else { 0.0 },
-            mean,
-        }
     }
 }
 
@@ -666,7 +917,9 @@ mod tests {
     use rand_core::{RngCore, SeedableRng};
 
     use super::*;
-    use crate::balance::resource_aware::{TermWeights, UtilizationLimits, WeightProfile};
+    use crate::balance::resource_aware::{
+        TermWeights, UtilizationLimits, WeightProfile, KUBERNETES_ALL, KUBERNETES_DEFAULT,
+    };
     use crate::balance::testkit::{task, Fixture};
     use crate::balance::{Balancer, Explanation, Outcome};
     use crate::{ResourceUnits, Resources, Span, TaskId, Time};
@@ -686,6 +939,18 @@ mod tests {
                 }
                 None => assert!(!passes(0), "{capacity} {max}"),
             }
+        }
+    }
+
+    #[test]
+    fn floor_of_is_the_integer_part_with_the_margin_or_the_next_integer() {
+        let mut gen = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let mut xs: Vec<f64> = (0..=300).flat_map(|k| [k as f64, k as f64 - 1e-12, k as f64 + 1e-12]).collect();
+        xs.extend((0..300).map(|k| k as f64 - MARGIN));
+        xs.extend((0..100_000).map(|_| (gen.next_u64() % 400_000_000) as f64 / 1e6 - 100.0));
+        for x in xs {
+            let (floor, got) = ((x + MARGIN).floor(), floor_of(x));
+            assert!(got == floor || (got == floor + 1.0 && x + MARGIN > floor + 1.0 - 1e-6), "{x}: {got}");
         }
     }
 
@@ -830,5 +1095,93 @@ mod tests {
             }
         }
         assert!(chosen > decisions / 2, "only {chosen} of {decisions} decisions chose a node");
+    }
+
+    #[test]
+    fn bounds_are_at_least_the_scores() {
+        // Every candidate that the first pass lets through, with its bound: the sampled search's
+        // filters are exact, and every bound (demand fit's refined) is at least the exact score;
+        // the whole-list search lets through at least the candidates that pass. Speeds include
+        // the absurd (the efficiency term divides by them), weights the extreme.
+        let mut gen = rand_chacha::ChaCha8Rng::seed_from_u64(23);
+        let z = TermWeights::ZERO;
+        let mut configs = configurations();
+        configs.push(ResourceAware::new(
+            TermWeights { least_allocated: 1e6, most_allocated: 1e-6, tetris: 3.0, queue: 0.25, ..z },
+            ResourceUnits { cpu_cores: 7.0, memory_gb: 1.0, disk_gb: 2.0, net_gbps: 1.0, gpus: 5.0, fpgas: 1.0 },
+            Some(0.75),
+        ));
+        configs.push(
+            ResourceAware::new(
+                TermWeights { demand_fit: 1.0, efficiency: 3.0, response_time: 0.1, balanced_allocation: 2.0, ..z },
+                ResourceUnits { cpu_cores: 1.0, gpus: 1.0, fpgas: 1.0, ..Default::default() },
+                None,
+            )
+            .with_history(Span::from_secs_f64(3.0), 0.5),
+        );
+        let (mut checked, mut scored) = (0, 0);
+        for (k, mut ra) in configs.into_iter().enumerate() {
+            for round in 0..12u64 {
+                let n = [40, 300][(round % 2) as usize];
+                let mut fx = cluster(&mut gen, n);
+                for spec in fx.specs.iter_mut() {
+                    let draw = gen.next_u32();
+                    if draw % 16 == 0 {
+                        spec.speed = [0.0, -1.0, f64::NAN, f64::INFINITY, 1e-300, 1e300][(draw / 16 % 6) as usize];
+                    }
+                }
+                let all = fx.all();
+                let t = TaskInfo {
+                    priority: (gen.next_u32() % 5) as i32,
+                    demand: Resources([
+                        u64::from(gen.next_u32() % 4) * 500,
+                        u64::from(gen.next_u32() % 8) * 1000,
+                        u64::from(gen.next_u32() % 3) * 5000,
+                        u64::from(gen.next_u32() % 2) * 100,
+                        u64::from(gen.next_u32() % 4 / 3) * 1000,
+                        u64::from(gen.next_u32() % 5 / 4) * 1000,
+                    ]),
+                    ..task()
+                };
+                if ra.wants_feedback() {
+                    ra.history.grow(n);
+                    for _ in 0..50 {
+                        let outcome = Outcome {
+                            task: TaskId(0),
+                            node: NodeId(gen.next_u32() % n as u32),
+                            latency: Span::from_millis(u64::from(gen.next_u32() % 5000)),
+                            expected_work_s: f64::from(gen.next_u32() % 8),
+                            completed: gen.next_u32() % 4 != 0,
+                        };
+                        ra.observe(&outcome, Time(round * 1_000_000_000));
+                    }
+                }
+                let view = fx.view();
+                let mask = ra.weights_for(t.priority).mask;
+                let sampled = match mask {
+                    KUBERNETES_DEFAULT => ra.first_pass_bounds::<KUBERNETES_DEFAULT, false>(&t, &all, &view),
+                    KUBERNETES_ALL => ra.first_pass_bounds::<KUBERNETES_ALL, false>(&t, &all, &view),
+                    _ => ra.first_pass_bounds::<RUNTIME, false>(&t, &all, &view),
+                };
+                let whole = match mask {
+                    KUBERNETES_DEFAULT => ra.first_pass_bounds::<KUBERNETES_DEFAULT, true>(&t, &all, &view),
+                    KUBERNETES_ALL => ra.first_pass_bounds::<KUBERNETES_ALL, true>(&t, &all, &view),
+                    _ => ra.first_pass_bounds::<RUNTIME, true>(&t, &all, &view),
+                };
+                let passing: Vec<NodeId> = all.iter().copied().filter(|&c| ra.score(&t, &view, c).is_some()).collect();
+                let sampled_nodes: Vec<NodeId> = sampled.iter().map(|&(c, _)| c).collect();
+                assert_eq!(sampled_nodes, passing, "configuration {k}, round {round}: the filters");
+                let whole_nodes: Vec<NodeId> = whole.iter().map(|&(c, _)| c).collect();
+                assert!(passing.iter().all(|c| whole_nodes.contains(c)), "configuration {k}, round {round}");
+                for &(c, bound) in sampled.iter().chain(&whole) {
+                    if let Some(score) = ra.score(&t, &view, c) {
+                        assert!(bound >= score, "configuration {k}, round {round}, node {c:?}: {bound} < {score}");
+                        checked += 1;
+                        scored += usize::from(bound < f64::INFINITY);
+                    }
+                }
+            }
+        }
+        assert!(scored > checked / 2, "{scored} of {checked} bounds finite");
     }
 }
