@@ -106,12 +106,16 @@ pub fn decimals_for(half: f64) -> Option<usize> {
     Some((1 - half.log10().floor() as i64).clamp(0, 6) as usize)
 }
 
-/// `v` with `decimals`, or `–` when undefined.
+/// `v` with `decimals`, or `–` when undefined; a value that rounds to zero has no sign (`0.000`,
+/// not `-0.000`).
 fn fixed(v: f64, decimals: usize) -> String {
-    if v.is_finite() {
-        format!("{v:.decimals$}")
-    } else {
-        "–".to_string()
+    if !v.is_finite() {
+        return "–".to_string();
+    }
+    let text = format!("{v:.decimals$}");
+    match text.strip_prefix('-') {
+        Some(rest) if rest.bytes().all(|b| b == b'0' || b == b'.') => rest.to_string(),
+        _ => text,
     }
 }
 
@@ -439,6 +443,7 @@ pub(crate) mod tests {
         assert_eq!(Cell::MeanHalf(1234.4, Some(250.0)).text(), "1234 ± 250");
         assert_eq!(Cell::MeanHalf(0.04743, Some(0.00188)).text(), "0.0474 ± 0.0019");
         assert_eq!(Cell::MeanInterval(-1.163, Some((-3.258, 0.9332))).text(), "-1.2 [-3.3, 0.9]");
+        assert_eq!(Cell::MeanInterval(-0.0004, Some((-0.0330, 0.0321))).text(), "0.000 [-0.033, 0.032]");
         // Without an interval, or with a zero one (identical replications), a short number.
         assert_eq!(Cell::MeanHalf(2.0, None).text(), "2");
         assert_eq!(Cell::MeanHalf(0.123456, Some(0.0)).text(), "0.1235 ± 0");
