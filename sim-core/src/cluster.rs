@@ -74,8 +74,10 @@ enum Status {
     Failed,
 }
 
-/// A task in the system.
+/// A task in the system. (Aligned to a cache line: a completion reads it at a random place in a
+/// large slab, and an unaligned 56-byte record would straddle two lines most of the time.)
 #[derive(Clone, Copy, Debug)]
+#[repr(align(64))]
 struct Task {
     id: u64,
     /// The dispatcher the task arrived at (every attempt goes through it).
@@ -98,66 +100,196 @@ struct Task {
     parked: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// Where an execution is in its life. A working execution works from `progress` (ns of work) at
+/// `since` towards `target`; a checkpointing one saves a checkpoint of `progress` (see
+/// [`Execs::since`] and [`Execs::progress`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     InFlight,
     Queued,
-    /// Working from `progress` (ns of work) at `since` towards `target`.
-    Working {
-        since: SimTime,
-        progress: u64,
-        target: u64,
-    },
-    /// Saving a checkpoint of `progress`.
-    Checkpointing {
-        progress: u64,
-    },
+    Working,
+    Checkpointing,
     Finished,
     Lost,
 }
 
-/// One attempt to run a task on a node.
+/// One attempt to run a task on a node: what dispatching, delivering, starting, stepping and
+/// finishing it read, in one cache line. The rest is in its [`ExecCold`].
 #[derive(Clone, Copy, Debug)]
+#[repr(C, align(64))]
 struct Exec {
+    /// When the current phase ends (the time its Step event is due).
+    next_step: SimTime,
+    /// The task's work (copied, so starting and stepping need not visit the task).
+    work: u64,
+    started: SimTime,
+    /// Where the current working phase ends (ns of work).
+    target: u64,
     task: u32,
     node: u32,
     /// The node incarnation the dispatch is addressed to (the one the dispatcher believes in): a
     /// restarted node refuses what was meant for its previous life.
     incarnation: u32,
+    /// The task's class (copied, like `work`).
+    class: u32,
+    /// Next execution in its node's queue, or NONE.
+    next: u32,
     gen: u16,
     /// The dispatcher that sent it.
     front: u16,
-    /// When the current phase ends (the time its Step event is due).
-    next_step: SimTime,
-    /// When it was dispatched.
-    dispatched: SimTime,
-    /// The task's work and class (copied, so starting and stepping need not visit the task).
-    work: u64,
-    class: u32,
     phase: Phase,
-    started: SimTime,
     /// The node no longer refers to it (lost, or its completion reported).
     node_done: bool,
     /// The dispatcher no longer refers to it (completion heard, or orphaned).
     sched_done: bool,
-    /// Position in the dispatcher's outstanding list of its node, or NONE.
-    out_pos: u32,
-    /// Position in its node's running list, or NONE.
-    run_pos: u32,
-    /// Next execution in its node's queue, or NONE.
-    next: u32,
+    /// The current phase's `since` is in the cold part (else it is `started`).
+    cold_since: bool,
+    /// The current phase's `progress` is in the cold part (else it is 0).
+    cold_progress: bool,
 }
 
-/// The timeline's record of an execution that stops at `end`.
-fn exec_record(exec: &Exec, task: u64, end: SimTime, outcome: ExecOutcome) -> ExecRecord {
-    ExecRecord {
-        task,
-        class: exec.class,
-        node: exec.node,
-        dispatched: exec.dispatched,
-        start: exec.started,
-        end,
-        outcome,
+/// The parts of an execution that the plain path (no checkpoints, speed changes, faults, nor
+/// timeline) never reads: kept apart so that they cost nothing there.
+#[derive(Clone, Copy, Debug)]
+struct ExecCold {
+    since: SimTime,
+    progress: u64,
+    /// When it was dispatched (kept only for the timeline and for balancers that learn).
+    dispatched: SimTime,
+    /// Position in the dispatcher's outstanding list of its node, or NONE (tracked executions).
+    out_pos: u32,
+    /// Position in its node's running list, or NONE (tracked executions).
+    run_pos: u32,
+}
+
+impl ExecCold {
+    const EMPTY: ExecCold =
+        ExecCold { since: SimTime::ZERO, progress: 0, dispatched: SimTime::ZERO, out_pos: NONE, run_pos: NONE };
+}
+
+/// The executions: hot records (one cache line each) beside their cold parts, in slots reused
+/// last-freed first (a new execution lands where one just ended, still in cache).
+#[derive(Debug, Default)]
+struct Execs {
+    hot: Vec<Exec>,
+    cold: Vec<ExecCold>,
+    free: Vec<u32>,
+}
+
+impl Execs {
+    /// Stores an execution; its cold part is written only if given (else it holds whatever the
+    /// slot's last user left, which nothing reads: see [`ExecCold`]).
+    #[inline]
+    fn insert(&mut self, exec: Exec, cold: Option<ExecCold>) -> u32 {
+        match self.free.pop() {
+            Some(slot) => {
+                self.hot[slot as usize] = exec;
+                if let Some(cold) = cold {
+                    self.cold[slot as usize] = cold;
+                }
+                slot
+            }
+            None => {
+                self.hot.push(exec);
+                self.cold.push(cold.unwrap_or(ExecCold::EMPTY));
+                (self.hot.len() - 1) as u32
+            }
+        }
+    }
+
+    #[inline]
+    fn release(&mut self, slot: u32) {
+        self.free.push(slot);
+    }
+
+    fn live_mask(&self) -> Vec<bool> {
+        let mut live = vec![true; self.hot.len()];
+        for &f in &self.free {
+            live[f as usize] = false;
+        }
+        live
+    }
+
+    /// When the current working phase started.
+    #[inline]
+    fn since(&self, e: u32) -> SimTime {
+        let x = &self.hot[e as usize];
+        if x.cold_since {
+            self.cold[e as usize].since
+        } else {
+            x.started
+        }
+    }
+
+    /// The work done when the current phase started (working) or that is being saved
+    /// (checkpointing).
+    #[inline]
+    fn progress(&self, e: u32) -> u64 {
+        if self.hot[e as usize].cold_progress {
+            self.cold[e as usize].progress
+        } else {
+            0
+        }
+    }
+
+    /// The work done by now at `speed`, for a working or checkpointing execution; `otherwise`
+    /// for any other.
+    fn progress_at(&self, e: u32, now: SimTime, speed: f64, otherwise: u64) -> u64 {
+        let x = &self.hot[e as usize];
+        match x.phase {
+            Phase::Working => (self.progress(e) + ((now - self.since(e)).0 as f64 * speed) as u64).min(x.target),
+            Phase::Checkpointing => self.progress(e),
+            _ => otherwise,
+        }
+    }
+
+    #[inline]
+    fn set_since(&mut self, e: u32, since: SimTime) {
+        let x = &mut self.hot[e as usize];
+        x.cold_since = since != x.started;
+        if x.cold_since {
+            self.cold[e as usize].since = since;
+        }
+    }
+
+    #[inline]
+    fn set_progress(&mut self, e: u32, progress: u64) {
+        let x = &mut self.hot[e as usize];
+        x.cold_progress = progress != 0;
+        if x.cold_progress {
+            self.cold[e as usize].progress = progress;
+        }
+    }
+
+    /// Working from `progress` at `since` towards `target`.
+    #[inline]
+    fn set_working(&mut self, e: u32, since: SimTime, progress: u64, target: u64) {
+        let x = &mut self.hot[e as usize];
+        x.phase = Phase::Working;
+        x.target = target;
+        self.set_since(e, since);
+        self.set_progress(e, progress);
+    }
+
+    /// Saving a checkpoint of `progress`.
+    #[inline]
+    fn set_checkpointing(&mut self, e: u32, progress: u64) {
+        self.hot[e as usize].phase = Phase::Checkpointing;
+        self.set_progress(e, progress);
+    }
+
+    /// The timeline's record of execution `e` (of task `task`) that stops at `end`.
+    fn record(&self, e: u32, task: u64, end: SimTime, outcome: ExecOutcome) -> ExecRecord {
+        let exec = &self.hot[e as usize];
+        ExecRecord {
+            task,
+            class: exec.class,
+            node: exec.node,
+            dispatched: self.cold[e as usize].dispatched,
+            start: exec.started,
+            end,
+            outcome,
+        }
     }
 }
 
@@ -252,50 +384,101 @@ impl<T> Slab<T> {
     }
 }
 
-/// A node's true state.
-#[derive(Debug)]
-struct Node {
+/// [`NodeHot::flags`]: the node is down (crashed).
+const DOWN: u8 = 1;
+/// [`NodeHot::flags`]: the node is partitioned away.
+const CUT_OFF: u8 = 2;
+/// [`NodeHot::flags`]: the node's speed differs from its shape's (read [`NodeCold::speed`]).
+const OWN_SPEED: u8 = 4;
+
+/// A node's true state that every event at the node reads or writes (a delivery, a start, a
+/// completion, a heartbeat), in one record aligned to a cache line. The rest is in its
+/// [`NodeCold`], and what never changes in its [`Shape`].
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
+struct NodeHot {
     used: Resources,
-    /// Executions running (kept as a list only when something can fail: crashes and slowdowns
-    /// need to find them).
-    n_running: u32,
-    running: Vec<u32>,
-    /// Queued executions, first in first out, linked through the executions themselves (no
-    /// per-node buffer to miss in the cache).
-    queue: Fifo,
     /// Dispatches received so far, and their total demand (reported in heartbeats, so the
     /// dispatcher can tell which of its dispatches a heartbeat reflects).
     received: u64,
     received_demand: Resources,
+    hb_seq: u64,
+    /// Queued executions, first in first out, linked through the executions themselves (no
+    /// per-node buffer to miss in the cache).
+    queue: Fifo,
+    /// Executions running.
+    n_running: u32,
+    incarnation: u32,
+    /// Index of its capacity and nominal speed in [`Cluster::shapes`].
+    shape: u32,
+    /// [`DOWN`], [`CUT_OFF`], [`OWN_SPEED`].
+    flags: u8,
+}
+
+/// The rest of a node's true state: what only faults, speed changes and failure tracking touch.
+#[derive(Debug)]
+struct NodeCold {
+    /// Executions running (kept as a list only when something can fail: crashes and slowdowns
+    /// need to find them).
+    running: Vec<u32>,
     /// Completed executions not yet reported.
     unreported: Vec<u32>,
     /// Dispatches that reached the node while it was partitioned: held by the network (a
     /// reliable channel keeps retransmitting) and delivered when the partition heals, or lost if
     /// the node crashes first.
     held: Vec<u32>,
-    /// Crash and partition nesting depths (0: up, reachable).
+    /// Crash and partition nesting depths (0: up, reachable; mirrored by [`DOWN`] and
+    /// [`CUT_OFF`]).
     down: u32,
     partitioned: u32,
-    /// Active slowdown factors, and the resulting speed.
+    /// Active slowdown factors.
     slowdowns: Vec<f64>,
     /// Speed-profile multiplier (1 without a profile).
     profile: f64,
+    /// The resulting speed (read when [`OWN_SPEED`] is set; else it equals the shape's).
     speed: f64,
-    incarnation: u32,
-    hb_seq: u64,
     /// A Beat event is pending for this node.
     beating: bool,
     /// Latest fault instance (crash or partition) not yet detected nor healed, or NONE.
     fault: u32,
 }
 
-/// What the dispatcher sent to a node, cumulatively, and how much of it the node has confirmed.
-#[derive(Debug, Default, Clone, Copy)]
+/// A node's capacity and nominal speed, stored once for all the nodes that have the same.
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    capacity: Resources,
+    speed: f64,
+}
+
+/// "Never": no report heard yet.
+const NEVER: SimTime = SimTime::MAX;
+
+/// What a dispatcher sent to a node, cumulatively, and how much of it the node has confirmed;
+/// in dispatcher 0's record, also what the dispatcher heard of the node itself (read by the same
+/// reports that set `acked`). Aligned, so a report or a dispatch misses on one line.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
 struct Tracking {
     sent: u64,
-    sent_demand: Resources,
     acked: u64,
+    sent_demand: Resources,
     acked_demand: Resources,
+    /// When the node's latest report (or, for an oracle, change) was sent, [`NEVER`] before the
+    /// first (dispatcher 0's record only).
+    reported_at: SimTime,
+    /// The node incarnation the dispatcher believes in (dispatcher 0's record only).
+    known_incarnation: u32,
+}
+
+impl Tracking {
+    const EMPTY: Tracking = Tracking {
+        sent: 0,
+        acked: 0,
+        sent_demand: Resources::ZERO,
+        acked_demand: Resources::ZERO,
+        reported_at: NEVER,
+        known_incarnation: 0,
+    };
 }
 
 /// One dispatcher instance: its balancer, its view of the nodes, and its record of what it sent.
@@ -322,8 +505,6 @@ struct Dispatcher {
     split_rng: Stream,
     next_front: u32,
     mode: ViewMode,
-    /// When each node's latest report (or, for an oracle, change) was sent.
-    reported_at: Vec<Option<SimTime>>,
     /// Per task class: the trusted nodes whose capacity can hold it, and each node's position.
     candidates: Vec<Vec<NodeId>>,
     candidate_pos: Vec<Vec<u32>>,
@@ -336,7 +517,6 @@ struct Dispatcher {
     checkpointing: Option<Checkpointing>,
     /// Per node: executions believed to be there (sent, not known complete).
     outstanding: Vec<Vec<u32>>,
-    known_incarnation: Vec<u32>,
     check_pending: Vec<bool>,
     /// Tasks waiting for a trusted node that can hold them.
     backlog: Vec<u32>,
@@ -459,10 +639,14 @@ struct FaultInstance {
 
 /// The cluster model: one replication of one strategy combination.
 pub struct Cluster {
+    /// Per node: capacity and nominal speed, as the balancers' view shows them.
     specs: Vec<NodeSpec>,
-    nodes: Vec<Node>,
+    /// The distinct capacities and speeds of the nodes ([`NodeHot::shape`]).
+    shapes: Vec<Shape>,
+    nodes: Vec<NodeHot>,
+    nodes_cold: Vec<NodeCold>,
     tasks: Slab<Task>,
-    execs: Slab<Exec>,
+    execs: Execs,
     next_task_id: u64,
     classes: Vec<ClassInfo>,
     arrivals: Arrivals,
@@ -489,6 +673,10 @@ pub struct Cluster {
     /// when something can fail (faults or a detector). Without it, a pure balancing study skips
     /// that bookkeeping entirely.
     track_execs: bool,
+    /// The balancer learns from completions (dispatcher 0's answer, asked once).
+    feedback: bool,
+    /// Something reads an execution's dispatch time: the timeline, or a balancer that learns.
+    keep_dispatched: bool,
 }
 
 impl Cluster {
@@ -593,7 +781,13 @@ impl Cluster {
                     rng: stream(seed, replication, purpose),
                     loads: vec![initial_load; n],
                     used: vec![Resources::ZERO; n],
-                    tracking: vec![Tracking::default(); n],
+                    tracking: vec![
+                        Tracking {
+                            reported_at: if config.view == ViewMode::Oracle { SimTime::ZERO } else { NEVER },
+                            ..Tracking::EMPTY
+                        };
+                        n
+                    ],
                     batch,
                     why: Explanation::default(),
                 }
@@ -602,19 +796,44 @@ impl Cluster {
         let batching = fronts[0].batch.is_some();
         // Completions reach the dispatcher (in heartbeats) when something can fail or the
         // balancer learns from them.
-        let track_execs = has_faults || fronts[0].balancer.wants_feedback();
+        let feedback = fronts[0].balancer.wants_feedback();
+        let track_execs = has_faults || feedback;
+        // Nodes of the same capacity and speed share one shape (a cluster is usually a few groups
+        // of identical machines, so the shapes stay in cache).
+        let mut shape_ids = std::collections::BTreeMap::new();
+        let mut shapes = Vec::new();
+        let node_shapes: Vec<u32> = config
+            .nodes
+            .iter()
+            .map(|spec| {
+                *shape_ids.entry((spec.capacity.0, spec.speed.to_bits())).or_insert_with(|| {
+                    shapes.push(Shape { capacity: spec.capacity, speed: spec.speed });
+                    (shapes.len() - 1) as u32
+                })
+            })
+            .collect();
         Cluster {
             specs: config.nodes.clone(),
-            nodes: config
-                .nodes
+            shapes,
+            nodes: node_shapes
                 .iter()
-                .map(|spec| Node {
+                .map(|&shape| NodeHot {
                     used: Resources::ZERO,
-                    n_running: 0,
-                    running: Vec::new(),
-                    queue: Fifo::EMPTY,
                     received: 0,
                     received_demand: Resources::ZERO,
+                    hb_seq: 0,
+                    queue: Fifo::EMPTY,
+                    n_running: 0,
+                    incarnation: 0,
+                    shape,
+                    flags: 0,
+                })
+                .collect(),
+            nodes_cold: config
+                .nodes
+                .iter()
+                .map(|spec| NodeCold {
+                    running: Vec::new(),
                     unreported: Vec::new(),
                     held: Vec::new(),
                     down: 0,
@@ -622,14 +841,12 @@ impl Cluster {
                     slowdowns: Vec::new(),
                     profile: 1.0,
                     speed: spec.speed,
-                    incarnation: 0,
-                    hb_seq: 0,
                     beating: true,
                     fault: NONE,
                 })
                 .collect(),
             tasks: Slab::default(),
-            execs: Slab::default(),
+            execs: Execs::default(),
             next_task_id: 0,
             classes: config
                 .workload
@@ -644,7 +861,6 @@ impl Cluster {
                 split_rng: stream(seed, replication, Purpose::DispatchSplit),
                 next_front: 0,
                 mode: config.view,
-                reported_at: vec![(config.view == ViewMode::Oracle).then_some(SimTime::ZERO); n],
                 candidates,
                 candidate_pos,
                 feasible,
@@ -655,7 +871,6 @@ impl Cluster {
                 fencing: strategy.failover.fencing(),
                 checkpointing,
                 outstanding: vec![Vec::new(); n],
-                known_incarnation: vec![0; n],
                 check_pending: vec![false; n],
                 backlog: Vec::new(),
                 mistake_since: vec![None; n],
@@ -696,6 +911,8 @@ impl Cluster {
             report_received: Vec::new(),
             pending: 0,
             track_execs,
+            feedback,
+            keep_dispatched: feedback || options.exec_log.is_some(),
         }
     }
 
@@ -716,24 +933,49 @@ impl Cluster {
         (n.used, n.n_running, n.queue.len)
     }
 
+    /// A node's current speed.
+    #[inline]
+    fn speed(&self, n: usize) -> f64 {
+        let node = &self.nodes[n];
+        if node.flags & OWN_SPEED != 0 {
+            self.nodes_cold[n].speed
+        } else {
+            self.shapes[node.shape as usize].speed
+        }
+    }
+
+    /// Recomputes a node's speed from its nominal speed, profile and slowdowns.
+    fn refresh_speed(&mut self, n: usize) {
+        let node = &mut self.nodes[n];
+        let cold = &mut self.nodes_cold[n];
+        let nominal = self.shapes[node.shape as usize].speed;
+        cold.speed = self.specs[n].speed * cold.profile * cold.slowdowns.iter().product::<f64>();
+        if cold.speed.to_bits() == nominal.to_bits() {
+            node.flags &= !OWN_SPEED;
+        } else {
+            node.flags |= OWN_SPEED;
+        }
+    }
+
     /// When the dispatcher's view of a node was last refreshed (its latest report's send time;
     /// for an oracle view, its latest change), `None` before the first.
     pub fn reported_at(&self, node: NodeId) -> Option<SimTime> {
-        self.dispatcher.reported_at[node.index()]
+        let t = self.dispatcher.fronts[0].tracking[node.index()].reported_at;
+        (t != NEVER).then_some(t)
     }
 
     /// True if the node is up (not crashed).
     pub fn node_is_up(&self, node: NodeId) -> bool {
-        self.nodes[node.index()].down == 0
+        self.nodes[node.index()].flags & DOWN == 0
     }
 
     /// The executions running on a node, as (execution slot, task id). A slot identifies an
     /// execution for as long as it runs; the same task id on two slots is a duplicate execution.
     pub fn running_executions(&self, node: NodeId) -> impl Iterator<Item = (u32, u64)> + '_ {
-        self.nodes[node.index()]
+        self.nodes_cold[node.index()]
             .running
             .iter()
-            .map(|&e| (e, self.tasks.slots[self.execs.slots[e as usize].task as usize].id))
+            .map(|&e| (e, self.tasks.slots[self.execs.hot[e as usize].task as usize].id))
     }
 
     /// Ends the run: accounts for work still running, checks task conservation, and returns the
@@ -744,12 +986,13 @@ impl Cluster {
     pub fn finish(mut self, events: u64) -> RunOutput {
         let end = self.end;
         let live_execs = self.execs.live_mask();
-        for (exec, live) in self.execs.slots.iter().zip(live_execs) {
-            if live && matches!(exec.phase, Phase::Working { .. } | Phase::Checkpointing { .. }) {
+        for (e, (exec, live)) in self.execs.hot.iter().zip(live_execs).enumerate() {
+            if live && matches!(exec.phase, Phase::Working | Phase::Checkpointing) {
                 let demand = self.classes[exec.class as usize].demand;
                 self.metrics.add_busy(exec.node as usize, &demand, exec.started, end);
                 let id = self.tasks.slots[exec.task as usize].id;
-                self.metrics.record_exec(|| exec_record(exec, id, end, ExecOutcome::Unfinished));
+                let execs = &self.execs;
+                self.metrics.record_exec(|| execs.record(e as u32, id, end, ExecOutcome::Unfinished));
             }
         }
         let live = self.tasks.live_mask();
@@ -760,8 +1003,8 @@ impl Cluster {
             }
             in_flight += 1;
             if let Some(log) = self.metrics.task_log.as_mut() {
-                let exec = (task.latest_exec != NONE).then(|| self.execs.slots[task.latest_exec as usize]);
-                let started = exec.filter(|e| matches!(e.phase, Phase::Working { .. } | Phase::Checkpointing { .. }));
+                let exec = (task.latest_exec != NONE).then(|| self.execs.hot[task.latest_exec as usize]);
+                let started = exec.filter(|e| matches!(e.phase, Phase::Working | Phase::Checkpointing));
                 log.push(TaskRecord {
                     id: task.id,
                     class: task.class,
@@ -987,27 +1230,39 @@ impl Cluster {
             front.loads[n].in_flight += 1;
             front.used[n].add_assign(&class.demand);
         }
-        let incarnation = if d.mode == ViewMode::Oracle { self.nodes[n].incarnation } else { d.known_incarnation[n] };
+        let incarnation = if d.mode == ViewMode::Oracle {
+            self.nodes[n].incarnation
+        } else {
+            d.fronts[0].tracking[n].known_incarnation
+        };
         let out = &mut d.outstanding[n];
         let track = self.track_execs;
-        let exec = self.execs.insert(Exec {
-            task: task_slot,
-            node: node.0,
-            incarnation,
-            gen: 0,
-            front: task.front,
-            next_step: SimTime::MAX,
+        let cold = (track || self.keep_dispatched).then(|| ExecCold {
             dispatched: now,
-            work: task.work,
-            class: task.class,
-            phase: Phase::InFlight,
-            started: SimTime::MAX,
-            node_done: false,
-            sched_done: !track,
             out_pos: if track { out.len() as u32 } else { NONE },
-            run_pos: NONE,
-            next: NONE,
+            ..ExecCold::EMPTY
         });
+        let exec = self.execs.insert(
+            Exec {
+                next_step: SimTime::MAX,
+                work: task.work,
+                started: SimTime::MAX,
+                target: 0,
+                task: task_slot,
+                node: node.0,
+                incarnation,
+                class: task.class,
+                next: NONE,
+                gen: 0,
+                front: task.front,
+                phase: Phase::InFlight,
+                node_done: false,
+                sched_done: !track,
+                cold_since: false,
+                cold_progress: false,
+            },
+            cold,
+        );
         if track {
             out.push(exec);
         }
@@ -1021,12 +1276,12 @@ impl Cluster {
     // ----- nodes -----
 
     fn on_deliver(&mut self, e: u32, s: &mut Scheduler<Event>) {
-        let exec = &mut self.execs.slots[e as usize];
+        let exec = &mut self.execs.hot[e as usize];
         let n = exec.node as usize;
         let node = &mut self.nodes[n];
         // Lost if the node is down, or has restarted since the dispatcher last heard from it (the
         // dispatcher fails such a task over when it learns of the restart).
-        if node.down > 0 || exec.incarnation != node.incarnation {
+        if node.flags & DOWN != 0 || exec.incarnation != node.incarnation {
             exec.phase = Phase::Lost;
             exec.node_done = true;
             let refused_by_node = exec.node;
@@ -1034,8 +1289,8 @@ impl Cluster {
             self.on_dispatch_failed(refused_by_node, s);
             return;
         }
-        if node.partitioned > 0 {
-            node.held.push(e);
+        if node.flags & CUT_OFF != 0 {
+            self.nodes_cold[n].held.push(e);
             return;
         }
         let demand = self.classes[exec.class as usize].demand;
@@ -1048,8 +1303,21 @@ impl Cluster {
             by.0 += 1;
             by.1.add_assign(&demand);
         }
-        node.queue.push_back(&mut self.execs.slots, e);
-        self.try_start(n, s);
+        let was_empty = node.queue.len == 0;
+        node.queue.push_back(&mut self.execs.hot, e);
+        if was_empty {
+            self.try_start(n, s);
+        } else {
+            // The head of the queue did not fit before (or it would have started), and nothing
+            // it waits for has changed: the new execution waits behind it.
+            debug_assert!({
+                let node = &self.nodes[n];
+                let head = &self.execs.hot[node.queue.head as usize];
+                let demand = self.classes[head.class as usize].demand;
+                !node.used.plus(&demand).fits_in(&self.shapes[node.shape as usize].capacity)
+            });
+            self.refresh_oracle(n, s.now());
+        }
     }
 
     /// Where the next phase of work ends: the next checkpoint, or the end of the task.
@@ -1079,10 +1347,10 @@ impl Cluster {
         loop {
             let node = &self.nodes[n];
             let Some(e) = node.queue.front() else { break };
-            let exec = &self.execs.slots[e as usize];
+            let exec = &self.execs.hot[e as usize];
             let demand = self.classes[exec.class as usize].demand;
             let would_use = node.used.plus(&demand);
-            if !would_use.fits_in(&self.specs[n].capacity) {
+            if !would_use.fits_in(&self.shapes[node.shape as usize].capacity) {
                 break;
             }
             // Only checkpoints and faults need the task itself: without them a start reads
@@ -1094,74 +1362,83 @@ impl Cluster {
                 (0, NONE)
             };
             let target = self.next_target(saved, exec.work);
+            let speed = self.speed(n);
             let node = &mut self.nodes[n];
-            node.queue.pop_front(&self.execs.slots);
+            node.queue.pop_front(&self.execs.hot);
             node.used = would_use;
             node.n_running += 1;
-            let exec = &mut self.execs.slots[e as usize];
             if track {
-                exec.run_pos = node.running.len() as u32;
-                node.running.push(e);
+                let running = &mut self.nodes_cold[n].running;
+                self.execs.cold[e as usize].run_pos = running.len() as u32;
+                running.push(e);
             }
+            let exec = &mut self.execs.hot[e as usize];
             exec.started = now;
-            exec.phase = Phase::Working { since: now, progress: saved, target };
             exec.gen = exec.gen.wrapping_add(1);
             let task_slot = exec.task;
-            exec.next_step = now + Self::run_time(target - saved, node.speed);
-            s.schedule_at(exec.next_step, Event::Step(e, exec.gen));
+            exec.next_step = now + Self::run_time(target - saved, speed);
+            let (next_step, gen) = (exec.next_step, exec.gen);
+            self.execs.set_working(e, now, saved, target);
+            s.schedule_at(next_step, Event::Step(e, gen));
             if waiting_fault != NONE {
                 self.resolve_fault_wait(task_slot, now);
             }
         }
-        if self.dispatcher.mode == ViewMode::Oracle {
-            let node = &self.nodes[n];
-            let d = &mut self.dispatcher;
-            d.reported_at[n] = Some(now);
-            let n_fronts = d.fronts.len();
-            for (f, front) in d.fronts.iter_mut().enumerate() {
-                let (received, received_demand) = if n_fronts > 1 {
-                    self.received_by[n * n_fronts + f]
-                } else {
-                    (node.received, node.received_demand)
-                };
-                let t = &front.tracking[n];
-                front.loads[n] = NodeLoad {
-                    running: node.n_running,
-                    queued: node.queue.len,
-                    in_flight: t.sent.saturating_sub(received) as u32,
-                };
-                front.used[n] = node.used.plus(&t.sent_demand.minus(&received_demand));
-            }
+        self.refresh_oracle(n, now);
+    }
+
+    /// An oracle view sees node `n` as it is now.
+    #[inline]
+    fn refresh_oracle(&mut self, n: usize, now: SimTime) {
+        if self.dispatcher.mode != ViewMode::Oracle {
+            return;
+        }
+        let node = &self.nodes[n];
+        let d = &mut self.dispatcher;
+        d.fronts[0].tracking[n].reported_at = now;
+        let n_fronts = d.fronts.len();
+        for (f, front) in d.fronts.iter_mut().enumerate() {
+            let (received, received_demand) =
+                if n_fronts > 1 { self.received_by[n * n_fronts + f] } else { (node.received, node.received_demand) };
+            let t = &front.tracking[n];
+            front.loads[n] = NodeLoad {
+                running: node.n_running,
+                queued: node.queue.len,
+                in_flight: t.sent.saturating_sub(received) as u32,
+            };
+            front.used[n] = node.used.plus(&t.sent_demand.minus(&received_demand));
         }
     }
 
     fn on_step(&mut self, e: u32, gen: u16, s: &mut Scheduler<Event>) {
         let now = s.now();
-        let exec = self.execs.slots[e as usize];
+        let exec = self.execs.hot[e as usize];
         if exec.gen != gen || exec.next_step != now {
             return; // rescheduled or gone
         }
         let task_slot = exec.task as usize;
         match exec.phase {
-            Phase::Working { target, .. } => {
+            Phase::Working => {
+                let target = exec.target;
                 if target >= exec.work {
                     self.finish_exec(e, s);
                     return;
                 }
                 let cost = self.dispatcher.checkpointing.map_or(SimDuration::ZERO, |c| c.cost);
-                let ex = &mut self.execs.slots[e as usize];
-                ex.phase = Phase::Checkpointing { progress: target };
+                self.execs.set_checkpointing(e, target);
+                let ex = &mut self.execs.hot[e as usize];
                 ex.next_step = now + cost;
                 s.schedule_at(ex.next_step, Event::Step(e, gen));
             }
-            Phase::Checkpointing { progress } => {
+            Phase::Checkpointing => {
+                let progress = self.execs.progress(e);
                 let task = &mut self.tasks.slots[task_slot];
                 task.saved = task.saved.max(progress);
                 let work = task.work;
                 let target = self.next_target(progress, work);
-                let speed = self.nodes[exec.node as usize].speed;
-                let ex = &mut self.execs.slots[e as usize];
-                ex.phase = Phase::Working { since: now, progress, target };
+                let speed = self.speed(exec.node as usize);
+                self.execs.set_working(e, now, progress, target);
+                let ex = &mut self.execs.hot[e as usize];
                 ex.next_step = now + Self::run_time(target - progress, speed);
                 s.schedule_at(ex.next_step, Event::Step(e, gen));
             }
@@ -1171,7 +1448,7 @@ impl Cluster {
 
     fn finish_exec(&mut self, e: u32, s: &mut Scheduler<Event>) {
         let now = s.now();
-        let exec = self.execs.slots[e as usize];
+        let exec = self.execs.hot[e as usize];
         let n = exec.node as usize;
         let task = &mut self.tasks.slots[exec.task as usize];
         let demand = self.classes[task.class as usize].demand;
@@ -1179,16 +1456,17 @@ impl Cluster {
         node.used.sub_assign(&demand);
         node.n_running -= 1;
         if self.track_execs {
-            Self::remove_running(node, &mut self.execs.slots, e);
+            Self::remove_running(&mut self.nodes_cold[n], &mut self.execs.cold, e);
         }
-        self.execs.slots[e as usize].phase = Phase::Finished;
+        self.execs.hot[e as usize].phase = Phase::Finished;
         if self.track_execs {
-            node.unreported.push(e);
+            self.nodes_cold[n].unreported.push(e);
         } else {
-            self.execs.slots[e as usize].node_done = true;
+            self.execs.hot[e as usize].node_done = true;
         }
         self.metrics.add_busy(n, &demand, exec.started, now);
-        self.metrics.record_exec(|| exec_record(&exec, task.id, now, ExecOutcome::Completed));
+        let execs = &self.execs;
+        self.metrics.record_exec(|| execs.record(e, task.id, now, ExecOutcome::Completed));
         if task.status == Status::Pending {
             task.status = Status::Done;
             self.pending -= 1;
@@ -1219,7 +1497,7 @@ impl Cluster {
         self.try_start(n, s);
     }
 
-    fn remove_running(node: &mut Node, execs: &mut [Exec], e: u32) {
+    fn remove_running(node: &mut NodeCold, execs: &mut [ExecCold], e: u32) {
         let pos = execs[e as usize].run_pos as usize;
         node.running.swap_remove(pos);
         if let Some(&moved) = node.running.get(pos) {
@@ -1230,8 +1508,8 @@ impl Cluster {
 
     fn on_beat(&mut self, n: u32, s: &mut Scheduler<Event>) {
         let now = s.now();
-        if self.nodes[n as usize].down > 0 {
-            self.nodes[n as usize].beating = false;
+        if self.nodes[n as usize].flags & DOWN != 0 {
+            self.nodes_cold[n as usize].beating = false;
             return; // a crashed node is silent; it beats again when it recovers
         }
         let hb = &mut self.heartbeats;
@@ -1240,14 +1518,20 @@ impl Cluster {
         let node = &mut self.nodes[n as usize];
         let seq = node.hb_seq;
         node.hb_seq += 1;
-        if node.partitioned > 0 {
+        if node.flags & CUT_OFF != 0 {
             return;
         }
         if hb.loss > 0.0 && hb.loss_rng.random::<f64>() < hb.loss {
             return;
         }
-        let mut completions = self.spare_vecs.pop().unwrap_or_default();
-        std::mem::swap(&mut completions, &mut node.unreported);
+        // Completions are reported only when they are tracked (else there are none).
+        let completions = if self.track_execs {
+            let mut completions = self.spare_vecs.pop().unwrap_or_default();
+            std::mem::swap(&mut completions, &mut self.nodes_cold[n as usize].unreported);
+            completions
+        } else {
+            Vec::new()
+        };
         let report = Report {
             node: n,
             incarnation: node.incarnation,
@@ -1284,42 +1568,44 @@ impl Cluster {
         let (incarnation, seq, sent_at) = (r.incarnation, r.seq, r.sent_at);
         let (running, queued, used, received, received_demand) =
             (r.running, r.queued, r.used, r.received, r.received_demand);
-        let feedback = self.dispatcher.fronts[0].balancer.wants_feedback();
         for &e in &completions {
-            let exec = &mut self.execs.slots[e as usize];
-            if feedback && exec.phase == Phase::Finished {
+            let exec = &mut self.execs.hot[e as usize];
+            if self.feedback && exec.phase == Phase::Finished {
                 let outcome = Outcome {
                     task: TaskId(self.tasks.slots[exec.task as usize].id),
                     node: NodeId(exec.node),
-                    latency: exec.next_step.saturating_since(exec.dispatched),
+                    latency: exec.next_step.saturating_since(self.execs.cold[e as usize].dispatched),
                     expected_work_s: self.classes[exec.class as usize].expected_work_s,
                     completed: true,
                 };
                 self.dispatcher.fronts[exec.front as usize].balancer.observe(&outcome, now);
             }
-            let exec = &mut self.execs.slots[e as usize];
-            exec.node_done = true;
-            if exec.out_pos != NONE {
-                let pos = exec.out_pos as usize;
-                exec.out_pos = NONE;
+            self.execs.hot[e as usize].node_done = true;
+            let cold = &mut self.execs.cold[e as usize];
+            if cold.out_pos != NONE {
+                let pos = cold.out_pos as usize;
+                cold.out_pos = NONE;
                 let out = &mut self.dispatcher.outstanding[n as usize];
                 out.swap_remove(pos);
                 if let Some(&moved) = out.get(pos) {
-                    self.execs.slots[moved as usize].out_pos = pos as u32;
+                    self.execs.cold[moved as usize].out_pos = pos as u32;
                 }
             }
-            self.execs.slots[e as usize].sched_done = true;
+            self.execs.hot[e as usize].sched_done = true;
             self.maybe_free_exec(e);
         }
-        completions.clear();
-        self.spare_vecs.push(completions);
+        if self.track_execs {
+            completions.clear();
+            self.spare_vecs.push(completions);
+        }
 
         if self.dispatcher.mode == ViewMode::Oracle {
             return;
         }
-        if incarnation > self.dispatcher.known_incarnation[n as usize] {
+        let known = &mut self.dispatcher.fronts[0].tracking[n as usize].known_incarnation;
+        if incarnation > *known {
             // The node restarted: whatever the dispatcher sent to its previous incarnation is gone.
-            self.dispatcher.known_incarnation[n as usize] = incarnation;
+            *known = incarnation;
             if self.dispatcher.membership.is_some() {
                 // A suspicion still being probed is confirmed by the restart: acting on it now
                 // fails over what went to the previous incarnation, where waiting for the probes
@@ -1349,10 +1635,11 @@ impl Cluster {
         }
         let d = &mut self.dispatcher;
         let nu = n as usize;
-        if d.reported_at[nu].is_some_and(|t| sent_at <= t) {
+        let reported_at = &mut d.fronts[0].tracking[nu].reported_at;
+        if *reported_at != NEVER && sent_at <= *reported_at {
             return; // overtaken by a later heartbeat
         }
-        d.reported_at[nu] = Some(sent_at);
+        *reported_at = sent_at;
         let track = d.mode == ViewMode::Heartbeat { track_dispatches: true };
         let n_fronts = d.fronts.len();
         for (f, front) in d.fronts.iter_mut().enumerate() {
@@ -1401,7 +1688,7 @@ impl Cluster {
             let back = hb.delay.sample(&mut self.dispatcher.probe_rng) + hb.extra_delay_s();
             SimDuration::from_secs_f64(one_way + back)
         };
-        let (due, event) = if node.down == 0 && node.partitioned == 0 && rtt <= timeout {
+        let (due, event) = if node.flags & (DOWN | CUT_OFF) == 0 && rtt <= timeout {
             (now + rtt, Event::ProbeReply(n))
         } else {
             (now + timeout, Event::ProbeTimeout(n))
@@ -1456,8 +1743,8 @@ impl Cluster {
         let nu = n as usize;
         self.dispatcher.probing[nu] = None;
         self.dispatcher.remove_candidate(n);
-        let node = &mut self.nodes[nu];
-        let really_failed = node.down > 0 || node.partitioned > 0;
+        let really_failed = self.nodes[nu].flags & (DOWN | CUT_OFF) != 0;
+        let node = &mut self.nodes_cold[nu];
         if node.fault != NONE {
             // A crash or partition (or a crash already over: a restart noticed late) detected.
             let f = &mut self.instances[node.fault as usize];
@@ -1479,14 +1766,14 @@ impl Cluster {
         }
         let mut orphans = std::mem::take(&mut d.outstanding[nu]);
         // Highest priority first (then oldest task): rate-limited policies move those first.
-        let (execs, tasks, classes) = (&self.execs.slots, &self.tasks.slots, &self.classes);
+        let (execs, tasks, classes) = (&self.execs.hot, &self.tasks.slots, &self.classes);
         orphans.sort_by_key(|&e| {
             let task = &tasks[execs[e as usize].task as usize];
             (std::cmp::Reverse(classes[task.class as usize].priority), task.id)
         });
         for &e in &orphans {
-            let exec = &mut self.execs.slots[e as usize];
-            exec.out_pos = NONE;
+            self.execs.cold[e as usize].out_pos = NONE;
+            let exec = &mut self.execs.hot[e as usize];
             exec.sched_done = true;
             let task_slot = exec.task;
             self.orphan(task_slot, e, s);
@@ -1584,34 +1871,30 @@ impl Cluster {
         let stale = |execs: &[Exec], e: u32| execs[e as usize].sched_done;
         let node = &mut self.nodes[nu];
         let (queued, kept): (Vec<u32>, Vec<u32>) =
-            node.queue.drain(&self.execs.slots).into_iter().partition(|&e| stale(&self.execs.slots, e));
+            node.queue.drain(&self.execs.hot).into_iter().partition(|&e| stale(&self.execs.hot, e));
         for e in kept {
-            node.queue.push_back(&mut self.execs.slots, e);
+            node.queue.push_back(&mut self.execs.hot, e);
         }
-        let running: Vec<u32> = node.running.iter().copied().filter(|&e| stale(&self.execs.slots, e)).collect();
-        let speed = node.speed;
+        let running: Vec<u32> =
+            self.nodes_cold[nu].running.iter().copied().filter(|&e| stale(&self.execs.hot, e)).collect();
+        let speed = self.speed(nu);
         for &e in &running {
-            let exec = self.execs.slots[e as usize];
+            let exec = self.execs.hot[e as usize];
             let demand = self.classes[exec.class as usize].demand;
             let saved = self.tasks.slots[exec.task as usize].saved;
-            let progress = match exec.phase {
-                Phase::Working { since, progress, target } => {
-                    (progress + ((now - since).0 as f64 * speed) as u64).min(target)
-                }
-                Phase::Checkpointing { progress } => progress,
-                _ => saved,
-            };
+            let progress = self.execs.progress_at(e, now, speed, saved);
             self.metrics.lost_work += progress.saturating_sub(saved);
             self.metrics.add_busy(nu, &demand, exec.started, now);
             let id = self.tasks.slots[exec.task as usize].id;
-            self.metrics.record_exec(|| exec_record(&exec, id, now, ExecOutcome::Fenced));
+            let execs = &self.execs;
+            self.metrics.record_exec(|| execs.record(e, id, now, ExecOutcome::Fenced));
             let node = &mut self.nodes[nu];
             node.used.sub_assign(&demand);
             node.n_running -= 1;
-            Self::remove_running(node, &mut self.execs.slots, e);
+            Self::remove_running(&mut self.nodes_cold[nu], &mut self.execs.cold, e);
         }
         for e in queued.into_iter().chain(running) {
-            let exec = &mut self.execs.slots[e as usize];
+            let exec = &mut self.execs.hot[e as usize];
             exec.phase = Phase::Lost;
             exec.gen = exec.gen.wrapping_add(1);
             exec.node_done = true;
@@ -1623,9 +1906,9 @@ impl Cluster {
     }
 
     fn maybe_free_exec(&mut self, e: u32) {
-        let exec = self.execs.slots[e as usize];
+        let exec = self.execs.hot[e as usize];
         if exec.node_done && exec.sched_done {
-            self.execs.slots[e as usize].gen = exec.gen.wrapping_add(1);
+            self.execs.hot[e as usize].gen = exec.gen.wrapping_add(1);
             self.execs.release(e);
             let task = &mut self.tasks.slots[exec.task as usize];
             task.live_execs -= 1;
@@ -1656,8 +1939,9 @@ impl Cluster {
         let oracle = self.dispatcher.mode == ViewMode::Oracle;
         match action {
             FaultAction::Crash(n) => {
-                let node = &mut self.nodes[n as usize];
+                let node = &mut self.nodes_cold[n as usize];
                 node.down += 1;
+                self.nodes[n as usize].flags |= DOWN;
                 if node.down == 1 {
                     self.open_fault_instance(n, FaultKind::Crash, now);
                     self.crash(n, now);
@@ -1667,12 +1951,15 @@ impl Cluster {
                 }
             }
             FaultAction::Recover(n) => {
-                let node = &mut self.nodes[n as usize];
+                let node = &mut self.nodes_cold[n as usize];
                 node.down = node.down.saturating_sub(1);
                 if node.down == 0 {
-                    node.incarnation += 1;
-                    node.hb_seq = 0;
-                    node.speed = self.specs[n as usize].speed * node.profile * node.slowdowns.iter().product::<f64>();
+                    let hot = &mut self.nodes[n as usize];
+                    hot.flags &= !DOWN;
+                    hot.incarnation += 1;
+                    hot.hb_seq = 0;
+                    self.refresh_speed(n as usize);
+                    let node = &mut self.nodes_cold[n as usize];
                     if !node.beating {
                         node.beating = true;
                         s.schedule_at(now, Event::Beat(n));
@@ -1684,8 +1971,9 @@ impl Cluster {
                 }
             }
             FaultAction::Partition(n) => {
-                let node = &mut self.nodes[n as usize];
+                let node = &mut self.nodes_cold[n as usize];
                 node.partitioned += 1;
+                self.nodes[n as usize].flags |= CUT_OFF;
                 if node.partitioned == 1 && node.down == 0 {
                     self.open_fault_instance(n, FaultKind::Partition, now);
                     if oracle {
@@ -1694,8 +1982,11 @@ impl Cluster {
                 }
             }
             FaultAction::Heal(n) => {
-                let node = &mut self.nodes[n as usize];
+                let node = &mut self.nodes_cold[n as usize];
                 node.partitioned = node.partitioned.saturating_sub(1);
+                if node.partitioned == 0 {
+                    self.nodes[n as usize].flags &= !CUT_OFF;
+                }
                 if node.partitioned == 0 && node.down == 0 {
                     node.fault = NONE; // healed before anyone noticed: nothing left to detect
                     let held = std::mem::take(&mut node.held);
@@ -1708,18 +1999,18 @@ impl Cluster {
                 }
             }
             FaultAction::SlowDown(n, factor) => {
-                self.nodes[n as usize].slowdowns.push(factor);
+                self.nodes_cold[n as usize].slowdowns.push(factor);
                 self.rebase_speed(n, s);
             }
             FaultAction::Restore(n, factor) => {
-                let node = &mut self.nodes[n as usize];
+                let node = &mut self.nodes_cold[n as usize];
                 if let Some(i) = node.slowdowns.iter().position(|&f| f == factor) {
                     node.slowdowns.remove(i);
                 }
                 self.rebase_speed(n, s);
             }
             FaultAction::Profile(n, m) => {
-                self.nodes[n as usize].profile = m;
+                self.nodes_cold[n as usize].profile = m;
                 self.rebase_speed(n, s);
             }
             FaultAction::LossBurst(l) => {
@@ -1748,7 +2039,7 @@ impl Cluster {
         let id = self.instances.len() as u32;
         let mut affected = 0;
         for &e in &self.dispatcher.outstanding[n as usize] {
-            let t = self.execs.slots[e as usize].task;
+            let t = self.execs.hot[e as usize].task;
             let task = &mut self.tasks.slots[t as usize];
             if task.status == Status::Pending && task.latest_exec == e {
                 if task.waiting_fault != NONE {
@@ -1764,7 +2055,7 @@ impl Cluster {
         let already_suspected = self.dispatcher.probing[n as usize].is_none()
             && self.dispatcher.membership.as_ref().is_some_and(|m| !m.is_alive(NodeId(n)));
         self.instances.push(FaultInstance { kind, at: now, detected: already_suspected, pending: affected, affected });
-        self.nodes[n as usize].fault = if already_suspected { NONE } else { id };
+        self.nodes_cold[n as usize].fault = if already_suspected { NONE } else { id };
     }
 
     /// A task that a fault stranded is running again, done, or given up.
@@ -1782,40 +2073,36 @@ impl Cluster {
     /// Node `n` stops: everything on it is lost.
     fn crash(&mut self, n: u32, now: SimTime) {
         let nu = n as usize;
+        let speed = self.speed(nu);
         let node = &mut self.nodes[nu];
-        let running = std::mem::take(&mut node.running);
         node.n_running = 0;
-        let queue = node.queue.drain(&self.execs.slots);
-        let unreported = std::mem::take(&mut node.unreported);
-        let held = std::mem::take(&mut node.held);
+        let queue = node.queue.drain(&self.execs.hot);
         node.used = Resources::ZERO;
-        let speed = node.speed;
+        let cold = &mut self.nodes_cold[nu];
+        let running = std::mem::take(&mut cold.running);
+        let unreported = std::mem::take(&mut cold.unreported);
+        let held = std::mem::take(&mut cold.held);
         for &e in &running {
-            let exec = self.execs.slots[e as usize];
+            let exec = self.execs.hot[e as usize];
             let task = self.tasks.slots[exec.task as usize];
             let demand = self.classes[task.class as usize].demand;
             self.metrics.add_busy(nu, &demand, exec.started, now);
-            self.metrics.record_exec(|| exec_record(&exec, task.id, now, ExecOutcome::Lost));
-            let progress = match exec.phase {
-                Phase::Working { since, progress, target } => {
-                    (progress + ((now - since).0 as f64 * speed) as u64).min(target)
-                }
-                Phase::Checkpointing { progress } => progress,
-                _ => task.saved,
-            };
+            let execs = &self.execs;
+            self.metrics.record_exec(|| execs.record(e, task.id, now, ExecOutcome::Lost));
+            let progress = self.execs.progress_at(e, now, speed, task.saved);
             self.metrics.lost_work += progress.saturating_sub(task.saved);
         }
         for e in running.iter().chain(queue.iter()).chain(unreported.iter()).chain(held.iter()).copied() {
-            let exec = &mut self.execs.slots[e as usize];
+            self.execs.cold[e as usize].run_pos = NONE;
+            let exec = &mut self.execs.hot[e as usize];
             if exec.phase != Phase::Finished {
                 exec.phase = Phase::Lost;
             }
-            exec.run_pos = NONE;
             exec.gen = exec.gen.wrapping_add(1);
             exec.node_done = true;
             self.maybe_free_exec(e);
         }
-        let node = &mut self.nodes[nu];
+        let node = &mut self.nodes_cold[nu];
         node.running = running;
         node.running.clear();
         node.unreported = unreported;
@@ -1827,18 +2114,19 @@ impl Cluster {
     /// Node `n`'s speed changed: re-time its running work.
     fn rebase_speed(&mut self, n: u32, s: &mut Scheduler<Event>) {
         let now = s.now();
-        let node = &mut self.nodes[n as usize];
-        let old = node.speed;
-        node.speed = self.specs[n as usize].speed * node.profile * node.slowdowns.iter().product::<f64>();
-        let new = node.speed;
-        if node.down > 0 {
+        let nu = n as usize;
+        let old = self.speed(nu);
+        self.refresh_speed(nu);
+        let new = self.speed(nu);
+        if self.nodes[nu].flags & DOWN != 0 {
             return;
         }
-        for &e in &node.running {
-            let exec = &mut self.execs.slots[e as usize];
-            if let Phase::Working { since, progress, target } = exec.phase {
-                let done = (progress + ((now - since).0 as f64 * old) as u64).min(target);
-                exec.phase = Phase::Working { since: now, progress: done, target };
+        for &e in &self.nodes_cold[nu].running {
+            if self.execs.hot[e as usize].phase == Phase::Working {
+                let target = self.execs.hot[e as usize].target;
+                let done = self.execs.progress_at(e, now, old, 0);
+                self.execs.set_working(e, now, done, target);
+                let exec = &mut self.execs.hot[e as usize];
                 exec.gen = exec.gen.wrapping_add(1);
                 exec.next_step = now + Self::run_time(target - done, new);
                 s.schedule_at(exec.next_step, Event::Step(e, exec.gen));
