@@ -14,6 +14,7 @@
 use rand::Rng;
 
 use crate::alerts::{AlertMetric, Monitor, Observation};
+use crate::amounts::{Amounts, Dims};
 use crate::config::{SimConfig, Split, ViewMode};
 use crate::dist::Sampler;
 use crate::engine::{Model, Scheduler};
@@ -30,7 +31,7 @@ use fulcrum_strategies::balance::{Balancer, Explanation, Outcome};
 use fulcrum_strategies::detect::{DetectionOptions, Membership, Transition};
 use fulcrum_strategies::failover::{Checkpointing, FailoverPolicy, Reassign};
 use fulcrum_strategies::{
-    round_to_u64, ClusterView, NodeId, NodeLoad, NodeSpec, Resource, Resources, TaskId, TaskInfo,
+    round_to_u64, ClusterView, NodeId, NodeLoad, NodeSpec, Resource, Resources, TaskId, TaskInfo, N_RESOURCES,
 };
 
 const NONE: u32 = u32::MAX;
@@ -396,12 +397,12 @@ const OWN_SPEED: u8 = 4;
 /// [`NodeCold`], and what never changes in its [`Shape`].
 #[derive(Debug, Clone, Copy)]
 #[repr(C, align(64))]
-struct NodeHot {
-    used: Resources,
+struct NodeHot<const K: usize> {
+    used: Amounts<K>,
     /// Dispatches received so far, and their total demand (reported in heartbeats, so the
     /// dispatcher can tell which of its dispatches a heartbeat reflects).
     received: u64,
-    received_demand: Resources,
+    received_demand: Amounts<K>,
     hb_seq: u64,
     /// Queued executions, first in first out, linked through the executions themselves (no
     /// per-node buffer to miss in the cache).
@@ -445,8 +446,8 @@ struct NodeCold {
 
 /// A node's capacity and nominal speed, stored once for all the nodes that have the same.
 #[derive(Debug, Clone, Copy)]
-struct Shape {
-    capacity: Resources,
+struct Shape<const K: usize> {
+    capacity: Amounts<K>,
     speed: f64,
 }
 
@@ -458,11 +459,11 @@ const NEVER: SimTime = SimTime::MAX;
 /// reports that set `acked`). Aligned, so a report or a dispatch misses on one line.
 #[derive(Debug, Clone, Copy)]
 #[repr(C, align(64))]
-struct Tracking {
+struct Tracking<const K: usize> {
     sent: u64,
     acked: u64,
-    sent_demand: Resources,
-    acked_demand: Resources,
+    sent_demand: Amounts<K>,
+    acked_demand: Amounts<K>,
     /// When the node's latest report (or, for an oracle, change) was sent, [`NEVER`] before the
     /// first (dispatcher 0's record only).
     reported_at: SimTime,
@@ -470,12 +471,12 @@ struct Tracking {
     known_incarnation: u32,
 }
 
-impl Tracking {
-    const EMPTY: Tracking = Tracking {
+impl<const K: usize> Tracking<K> {
+    const EMPTY: Tracking<K> = Tracking {
         sent: 0,
         acked: 0,
-        sent_demand: Resources::ZERO,
-        acked_demand: Resources::ZERO,
+        sent_demand: Amounts::ZERO,
+        acked_demand: Amounts::ZERO,
         reported_at: NEVER,
         known_incarnation: 0,
     };
@@ -484,12 +485,12 @@ impl Tracking {
 /// One dispatcher instance: its balancer, its view of the nodes, and its record of what it sent.
 /// A scenario runs one, or several that split the arrivals between them (as several load-balancer
 /// instances, or Sparrow's distributed schedulers, do) and decide without coordinating.
-struct Front {
+struct Front<const K: usize> {
     balancer: Box<dyn Balancer>,
     rng: Stream,
     loads: Vec<NodeLoad>,
     used: Vec<Resources>,
-    tracking: Vec<Tracking>,
+    tracking: Vec<Tracking<K>>,
     /// The batch being collected, for a batch balancer.
     batch: Option<Batch>,
     /// Scratch for decision explanations.
@@ -498,8 +499,8 @@ struct Front {
 
 /// The scheduler: its dispatchers, and the control plane they share (membership, failover,
 /// the records of what runs where).
-struct Dispatcher {
-    fronts: Vec<Front>,
+struct Dispatcher<const K: usize> {
+    fronts: Vec<Front<K>>,
     /// How arrivals are split between the dispatchers.
     split: Split,
     split_rng: Stream,
@@ -541,7 +542,7 @@ struct Batch {
     picked: Vec<Option<NodeId>>,
 }
 
-impl Dispatcher {
+impl<const K: usize> Dispatcher<K> {
     fn remove_candidate(&mut self, node: u32) {
         for (cands, pos) in self.candidates.iter_mut().zip(self.candidate_pos.iter_mut()) {
             let p = pos[node as usize];
@@ -567,22 +568,22 @@ impl Dispatcher {
 
 /// A heartbeat on its way to the dispatcher.
 #[derive(Debug, Clone)]
-struct Report {
+struct Report<const K: usize> {
     node: u32,
     incarnation: u32,
     seq: u64,
     sent_at: SimTime,
     running: u32,
     queued: u32,
-    used: Resources,
+    used: Amounts<K>,
     received: u64,
-    received_demand: Resources,
+    received_demand: Amounts<K>,
     completions: Vec<u32>,
 }
 
 /// Heartbeat timing, loss and delay, and the reports in flight.
 #[derive(Debug)]
-struct Heartbeats {
+struct Heartbeats<const K: usize> {
     interval_ns: f64,
     jitter: f64,
     base_loss: f64,
@@ -593,10 +594,10 @@ struct Heartbeats {
     jitter_rng: Stream,
     loss_rng: Stream,
     delay_rng: Stream,
-    in_flight: Slab<Report>,
+    in_flight: Slab<Report<K>>,
 }
 
-impl Heartbeats {
+impl<const K: usize> Heartbeats<K> {
     #[inline]
     fn next_interval(&mut self) -> SimDuration {
         if self.jitter == 0.0 {
@@ -619,8 +620,10 @@ impl Heartbeats {
 
 /// Class properties the hot path needs.
 #[derive(Debug, Clone, Copy)]
-struct ClassInfo {
+struct ClassInfo<const K: usize> {
     demand: Resources,
+    /// The demand in the run's dimensions.
+    amounts: Amounts<K>,
     priority: i32,
     /// Mean work, seconds at speed 1: what the scheduler is told of a task's size.
     expected_work_s: f64,
@@ -638,45 +641,26 @@ struct FaultInstance {
 }
 
 /// The cluster model: one replication of one strategy combination.
-pub struct Cluster {
-    /// Per node: capacity and nominal speed, as the balancers' view shows them.
-    specs: Vec<NodeSpec>,
-    /// The distinct capacities and speeds of the nodes ([`NodeHot::shape`]).
-    shapes: Vec<Shape>,
-    nodes: Vec<NodeHot>,
-    nodes_cold: Vec<NodeCold>,
-    tasks: Slab<Task>,
-    execs: Execs,
-    next_task_id: u64,
-    classes: Vec<ClassInfo>,
-    arrivals: Arrivals,
-    dispatcher: Dispatcher,
-    heartbeats: Heartbeats,
-    plan: FaultPlan,
-    next_fault: usize,
-    instances: Vec<FaultInstance>,
-    metrics: Collector,
-    end: SimTime,
-    sample_interval: SimDuration,
-    sample_scratch: Vec<f64>,
-    spare_vecs: Vec<Vec<u32>>,
-    /// With several dispatchers: per (node, dispatcher), dispatches received and their demand,
-    /// at index `node * dispatchers + dispatcher` (empty with one dispatcher).
-    received_by: Vec<(u64, Resources)>,
-    /// With several dispatchers: for each report in flight (by slot), what its node had received
-    /// from each dispatcher when it sent the report, at `slot * dispatchers + dispatcher`. (With
-    /// one dispatcher the report's own `received` says it all, and this stays empty.)
-    report_received: Vec<(u64, Resources)>,
-    /// Tasks neither completed nor failed.
-    pending: u64,
-    /// Keep the dispatcher's per-node records of executions and report completions: needed only
-    /// when something can fail (faults or a detector). Without it, a pure balancing study skips
-    /// that bookkeeping entirely.
-    track_execs: bool,
-    /// The balancer learns from completions (dispatcher 0's answer, asked once).
-    feedback: bool,
-    /// Something reads an execution's dispatch time: the timeline, or a balancer that learns.
-    keep_dispatched: bool,
+///
+/// Inside, a `World` that keeps its per-node resource sums in the dimensions the task classes
+/// demand — one, two, or all six (see the `amounts` module) — chosen when the cluster is built.
+pub struct Cluster(Worlds);
+
+enum Worlds {
+    One(World<1>),
+    Two(World<2>),
+    All(World<N_RESOURCES>),
+}
+
+/// Runs `$body` with `$w` bound to the world, whatever its number of dimensions.
+macro_rules! with_world {
+    ($worlds:expr, $w:ident => $body:expr) => {
+        match $worlds {
+            Worlds::One($w) => $body,
+            Worlds::Two($w) => $body,
+            Worlds::All($w) => $body,
+        }
+    };
 }
 
 impl Cluster {
@@ -689,6 +673,126 @@ impl Cluster {
         options: &crate::RunOptions,
         scheduler: &mut Scheduler<Event>,
     ) -> Cluster {
+        // A dimension no class demands stays zero everywhere and never decides a fit.
+        let demanded: Vec<usize> = (0..N_RESOURCES)
+            .filter(|&d| config.workload.classes.iter().any(|c| c.demand.0[d] > 0))
+            .collect();
+        Cluster(match demanded.len() {
+            0 | 1 => Worlds::One(World::new(config, Dims::new(&demanded), strategy, replication, options, scheduler)),
+            2 => Worlds::Two(World::new(config, Dims::new(&demanded), strategy, replication, options, scheduler)),
+            _ => Worlds::All(World::new(config, Dims::new(&demanded), strategy, replication, options, scheduler)),
+        })
+    }
+
+    /// The number of tasks in the system (not yet completed or failed).
+    pub fn in_system(&self) -> usize {
+        with_world!(&self.0, w => w.in_system())
+    }
+
+    /// The dispatcher's current view of the nodes (for tools that step the simulation).
+    pub fn view(&self) -> ClusterView<'_> {
+        with_world!(&self.0, w => w.view())
+    }
+
+    /// A node's true state: resources in use, executions running, executions queued.
+    pub fn node_usage(&self, node: NodeId) -> (Resources, u32, u32) {
+        with_world!(&self.0, w => w.node_usage(node))
+    }
+
+    /// When the dispatcher's view of a node was last refreshed (its latest report's send time;
+    /// for an oracle view, its latest change), `None` before the first.
+    pub fn reported_at(&self, node: NodeId) -> Option<SimTime> {
+        with_world!(&self.0, w => w.reported_at(node))
+    }
+
+    /// True if the node is up (not crashed).
+    pub fn node_is_up(&self, node: NodeId) -> bool {
+        with_world!(&self.0, w => w.node_is_up(node))
+    }
+
+    /// The executions running on a node, as (execution slot, task id). A slot identifies an
+    /// execution for as long as it runs; the same task id on two slots is a duplicate execution.
+    pub fn running_executions(&self, node: NodeId) -> impl Iterator<Item = (u32, u64)> + '_ {
+        let (cold, execs, tasks) = with_world!(&self.0, w => (&w.nodes_cold, &w.execs, &w.tasks));
+        cold[node.index()].running.iter().map(|&e| (e, tasks.slots[execs.hot[e as usize].task as usize].id))
+    }
+
+    /// Ends the run: accounts for work still running, checks task conservation, and returns the
+    /// measurements.
+    ///
+    /// # Panics
+    /// If tasks were lost: `submitted ≠ completed + failed + in flight` is a simulator bug.
+    pub fn finish(self, events: u64) -> RunOutput {
+        with_world!(self.0, w => w.finish(events))
+    }
+}
+
+impl Model for Cluster {
+    type Event = Event;
+
+    #[inline]
+    fn handle(&mut self, event: Event, s: &mut Scheduler<Event>) {
+        with_world!(&mut self.0, w => w.handle(event, s))
+    }
+}
+
+/// The cluster model with its resource sums in the `K` dimensions of [`Dims<K>`].
+struct World<const K: usize> {
+    /// The dimensions of resource accounting (those the task classes demand).
+    dims: Dims<K>,
+    /// Which of them is the CPU, if any.
+    cpu: Option<usize>,
+    /// Per node: capacity and nominal speed, as the balancers' view shows them.
+    specs: Vec<NodeSpec>,
+    /// The distinct capacities and speeds of the nodes ([`NodeHot::shape`]).
+    shapes: Vec<Shape<K>>,
+    nodes: Vec<NodeHot<K>>,
+    nodes_cold: Vec<NodeCold>,
+    tasks: Slab<Task>,
+    execs: Execs,
+    next_task_id: u64,
+    classes: Vec<ClassInfo<K>>,
+    arrivals: Arrivals,
+    dispatcher: Dispatcher<K>,
+    heartbeats: Heartbeats<K>,
+    plan: FaultPlan,
+    next_fault: usize,
+    instances: Vec<FaultInstance>,
+    metrics: Collector,
+    end: SimTime,
+    sample_interval: SimDuration,
+    sample_scratch: Vec<f64>,
+    spare_vecs: Vec<Vec<u32>>,
+    /// With several dispatchers: per (node, dispatcher), dispatches received and their demand,
+    /// at index `node * dispatchers + dispatcher` (empty with one dispatcher).
+    received_by: Vec<(u64, Amounts<K>)>,
+    /// With several dispatchers: for each report in flight (by slot), what its node had received
+    /// from each dispatcher when it sent the report, at `slot * dispatchers + dispatcher`. (With
+    /// one dispatcher the report's own `received` says it all, and this stays empty.)
+    report_received: Vec<(u64, Amounts<K>)>,
+    /// Tasks neither completed nor failed.
+    pending: u64,
+    /// Keep the dispatcher's per-node records of executions and report completions: needed only
+    /// when something can fail (faults or a detector). Without it, a pure balancing study skips
+    /// that bookkeeping entirely.
+    track_execs: bool,
+    /// The balancer learns from completions (dispatcher 0's answer, asked once).
+    feedback: bool,
+    /// Something reads an execution's dispatch time: the timeline, or a balancer that learns.
+    keep_dispatched: bool,
+}
+
+impl<const K: usize> World<K> {
+    /// A world for `config` accounting for resources in dimensions `dims`, replication
+    /// `replication`, run with `strategy`. Schedules the initial events on `scheduler`.
+    fn new(
+        config: &SimConfig,
+        dims: Dims<K>,
+        strategy: &Strategy,
+        replication: u32,
+        options: &crate::RunOptions,
+        scheduler: &mut Scheduler<Event>,
+    ) -> World<K> {
         let n = config.nodes.len();
         let seed = config.seed;
         let feasible: Vec<Vec<bool>> = config
@@ -758,7 +862,7 @@ impl Cluster {
         let checkpointing = failover.checkpointing();
         let has_faults = !config.faults.is_empty() || strategy.detector.is_some();
         let n_fronts = config.dispatchers.count.max(1) as usize;
-        let fronts: Vec<Front> = (0..n_fronts)
+        let fronts: Vec<Front<K>> = (0..n_fronts)
             .map(|f| {
                 let balancer = strategy.balancer.build();
                 let batch = balancer.batching().map(|b| Batch {
@@ -807,20 +911,22 @@ impl Cluster {
             .iter()
             .map(|spec| {
                 *shape_ids.entry((spec.capacity.0, spec.speed.to_bits())).or_insert_with(|| {
-                    shapes.push(Shape { capacity: spec.capacity, speed: spec.speed });
+                    shapes.push(Shape { capacity: dims.gather(&spec.capacity), speed: spec.speed });
                     (shapes.len() - 1) as u32
                 })
             })
             .collect();
-        Cluster {
+        World {
+            dims,
+            cpu: dims.indices().iter().position(|&d| d == Resource::Cpu as usize),
             specs: config.nodes.clone(),
             shapes,
             nodes: node_shapes
                 .iter()
                 .map(|&shape| NodeHot {
-                    used: Resources::ZERO,
+                    used: Amounts::ZERO,
                     received: 0,
-                    received_demand: Resources::ZERO,
+                    received_demand: Amounts::ZERO,
                     hb_seq: 0,
                     queue: Fifo::EMPTY,
                     n_running: 0,
@@ -852,7 +958,12 @@ impl Cluster {
                 .workload
                 .classes
                 .iter()
-                .map(|c| ClassInfo { demand: c.demand, priority: c.priority, expected_work_s: c.work.mean() })
+                .map(|c| ClassInfo {
+                    demand: c.demand,
+                    amounts: dims.gather(&c.demand),
+                    priority: c.priority,
+                    expected_work_s: c.work.mean(),
+                })
                 .collect(),
             arrivals,
             dispatcher: Dispatcher {
@@ -883,7 +994,7 @@ impl Cluster {
             next_fault: 0,
             instances: Vec::new(),
             metrics: {
-                let mut c = Collector::new(n, config.warmup, options.task_log, options.event_log, has_faults);
+                let mut c = Collector::new(n, dims.indices(), config.warmup, options.task_log, options.event_log, has_faults);
                 let histogram = || hdrhistogram::Histogram::new_with_bounds(1, 1 << 40, 3).expect("valid bounds");
                 c.decision_cost = options.decision_cost.then(histogram);
                 c.batch_cost = (options.decision_cost && batching).then(histogram);
@@ -907,7 +1018,7 @@ impl Cluster {
             sample_interval: config.sample_interval,
             sample_scratch: Vec::with_capacity(n),
             spare_vecs: Vec::new(),
-            received_by: if n_fronts > 1 { vec![(0, Resources::ZERO); n * n_fronts] } else { Vec::new() },
+            received_by: if n_fronts > 1 { vec![(0, Amounts::ZERO); n * n_fronts] } else { Vec::new() },
             report_received: Vec::new(),
             pending: 0,
             track_execs,
@@ -916,21 +1027,18 @@ impl Cluster {
         }
     }
 
-    /// The number of tasks in the system (not yet completed or failed).
-    pub fn in_system(&self) -> usize {
+    fn in_system(&self) -> usize {
         self.pending as usize
     }
 
-    /// The dispatcher's current view of the nodes (for tools that step the simulation).
-    pub fn view(&self) -> ClusterView<'_> {
+    fn view(&self) -> ClusterView<'_> {
         let front = &self.dispatcher.fronts[0];
         ClusterView::new(&self.specs, &front.loads, &front.used)
     }
 
-    /// A node's true state: resources in use, executions running, executions queued.
-    pub fn node_usage(&self, node: NodeId) -> (Resources, u32, u32) {
+    fn node_usage(&self, node: NodeId) -> (Resources, u32, u32) {
         let n = &self.nodes[node.index()];
-        (n.used, n.n_running, n.queue.len)
+        (self.dims.expand(&n.used), n.n_running, n.queue.len)
     }
 
     /// A node's current speed.
@@ -957,38 +1065,21 @@ impl Cluster {
         }
     }
 
-    /// When the dispatcher's view of a node was last refreshed (its latest report's send time;
-    /// for an oracle view, its latest change), `None` before the first.
-    pub fn reported_at(&self, node: NodeId) -> Option<SimTime> {
+    fn reported_at(&self, node: NodeId) -> Option<SimTime> {
         let t = self.dispatcher.fronts[0].tracking[node.index()].reported_at;
         (t != NEVER).then_some(t)
     }
 
-    /// True if the node is up (not crashed).
-    pub fn node_is_up(&self, node: NodeId) -> bool {
+    fn node_is_up(&self, node: NodeId) -> bool {
         self.nodes[node.index()].flags & DOWN == 0
     }
 
-    /// The executions running on a node, as (execution slot, task id). A slot identifies an
-    /// execution for as long as it runs; the same task id on two slots is a duplicate execution.
-    pub fn running_executions(&self, node: NodeId) -> impl Iterator<Item = (u32, u64)> + '_ {
-        self.nodes_cold[node.index()]
-            .running
-            .iter()
-            .map(|&e| (e, self.tasks.slots[self.execs.hot[e as usize].task as usize].id))
-    }
-
-    /// Ends the run: accounts for work still running, checks task conservation, and returns the
-    /// measurements.
-    ///
-    /// # Panics
-    /// If tasks were lost: `submitted ≠ completed + failed + in flight` is a simulator bug.
-    pub fn finish(mut self, events: u64) -> RunOutput {
+    fn finish(mut self, events: u64) -> RunOutput {
         let end = self.end;
         let live_execs = self.execs.live_mask();
         for (e, (exec, live)) in self.execs.hot.iter().zip(live_execs).enumerate() {
             if live && matches!(exec.phase, Phase::Working | Phase::Checkpointing) {
-                let demand = self.classes[exec.class as usize].demand;
+                let demand = self.classes[exec.class as usize].amounts;
                 self.metrics.add_busy(exec.node as usize, &demand, exec.started, end);
                 let id = self.tasks.slots[exec.task as usize].id;
                 let execs = &self.execs;
@@ -1225,10 +1316,10 @@ impl Cluster {
         let n = node.index();
         let t = &mut front.tracking[n];
         t.sent += 1;
-        t.sent_demand.add_assign(&class.demand);
+        t.sent_demand.add_assign(&class.amounts);
         if d.mode != (ViewMode::Heartbeat { track_dispatches: false }) {
             front.loads[n].in_flight += 1;
-            front.used[n].add_assign(&class.demand);
+            self.dims.add(&class.amounts, &mut front.used[n]);
         }
         let incarnation = if d.mode == ViewMode::Oracle {
             self.nodes[n].incarnation
@@ -1293,7 +1384,7 @@ impl Cluster {
             self.nodes_cold[n].held.push(e);
             return;
         }
-        let demand = self.classes[exec.class as usize].demand;
+        let demand = self.classes[exec.class as usize].amounts;
         exec.phase = Phase::Queued;
         node.received += 1;
         node.received_demand.add_assign(&demand);
@@ -1313,7 +1404,7 @@ impl Cluster {
             debug_assert!({
                 let node = &self.nodes[n];
                 let head = &self.execs.hot[node.queue.head as usize];
-                let demand = self.classes[head.class as usize].demand;
+                let demand = self.classes[head.class as usize].amounts;
                 !node.used.plus(&demand).fits_in(&self.shapes[node.shape as usize].capacity)
             });
             self.refresh_oracle(n, s.now());
@@ -1348,7 +1439,7 @@ impl Cluster {
             let node = &self.nodes[n];
             let Some(e) = node.queue.front() else { break };
             let exec = &self.execs.hot[e as usize];
-            let demand = self.classes[exec.class as usize].demand;
+            let demand = self.classes[exec.class as usize].amounts;
             let would_use = node.used.plus(&demand);
             if !would_use.fits_in(&self.shapes[node.shape as usize].capacity) {
                 break;
@@ -1406,7 +1497,8 @@ impl Cluster {
                 queued: node.queue.len,
                 in_flight: t.sent.saturating_sub(received) as u32,
             };
-            front.used[n] = node.used.plus(&t.sent_demand.minus(&received_demand));
+            let used = node.used.plus(&t.sent_demand.minus(&received_demand));
+            self.dims.write(&used, &mut front.used[n]);
         }
     }
 
@@ -1451,7 +1543,7 @@ impl Cluster {
         let exec = self.execs.hot[e as usize];
         let n = exec.node as usize;
         let task = &mut self.tasks.slots[exec.task as usize];
-        let demand = self.classes[task.class as usize].demand;
+        let demand = self.classes[task.class as usize].amounts;
         let node = &mut self.nodes[n];
         node.used.sub_assign(&demand);
         node.n_running -= 1;
@@ -1549,7 +1641,7 @@ impl Cluster {
         if n_fronts > 1 {
             let (at, first) = (slot as usize * n_fronts, n as usize * n_fronts);
             if self.report_received.len() < at + n_fronts {
-                self.report_received.resize(at + n_fronts, (0, Resources::ZERO));
+                self.report_received.resize(at + n_fronts, (0, Amounts::ZERO));
             }
             self.report_received[at..at + n_fronts].copy_from_slice(&self.received_by[first..first + n_fronts]);
         }
@@ -1653,7 +1745,8 @@ impl Cluster {
             };
             front.loads[nu] =
                 NodeLoad { running, queued, in_flight: if track { t.sent.saturating_sub(t.acked) as u32 } else { 0 } };
-            front.used[nu] = if track { used.plus(&t.sent_demand.minus(&t.acked_demand)) } else { used };
+            let believed = if track { used.plus(&t.sent_demand.minus(&t.acked_demand)) } else { used };
+            self.dims.write(&believed, &mut front.used[nu]);
         }
     }
 
@@ -1762,7 +1855,7 @@ impl Cluster {
             let t = &mut front.tracking[nu];
             *t = Tracking { sent: t.acked, sent_demand: t.acked_demand, ..*t };
             front.loads[nu] = NodeLoad::default();
-            front.used[nu] = Resources::ZERO;
+            self.dims.write(&Amounts::ZERO, &mut front.used[nu]);
         }
         let mut orphans = std::mem::take(&mut d.outstanding[nu]);
         // Highest priority first (then oldest task): rate-limited policies move those first.
@@ -1880,7 +1973,7 @@ impl Cluster {
         let speed = self.speed(nu);
         for &e in &running {
             let exec = self.execs.hot[e as usize];
-            let demand = self.classes[exec.class as usize].demand;
+            let demand = self.classes[exec.class as usize].amounts;
             let saved = self.tasks.slots[exec.task as usize].saved;
             let progress = self.execs.progress_at(e, now, speed, saved);
             self.metrics.lost_work += progress.saturating_sub(saved);
@@ -2077,7 +2170,7 @@ impl Cluster {
         let node = &mut self.nodes[nu];
         node.n_running = 0;
         let queue = node.queue.drain(&self.execs.hot);
-        node.used = Resources::ZERO;
+        node.used = Amounts::ZERO;
         let cold = &mut self.nodes_cold[nu];
         let running = std::mem::take(&mut cold.running);
         let unreported = std::mem::take(&mut cold.unreported);
@@ -2085,7 +2178,7 @@ impl Cluster {
         for &e in &running {
             let exec = self.execs.hot[e as usize];
             let task = self.tasks.slots[exec.task as usize];
-            let demand = self.classes[task.class as usize].demand;
+            let demand = self.classes[task.class as usize].amounts;
             self.metrics.add_busy(nu, &demand, exec.started, now);
             let execs = &self.execs;
             self.metrics.record_exec(|| execs.record(e, task.id, now, ExecOutcome::Lost));
@@ -2134,19 +2227,26 @@ impl Cluster {
         }
     }
 
+    /// A node's CPU in use (0 if no class demands CPU).
+    fn cpu_used(&self) -> impl Fn(&NodeHot<K>) -> u64 {
+        let cpu = self.cpu;
+        move |node| cpu.map_or(0, |k| node.used.0[k])
+    }
+
     fn on_sample(&mut self, s: &mut Scheduler<Event>) {
         let now = s.now();
         let next = now + self.sample_interval;
         if next <= self.end {
             s.schedule_at(next, Event::Sample);
         }
+        let cpu_used = self.cpu_used();
         let loads = &mut self.sample_scratch;
         loads.clear();
         let mut util_sum = 0.0;
         for (node, spec) in self.nodes.iter().zip(&self.specs) {
             let cores = spec.capacity.units(Resource::Cpu);
             loads.push(f64::from(node.n_running + node.queue.len) / cores);
-            util_sum += node.used.get(Resource::Cpu) as f64 / spec.capacity.get(Resource::Cpu) as f64;
+            util_sum += cpu_used(node) as f64 / spec.capacity.get(Resource::Cpu) as f64;
         }
         let (load_cv, _, _) = balance_stats(loads);
         let point = SeriesPoint {
@@ -2158,7 +2258,7 @@ impl Cluster {
         };
         if let Some(samples) = self.metrics.node_samples.as_mut() {
             for (node, spec) in self.nodes.iter().zip(&self.specs) {
-                let cpu = node.used.get(Resource::Cpu) as f64 / spec.capacity.get(Resource::Cpu) as f64;
+                let cpu = cpu_used(node) as f64 / spec.capacity.get(Resource::Cpu) as f64;
                 samples.cpu_utilization.push(cpu as f32);
                 samples.queued.push(node.queue.len);
                 samples.running.push(node.n_running);
@@ -2173,10 +2273,11 @@ impl Cluster {
     /// Evaluates the alert rules on the cluster as it is now.
     fn observe_alerts(&mut self, point: &SeriesPoint) {
         let Some(monitor) = self.metrics.monitor.as_ref() else { return };
+        let cpu_used = self.cpu_used();
         let mut max_utilization = 0.0f64;
         let mut queue_length = 0u64;
         for (node, spec) in self.nodes.iter().zip(&self.specs) {
-            let cpu = node.used.get(Resource::Cpu) as f64 / spec.capacity.get(Resource::Cpu) as f64;
+            let cpu = cpu_used(node) as f64 / spec.capacity.get(Resource::Cpu) as f64;
             max_utilization = max_utilization.max(cpu);
             queue_length += u64::from(node.queue.len);
         }
@@ -2201,10 +2302,8 @@ impl Cluster {
     }
 }
 
-impl Model for Cluster {
-    type Event = Event;
-
-    #[inline]
+impl<const K: usize> World<K> {
+    #[inline(always)]
     fn handle(&mut self, event: Event, s: &mut Scheduler<Event>) {
         match event {
             Event::Arrival => self.on_arrival(s),

@@ -3,6 +3,7 @@
 use hdrhistogram::Histogram;
 
 use crate::alerts::{AlertRecord, Monitor};
+use crate::amounts::Amounts;
 use crate::time::{SimDuration, SimTime};
 use fulcrum_strategies::{Resource, Resources, N_RESOURCES};
 
@@ -253,8 +254,11 @@ pub(crate) struct Collector {
     wait_sum: u128,
     responses: Histogram<u64>,
     completions_in_window: u64,
-    /// Per node and resource: milli-unit-nanoseconds in use after the warm-up.
-    busy: Vec<[u128; N_RESOURCES]>,
+    /// Per node, for each dimension of `dims`: milli-unit-nanoseconds in use after the warm-up
+    /// (node `n`'s at `n * dims.len()..`; the other dimensions are never in use).
+    busy: Vec<u128>,
+    /// The resource dimensions accounted for, as indices into [`Resources`].
+    dims: Vec<usize>,
     completions_since_sample: u64,
     pub(crate) series: Vec<SeriesPoint>,
     pub(crate) task_log: Option<Vec<TaskRecord>>,
@@ -302,6 +306,7 @@ impl Collector {
 
     pub(crate) fn new(
         n_nodes: usize,
+        dims: &[usize],
         warmup: SimTime,
         task_log: bool,
         event_log: bool,
@@ -316,7 +321,8 @@ impl Collector {
             // 1 ns to ~146 years, 3 significant digits: quantiles within 0.1%.
             responses: Histogram::new_with_bounds(1, 1 << 62, 3).expect("valid histogram bounds"),
             completions_in_window: 0,
-            busy: vec![[0; N_RESOURCES]; n_nodes],
+            busy: vec![0; n_nodes * dims.len()],
+            dims: dims.to_vec(),
             completions_since_sample: 0,
             series: Vec::new(),
             task_log: task_log.then(Vec::new),
@@ -385,13 +391,16 @@ impl Collector {
         }
     }
 
-    /// Adds the part of `[start, end]` after the warm-up, weighted by `demand`, to a node's usage.
+    /// Adds the part of `[start, end]` after the warm-up, weighted by `demand` (in the collector's
+    /// dimensions, `K` of them), to a node's usage.
     #[inline]
-    pub(crate) fn add_busy(&mut self, node: usize, demand: &Resources, start: SimTime, end: SimTime) {
+    pub(crate) fn add_busy<const K: usize>(&mut self, node: usize, demand: &Amounts<K>, start: SimTime, end: SimTime) {
+        debug_assert_eq!(K, self.dims.len());
         let from = start.max(self.warmup);
         if end > from {
             let dt = u128::from((end - from).0);
-            for (b, &d) in self.busy[node].iter_mut().zip(&demand.0) {
+            let busy: &mut [u128; K] = (&mut self.busy[node * K..node * K + K]).try_into().expect("K dimensions");
+            for (b, &d) in busy.iter_mut().zip(&demand.0) {
                 *b += u128::from(d) * dt;
             }
         }
@@ -470,8 +479,12 @@ impl Collector {
         let window_ns = (end - self.warmup).0 as f64;
         let node_utilization: Vec<[f64; N_RESOURCES]> = capacities
             .clone()
-            .zip(&self.busy)
-            .map(|(cap, busy)| {
+            .zip(self.busy.chunks_exact(self.dims.len()))
+            .map(|(cap, compact)| {
+                let mut busy = [0u128; N_RESOURCES];
+                for (&b, &d) in compact.iter().zip(&self.dims) {
+                    busy[d] = b;
+                }
                 let mut u = [0.0; N_RESOURCES];
                 for r in Resource::ALL {
                     if cap.get(r) > 0 {
@@ -641,7 +654,7 @@ mod tests {
 
     #[test]
     fn response_cdf_holds_the_quantiles_of_the_responses() {
-        let mut c = Collector::new(1, SimTime::ZERO, false, false, false);
+        let mut c = Collector::new(1, &[0], SimTime::ZERO, false, false, false);
         // Responses of 1, 2, ..., 100 seconds.
         for i in 1..=100u64 {
             c.on_arrival(SimTime::ZERO);
@@ -656,7 +669,7 @@ mod tests {
         assert!((at(0.99) - 99.0).abs() < 0.1, "p99 {}", at(0.99));
         assert!((at(1.0) - 100.0).abs() < 0.1, "max {}", at(1.0));
         assert!(out.response_cdf.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1));
-        let empty = Collector::new(1, SimTime::ZERO, false, false, false);
+        let empty = Collector::new(1, &[0], SimTime::ZERO, false, false, false);
         assert!(empty.finish(std::iter::once(cap), SimTime(1), 0, 0, &[], vec![]).response_cdf.is_empty());
     }
 }
