@@ -103,7 +103,7 @@ struct Task {
 
 /// Where an execution is in its life. A working execution works from `progress` (ns of work) at
 /// `since` towards `target`; a checkpointing one saves a checkpoint of `progress` (see
-/// [`Execs::since`] and [`Execs::progress`]).
+/// [`Execs::since`], [`Execs::progress`] and [`Execs::target`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     InFlight,
@@ -124,8 +124,8 @@ struct Exec {
     /// The task's work (copied, so starting and stepping need not visit the task).
     work: u64,
     started: SimTime,
-    /// Where the current working phase ends (ns of work).
-    target: u64,
+    /// The task's arrival (copied, so a completion without failover need not visit the task).
+    arrival: SimTime,
     task: u32,
     node: u32,
     /// The node incarnation the dispatch is addressed to (the one the dispatcher believes in): a
@@ -147,6 +147,8 @@ struct Exec {
     cold_since: bool,
     /// The current phase's `progress` is in the cold part (else it is 0).
     cold_progress: bool,
+    /// The current phase's `target` is in the cold part (else it is `work`).
+    cold_target: bool,
 }
 
 /// The parts of an execution that the plain path (no checkpoints, speed changes, faults, nor
@@ -155,6 +157,7 @@ struct Exec {
 struct ExecCold {
     since: SimTime,
     progress: u64,
+    target: u64,
     /// When it was dispatched (kept only for the timeline and for balancers that learn).
     dispatched: SimTime,
     /// Position in the dispatcher's outstanding list of its node, or NONE (tracked executions).
@@ -164,8 +167,14 @@ struct ExecCold {
 }
 
 impl ExecCold {
-    const EMPTY: ExecCold =
-        ExecCold { since: SimTime::ZERO, progress: 0, dispatched: SimTime::ZERO, out_pos: NONE, run_pos: NONE };
+    const EMPTY: ExecCold = ExecCold {
+        since: SimTime::ZERO,
+        progress: 0,
+        target: 0,
+        dispatched: SimTime::ZERO,
+        out_pos: NONE,
+        run_pos: NONE,
+    };
 }
 
 /// The executions: hot records (one cache line each) beside their cold parts, in slots reused
@@ -238,9 +247,20 @@ impl Execs {
     fn progress_at(&self, e: u32, now: SimTime, speed: f64, otherwise: u64) -> u64 {
         let x = &self.hot[e as usize];
         match x.phase {
-            Phase::Working => (self.progress(e) + ((now - self.since(e)).0 as f64 * speed) as u64).min(x.target),
+            Phase::Working => (self.progress(e) + ((now - self.since(e)).0 as f64 * speed) as u64).min(self.target(e)),
             Phase::Checkpointing => self.progress(e),
             _ => otherwise,
+        }
+    }
+
+    /// Where the current working phase ends (ns of work).
+    #[inline]
+    fn target(&self, e: u32) -> u64 {
+        let x = &self.hot[e as usize];
+        if x.cold_target {
+            self.cold[e as usize].target
+        } else {
+            x.work
         }
     }
 
@@ -267,7 +287,10 @@ impl Execs {
     fn set_working(&mut self, e: u32, since: SimTime, progress: u64, target: u64) {
         let x = &mut self.hot[e as usize];
         x.phase = Phase::Working;
-        x.target = target;
+        x.cold_target = target != x.work;
+        if x.cold_target {
+            self.cold[e as usize].target = target;
+        }
         self.set_since(e, since);
         self.set_progress(e, progress);
     }
@@ -674,9 +697,8 @@ impl Cluster {
         scheduler: &mut Scheduler<Event>,
     ) -> Cluster {
         // A dimension no class demands stays zero everywhere and never decides a fit.
-        let demanded: Vec<usize> = (0..N_RESOURCES)
-            .filter(|&d| config.workload.classes.iter().any(|c| c.demand.0[d] > 0))
-            .collect();
+        let demanded: Vec<usize> =
+            (0..N_RESOURCES).filter(|&d| config.workload.classes.iter().any(|c| c.demand.0[d] > 0)).collect();
         Cluster(match demanded.len() {
             0 | 1 => Worlds::One(World::new(config, Dims::new(&demanded), strategy, replication, options, scheduler)),
             2 => Worlds::Two(World::new(config, Dims::new(&demanded), strategy, replication, options, scheduler)),
@@ -994,7 +1016,8 @@ impl<const K: usize> World<K> {
             next_fault: 0,
             instances: Vec::new(),
             metrics: {
-                let mut c = Collector::new(n, dims.indices(), config.warmup, options.task_log, options.event_log, has_faults);
+                let mut c =
+                    Collector::new(n, dims.indices(), config.warmup, options.task_log, options.event_log, has_faults);
                 let histogram = || hdrhistogram::Histogram::new_with_bounds(1, 1 << 40, 3).expect("valid bounds");
                 c.decision_cost = options.decision_cost.then(histogram);
                 c.batch_cost = (options.decision_cost && batching).then(histogram);
@@ -1338,7 +1361,7 @@ impl<const K: usize> World<K> {
                 next_step: SimTime::MAX,
                 work: task.work,
                 started: SimTime::MAX,
-                target: 0,
+                arrival: task.arrival,
                 task: task_slot,
                 node: node.0,
                 incarnation,
@@ -1351,6 +1374,7 @@ impl<const K: usize> World<K> {
                 sched_done: !track,
                 cold_since: false,
                 cold_progress: false,
+                cold_target: false,
             },
             cold,
         );
@@ -1511,7 +1535,7 @@ impl<const K: usize> World<K> {
         let task_slot = exec.task as usize;
         match exec.phase {
             Phase::Working => {
-                let target = exec.target;
+                let target = self.execs.target(e);
                 if target >= exec.work {
                     self.finish_exec(e, s);
                     return;
@@ -1542,11 +1566,34 @@ impl<const K: usize> World<K> {
         let now = s.now();
         let exec = self.execs.hot[e as usize];
         let n = exec.node as usize;
-        let task = &mut self.tasks.slots[exec.task as usize];
-        let demand = self.classes[task.class as usize].amounts;
+        let demand = self.classes[exec.class as usize].amounts;
         let node = &mut self.nodes[n];
         node.used.sub_assign(&demand);
         node.n_running -= 1;
+        if !self.track_execs && self.metrics.task_log.is_none() {
+            // Without failover a task has this one execution, it is still pending, and nothing
+            // else refers to either: the task completes and both slots are freed (as
+            // `maybe_free_exec` would) without visiting the task.
+            debug_assert!({
+                let task = &self.tasks.slots[exec.task as usize];
+                task.status == Status::Pending && task.live_execs == 1 && !task.parked && task.waiting_fault == NONE
+            });
+            self.metrics.add_busy(n, &demand, exec.started, now);
+            let (execs, tasks) = (&self.execs, &self.tasks);
+            self.metrics
+                .record_exec(|| execs.record(e, tasks.slots[exec.task as usize].id, now, ExecOutcome::Completed));
+            self.pending -= 1;
+            self.metrics.on_completion(exec.arrival, exec.started, now);
+            let x = &mut self.execs.hot[e as usize];
+            x.phase = Phase::Finished;
+            x.node_done = true;
+            x.gen = x.gen.wrapping_add(1);
+            self.execs.release(e);
+            self.tasks.release(exec.task);
+            self.try_start(n, s);
+            return;
+        }
+        let task = &mut self.tasks.slots[exec.task as usize];
         if self.track_execs {
             Self::remove_running(&mut self.nodes_cold[n], &mut self.execs.cold, e);
         }
@@ -2216,7 +2263,7 @@ impl<const K: usize> World<K> {
         }
         for &e in &self.nodes_cold[nu].running {
             if self.execs.hot[e as usize].phase == Phase::Working {
-                let target = self.execs.hot[e as usize].target;
+                let target = self.execs.target(e);
                 let done = self.execs.progress_at(e, now, old, 0);
                 self.execs.set_working(e, now, done, target);
                 let exec = &mut self.execs.hot[e as usize];
