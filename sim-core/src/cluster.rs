@@ -416,8 +416,8 @@ const CUT_OFF: u8 = 2;
 const OWN_SPEED: u8 = 4;
 
 /// A node's true state that every event at the node reads or writes (a delivery, a start, a
-/// completion, a heartbeat), in one record aligned to a cache line. The rest is in its
-/// [`NodeCold`], and what never changes in its [`Shape`].
+/// completion, a heartbeat), in one record aligned to a cache line (with one resource dimension).
+/// The rest is in its [`NodeCold`], and what never changes in its [`Shape`].
 #[derive(Debug, Clone, Copy)]
 #[repr(C, align(64))]
 struct NodeHot<const K: usize> {
@@ -433,7 +433,10 @@ struct NodeHot<const K: usize> {
     /// Executions running.
     n_running: u32,
     incarnation: u32,
-    /// Index of its capacity and nominal speed in [`Cluster::shapes`].
+    /// The incarnation the dispatcher believes in (the dispatcher's, kept here because a
+    /// dispatch reads it: the dispatch then brings into cache the line its delivery reads).
+    known_incarnation: u32,
+    /// Index of its capacity and nominal speed in [`World::shapes`].
     shape: u32,
     /// [`DOWN`], [`CUT_OFF`], [`OWN_SPEED`].
     flags: u8,
@@ -477,32 +480,60 @@ struct Shape<const K: usize> {
 /// "Never": no report heard yet.
 const NEVER: SimTime = SimTime::MAX;
 
-/// What a dispatcher sent to a node, cumulatively, and how much of it the node has confirmed;
-/// in dispatcher 0's record, also what the dispatcher heard of the node itself (read by the same
-/// reports that set `acked`). Aligned, so a report or a dispatch misses on one line.
+/// What a dispatcher sent to a node, cumulatively, and how much of it the node has confirmed.
 #[derive(Debug, Clone, Copy)]
-#[repr(C, align(64))]
 struct Tracking<const K: usize> {
     sent: u64,
     acked: u64,
     sent_demand: Amounts<K>,
     acked_demand: Amounts<K>,
-    /// When the node's latest report (or, for an oracle, change) was sent, [`NEVER`] before the
-    /// first (dispatcher 0's record only).
-    reported_at: SimTime,
-    /// The node incarnation the dispatcher believes in (dispatcher 0's record only).
-    known_incarnation: u32,
 }
 
 impl<const K: usize> Tracking<K> {
-    const EMPTY: Tracking<K> = Tracking {
-        sent: 0,
-        acked: 0,
-        sent_demand: Amounts::ZERO,
-        acked_demand: Amounts::ZERO,
-        reported_at: NEVER,
-        known_incarnation: 0,
-    };
+    const EMPTY: Tracking<K> = Tracking { sent: 0, acked: 0, sent_demand: Amounts::ZERO, acked_demand: Amounts::ZERO };
+}
+
+/// What the control plane and the probes keep per node that the plain path reads: dispatcher
+/// 0's [`Tracking`], what it heard of the node, and the node's utilisation accumulator. Owned by
+/// the dispatcher and the metrics, but stored beside the node's [`NodeHot`] (see [`NodeRecord`]).
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
+struct Desk<const K: usize> {
+    /// Dispatcher 0's tracking of its dispatches to the node (the others' are in their
+    /// [`Front::tracking`]).
+    track: Tracking<K>,
+    /// When the node's latest report (or, for an oracle, change) was sent, [`NEVER`] before the
+    /// first.
+    reported_at: SimTime,
+    /// Per dimension, milli-unit-nanoseconds in use after the warm-up (the metrics' probe).
+    busy: [u128; K],
+}
+
+impl<const K: usize> Desk<K> {
+    /// Adds the part of `[start, end]` after the end of the warm-up, weighted by `demand`, to the
+    /// node's utilisation.
+    #[inline]
+    fn add_busy(&mut self, warmup: SimTime, demand: &Amounts<K>, start: SimTime, end: SimTime) {
+        let from = start.max(warmup);
+        if end > from {
+            let dt = u128::from((end - from).0);
+            for (b, &d) in self.busy.iter_mut().zip(&demand.0) {
+                *b += u128::from(d) * dt;
+            }
+        }
+    }
+}
+
+/// A node's [`NodeHot`] and its [`Desk`] side by side, in two cache lines (with one resource
+/// dimension) aligned as a pair: the messages between the dispatcher and the node come in pairs
+/// half a millisecond apart (a dispatch and its delivery, a heartbeat and its report), each
+/// reading one half, and a processor that fetches one line of an aligned pair into its L2 cache
+/// fetches the other with it.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(128))]
+struct NodeRecord<const K: usize> {
+    hot: NodeHot<K>,
+    desk: Desk<K>,
 }
 
 /// One dispatcher instance: its balancer, its view of the nodes, and its record of what it sent.
@@ -513,6 +544,8 @@ struct Front<const K: usize> {
     rng: Stream,
     loads: Vec<NodeLoad>,
     used: Vec<Resources>,
+    /// What this dispatcher sent to each node (empty for dispatcher 0, whose tracking is in the
+    /// nodes' [`Desk`]s).
     tracking: Vec<Tracking<K>>,
     /// The batch being collected, for a batch balancer.
     batch: Option<Batch>,
@@ -768,7 +801,7 @@ struct World<const K: usize> {
     specs: Vec<NodeSpec>,
     /// The distinct capacities and speeds of the nodes ([`NodeHot::shape`]).
     shapes: Vec<Shape<K>>,
-    nodes: Vec<NodeHot<K>>,
+    nodes: Vec<NodeRecord<K>>,
     nodes_cold: Vec<NodeCold>,
     tasks: Slab<Task>,
     execs: Execs,
@@ -907,13 +940,7 @@ impl<const K: usize> World<K> {
                     rng: stream(seed, replication, purpose),
                     loads: vec![initial_load; n],
                     used: vec![Resources::ZERO; n],
-                    tracking: vec![
-                        Tracking {
-                            reported_at: if config.view == ViewMode::Oracle { SimTime::ZERO } else { NEVER },
-                            ..Tracking::EMPTY
-                        };
-                        n
-                    ],
+                    tracking: if f == 0 { Vec::new() } else { vec![Tracking::EMPTY; n] },
                     batch,
                     why: Explanation::default(),
                 }
@@ -945,16 +972,24 @@ impl<const K: usize> World<K> {
             shapes,
             nodes: node_shapes
                 .iter()
-                .map(|&shape| NodeHot {
-                    used: Amounts::ZERO,
-                    received: 0,
-                    received_demand: Amounts::ZERO,
-                    hb_seq: 0,
-                    queue: Fifo::EMPTY,
-                    n_running: 0,
-                    incarnation: 0,
-                    shape,
-                    flags: 0,
+                .map(|&shape| NodeRecord {
+                    hot: NodeHot {
+                        used: Amounts::ZERO,
+                        received: 0,
+                        received_demand: Amounts::ZERO,
+                        hb_seq: 0,
+                        queue: Fifo::EMPTY,
+                        n_running: 0,
+                        incarnation: 0,
+                        known_incarnation: 0,
+                        shape,
+                        flags: 0,
+                    },
+                    desk: Desk {
+                        track: Tracking::EMPTY,
+                        reported_at: if config.view == ViewMode::Oracle { SimTime::ZERO } else { NEVER },
+                        busy: [0; K],
+                    },
                 })
                 .collect(),
             nodes_cold: config
@@ -1017,7 +1052,7 @@ impl<const K: usize> World<K> {
             instances: Vec::new(),
             metrics: {
                 let mut c =
-                    Collector::new(n, dims.indices(), config.warmup, options.task_log, options.event_log, has_faults);
+                    Collector::new(dims.indices(), config.warmup, options.task_log, options.event_log, has_faults);
                 let histogram = || hdrhistogram::Histogram::new_with_bounds(1, 1 << 40, 3).expect("valid bounds");
                 c.decision_cost = options.decision_cost.then(histogram);
                 c.batch_cost = (options.decision_cost && batching).then(histogram);
@@ -1060,14 +1095,14 @@ impl<const K: usize> World<K> {
     }
 
     fn node_usage(&self, node: NodeId) -> (Resources, u32, u32) {
-        let n = &self.nodes[node.index()];
+        let n = &self.nodes[node.index()].hot;
         (self.dims.expand(&n.used), n.n_running, n.queue.len)
     }
 
     /// A node's current speed.
     #[inline]
     fn speed(&self, n: usize) -> f64 {
-        let node = &self.nodes[n];
+        let node = &self.nodes[n].hot;
         if node.flags & OWN_SPEED != 0 {
             self.nodes_cold[n].speed
         } else {
@@ -1077,7 +1112,7 @@ impl<const K: usize> World<K> {
 
     /// Recomputes a node's speed from its nominal speed, profile and slowdowns.
     fn refresh_speed(&mut self, n: usize) {
-        let node = &mut self.nodes[n];
+        let node = &mut self.nodes[n].hot;
         let cold = &mut self.nodes_cold[n];
         let nominal = self.shapes[node.shape as usize].speed;
         cold.speed = self.specs[n].speed * cold.profile * cold.slowdowns.iter().product::<f64>();
@@ -1089,12 +1124,12 @@ impl<const K: usize> World<K> {
     }
 
     fn reported_at(&self, node: NodeId) -> Option<SimTime> {
-        let t = self.dispatcher.fronts[0].tracking[node.index()].reported_at;
+        let t = self.nodes[node.index()].desk.reported_at;
         (t != NEVER).then_some(t)
     }
 
     fn node_is_up(&self, node: NodeId) -> bool {
-        self.nodes[node.index()].flags & DOWN == 0
+        self.nodes[node.index()].hot.flags & DOWN == 0
     }
 
     fn finish(mut self, events: u64) -> RunOutput {
@@ -1103,7 +1138,7 @@ impl<const K: usize> World<K> {
         for (e, (exec, live)) in self.execs.hot.iter().zip(live_execs).enumerate() {
             if live && matches!(exec.phase, Phase::Working | Phase::Checkpointing) {
                 let demand = self.classes[exec.class as usize].amounts;
-                self.metrics.add_busy(exec.node as usize, &demand, exec.started, end);
+                self.nodes[exec.node as usize].desk.add_busy(self.metrics.warmup(), &demand, exec.started, end);
                 let id = self.tasks.slots[exec.task as usize].id;
                 let execs = &self.execs;
                 self.metrics.record_exec(|| execs.record(e as u32, id, end, ExecOutcome::Unfinished));
@@ -1142,7 +1177,8 @@ impl<const K: usize> World<K> {
             .map(|&(t, action)| (t, action.name()))
             .collect();
         let capacities = self.specs.iter().map(|s| s.capacity);
-        self.metrics.finish(capacities, end, events, in_flight, &instances, fault_times)
+        let busy: Vec<u128> = self.nodes.iter().flat_map(|r| r.desk.busy).collect();
+        self.metrics.finish(capacities, &busy, end, events, in_flight, &instances, fault_times)
     }
 
     // ----- workload and dispatch -----
@@ -1337,18 +1373,17 @@ impl<const K: usize> World<K> {
         };
         debug_assert!(candidates.contains(&node), "balancer picked a node outside the candidates");
         let n = node.index();
-        let t = &mut front.tracking[n];
+        let f = task.front as usize;
+        let t = if f == 0 { &mut self.nodes[n].desk.track } else { &mut front.tracking[n] };
         t.sent += 1;
         t.sent_demand.add_assign(&class.amounts);
         if d.mode != (ViewMode::Heartbeat { track_dispatches: false }) {
             front.loads[n].in_flight += 1;
             self.dims.add(&class.amounts, &mut front.used[n]);
         }
-        let incarnation = if d.mode == ViewMode::Oracle {
-            self.nodes[n].incarnation
-        } else {
-            d.fronts[0].tracking[n].known_incarnation
-        };
+        let record = &self.nodes[n];
+        let incarnation =
+            if d.mode == ViewMode::Oracle { record.hot.incarnation } else { record.hot.known_incarnation };
         let out = &mut d.outstanding[n];
         let track = self.track_execs;
         let cold = (track || self.keep_dispatched).then(|| ExecCold {
@@ -1393,7 +1428,7 @@ impl<const K: usize> World<K> {
     fn on_deliver(&mut self, e: u32, s: &mut Scheduler<Event>) {
         let exec = &mut self.execs.hot[e as usize];
         let n = exec.node as usize;
-        let node = &mut self.nodes[n];
+        let node = &mut self.nodes[n].hot;
         // Lost if the node is down, or has restarted since the dispatcher last heard from it (the
         // dispatcher fails such a task over when it learns of the restart).
         if node.flags & DOWN != 0 || exec.incarnation != node.incarnation {
@@ -1426,7 +1461,7 @@ impl<const K: usize> World<K> {
             // The head of the queue did not fit before (or it would have started), and nothing
             // it waits for has changed: the new execution waits behind it.
             debug_assert!({
-                let node = &self.nodes[n];
+                let node = &self.nodes[n].hot;
                 let head = &self.execs.hot[node.queue.head as usize];
                 let demand = self.classes[head.class as usize].amounts;
                 !node.used.plus(&demand).fits_in(&self.shapes[node.shape as usize].capacity)
@@ -1460,7 +1495,7 @@ impl<const K: usize> World<K> {
         let now = s.now();
         let track = self.track_execs;
         loop {
-            let node = &self.nodes[n];
+            let node = &self.nodes[n].hot;
             let Some(e) = node.queue.front() else { break };
             let exec = &self.execs.hot[e as usize];
             let demand = self.classes[exec.class as usize].amounts;
@@ -1478,7 +1513,7 @@ impl<const K: usize> World<K> {
             };
             let target = self.next_target(saved, exec.work);
             let speed = self.speed(n);
-            let node = &mut self.nodes[n];
+            let node = &mut self.nodes[n].hot;
             node.queue.pop_front(&self.execs.hot);
             node.used = would_use;
             node.n_running += 1;
@@ -1508,14 +1543,15 @@ impl<const K: usize> World<K> {
         if self.dispatcher.mode != ViewMode::Oracle {
             return;
         }
-        let node = &self.nodes[n];
+        let record = &mut self.nodes[n];
+        record.desk.reported_at = now;
+        let (node, desk) = (&record.hot, &record.desk);
         let d = &mut self.dispatcher;
-        d.fronts[0].tracking[n].reported_at = now;
         let n_fronts = d.fronts.len();
         for (f, front) in d.fronts.iter_mut().enumerate() {
             let (received, received_demand) =
                 if n_fronts > 1 { self.received_by[n * n_fronts + f] } else { (node.received, node.received_demand) };
-            let t = &front.tracking[n];
+            let t = if f == 0 { &desk.track } else { &front.tracking[n] };
             front.loads[n] = NodeLoad {
                 running: node.n_running,
                 queued: node.queue.len,
@@ -1567,7 +1603,7 @@ impl<const K: usize> World<K> {
         let exec = self.execs.hot[e as usize];
         let n = exec.node as usize;
         let demand = self.classes[exec.class as usize].amounts;
-        let node = &mut self.nodes[n];
+        let node = &mut self.nodes[n].hot;
         node.used.sub_assign(&demand);
         node.n_running -= 1;
         if !self.track_execs && self.metrics.task_log.is_none() {
@@ -1578,7 +1614,7 @@ impl<const K: usize> World<K> {
                 let task = &self.tasks.slots[exec.task as usize];
                 task.status == Status::Pending && task.live_execs == 1 && !task.parked && task.waiting_fault == NONE
             });
-            self.metrics.add_busy(n, &demand, exec.started, now);
+            self.nodes[n].desk.add_busy(self.metrics.warmup(), &demand, exec.started, now);
             let (execs, tasks) = (&self.execs, &self.tasks);
             self.metrics
                 .record_exec(|| execs.record(e, tasks.slots[exec.task as usize].id, now, ExecOutcome::Completed));
@@ -1603,7 +1639,7 @@ impl<const K: usize> World<K> {
         } else {
             self.execs.hot[e as usize].node_done = true;
         }
-        self.metrics.add_busy(n, &demand, exec.started, now);
+        self.nodes[n].desk.add_busy(self.metrics.warmup(), &demand, exec.started, now);
         let execs = &self.execs;
         self.metrics.record_exec(|| execs.record(e, task.id, now, ExecOutcome::Completed));
         if task.status == Status::Pending {
@@ -1647,14 +1683,14 @@ impl<const K: usize> World<K> {
 
     fn on_beat(&mut self, n: u32, s: &mut Scheduler<Event>) {
         let now = s.now();
-        if self.nodes[n as usize].flags & DOWN != 0 {
+        if self.nodes[n as usize].hot.flags & DOWN != 0 {
             self.nodes_cold[n as usize].beating = false;
             return; // a crashed node is silent; it beats again when it recovers
         }
         let hb = &mut self.heartbeats;
         let next = hb.next_interval();
         s.schedule_in(next, Event::Beat(n));
-        let node = &mut self.nodes[n as usize];
+        let node = &mut self.nodes[n as usize].hot;
         let seq = node.hb_seq;
         node.hb_seq += 1;
         if node.flags & CUT_OFF != 0 {
@@ -1741,7 +1777,7 @@ impl<const K: usize> World<K> {
         if self.dispatcher.mode == ViewMode::Oracle {
             return;
         }
-        let known = &mut self.dispatcher.fronts[0].tracking[n as usize].known_incarnation;
+        let known = &mut self.nodes[n as usize].hot.known_incarnation;
         if incarnation > *known {
             // The node restarted: whatever the dispatcher sent to its previous incarnation is gone.
             *known = incarnation;
@@ -1774,15 +1810,15 @@ impl<const K: usize> World<K> {
         }
         let d = &mut self.dispatcher;
         let nu = n as usize;
-        let reported_at = &mut d.fronts[0].tracking[nu].reported_at;
-        if *reported_at != NEVER && sent_at <= *reported_at {
+        let desk = &mut self.nodes[nu].desk;
+        if desk.reported_at != NEVER && sent_at <= desk.reported_at {
             return; // overtaken by a later heartbeat
         }
-        *reported_at = sent_at;
+        desk.reported_at = sent_at;
         let track = d.mode == ViewMode::Heartbeat { track_dispatches: true };
         let n_fronts = d.fronts.len();
         for (f, front) in d.fronts.iter_mut().enumerate() {
-            let t = &mut front.tracking[nu];
+            let t = if f == 0 { &mut desk.track } else { &mut front.tracking[nu] };
             // (The report's slot was released above, but nothing reuses it before this reads it:
             // only a heartbeat being sent does.)
             (t.acked, t.acked_demand) = if n_fronts > 1 {
@@ -1821,7 +1857,7 @@ impl<const K: usize> World<K> {
         self.metrics.probes += 1;
         self.metrics.log(now, "probe", Some(n), None);
         let timeout = SimDuration::from_secs_f64(probe.timeout_s);
-        let node = &self.nodes[n as usize];
+        let node = &self.nodes[n as usize].hot;
         let rtt = {
             let hb = &mut self.heartbeats;
             let one_way = hb.delay.sample(&mut self.dispatcher.probe_rng) + hb.extra_delay_s();
@@ -1883,7 +1919,7 @@ impl<const K: usize> World<K> {
         let nu = n as usize;
         self.dispatcher.probing[nu] = None;
         self.dispatcher.remove_candidate(n);
-        let really_failed = self.nodes[nu].flags & (DOWN | CUT_OFF) != 0;
+        let really_failed = self.nodes[nu].hot.flags & (DOWN | CUT_OFF) != 0;
         let node = &mut self.nodes_cold[nu];
         if node.fault != NONE {
             // A crash or partition (or a crash already over: a restart noticed late) detected.
@@ -1898,8 +1934,8 @@ impl<const K: usize> World<K> {
         }
         self.metrics.log(now, "suspect", Some(n), None);
         let d = &mut self.dispatcher;
-        for front in &mut d.fronts {
-            let t = &mut front.tracking[nu];
+        for (f, front) in d.fronts.iter_mut().enumerate() {
+            let t = if f == 0 { &mut self.nodes[nu].desk.track } else { &mut front.tracking[nu] };
             *t = Tracking { sent: t.acked, sent_demand: t.acked_demand, ..*t };
             front.loads[nu] = NodeLoad::default();
             self.dims.write(&Amounts::ZERO, &mut front.used[nu]);
@@ -2009,7 +2045,7 @@ impl<const K: usize> World<K> {
         let now = s.now();
         let nu = n as usize;
         let stale = |execs: &[Exec], e: u32| execs[e as usize].sched_done;
-        let node = &mut self.nodes[nu];
+        let node = &mut self.nodes[nu].hot;
         let (queued, kept): (Vec<u32>, Vec<u32>) =
             node.queue.drain(&self.execs.hot).into_iter().partition(|&e| stale(&self.execs.hot, e));
         for e in kept {
@@ -2024,11 +2060,11 @@ impl<const K: usize> World<K> {
             let saved = self.tasks.slots[exec.task as usize].saved;
             let progress = self.execs.progress_at(e, now, speed, saved);
             self.metrics.lost_work += progress.saturating_sub(saved);
-            self.metrics.add_busy(nu, &demand, exec.started, now);
+            self.nodes[nu].desk.add_busy(self.metrics.warmup(), &demand, exec.started, now);
             let id = self.tasks.slots[exec.task as usize].id;
             let execs = &self.execs;
             self.metrics.record_exec(|| execs.record(e, id, now, ExecOutcome::Fenced));
-            let node = &mut self.nodes[nu];
+            let node = &mut self.nodes[nu].hot;
             node.used.sub_assign(&demand);
             node.n_running -= 1;
             Self::remove_running(&mut self.nodes_cold[nu], &mut self.execs.cold, e);
@@ -2081,7 +2117,7 @@ impl<const K: usize> World<K> {
             FaultAction::Crash(n) => {
                 let node = &mut self.nodes_cold[n as usize];
                 node.down += 1;
-                self.nodes[n as usize].flags |= DOWN;
+                self.nodes[n as usize].hot.flags |= DOWN;
                 if node.down == 1 {
                     self.open_fault_instance(n, FaultKind::Crash, now);
                     self.crash(n, now);
@@ -2094,7 +2130,7 @@ impl<const K: usize> World<K> {
                 let node = &mut self.nodes_cold[n as usize];
                 node.down = node.down.saturating_sub(1);
                 if node.down == 0 {
-                    let hot = &mut self.nodes[n as usize];
+                    let hot = &mut self.nodes[n as usize].hot;
                     hot.flags &= !DOWN;
                     hot.incarnation += 1;
                     hot.hb_seq = 0;
@@ -2113,7 +2149,7 @@ impl<const K: usize> World<K> {
             FaultAction::Partition(n) => {
                 let node = &mut self.nodes_cold[n as usize];
                 node.partitioned += 1;
-                self.nodes[n as usize].flags |= CUT_OFF;
+                self.nodes[n as usize].hot.flags |= CUT_OFF;
                 if node.partitioned == 1 && node.down == 0 {
                     self.open_fault_instance(n, FaultKind::Partition, now);
                     if oracle {
@@ -2125,7 +2161,7 @@ impl<const K: usize> World<K> {
                 let node = &mut self.nodes_cold[n as usize];
                 node.partitioned = node.partitioned.saturating_sub(1);
                 if node.partitioned == 0 {
-                    self.nodes[n as usize].flags &= !CUT_OFF;
+                    self.nodes[n as usize].hot.flags &= !CUT_OFF;
                 }
                 if node.partitioned == 0 && node.down == 0 {
                     node.fault = NONE; // healed before anyone noticed: nothing left to detect
@@ -2214,7 +2250,7 @@ impl<const K: usize> World<K> {
     fn crash(&mut self, n: u32, now: SimTime) {
         let nu = n as usize;
         let speed = self.speed(nu);
-        let node = &mut self.nodes[nu];
+        let node = &mut self.nodes[nu].hot;
         node.n_running = 0;
         let queue = node.queue.drain(&self.execs.hot);
         node.used = Amounts::ZERO;
@@ -2226,7 +2262,7 @@ impl<const K: usize> World<K> {
             let exec = self.execs.hot[e as usize];
             let task = self.tasks.slots[exec.task as usize];
             let demand = self.classes[task.class as usize].amounts;
-            self.metrics.add_busy(nu, &demand, exec.started, now);
+            self.nodes[nu].desk.add_busy(self.metrics.warmup(), &demand, exec.started, now);
             let execs = &self.execs;
             self.metrics.record_exec(|| execs.record(e, task.id, now, ExecOutcome::Lost));
             let progress = self.execs.progress_at(e, now, speed, task.saved);
@@ -2258,7 +2294,7 @@ impl<const K: usize> World<K> {
         let old = self.speed(nu);
         self.refresh_speed(nu);
         let new = self.speed(nu);
-        if self.nodes[nu].flags & DOWN != 0 {
+        if self.nodes[nu].hot.flags & DOWN != 0 {
             return;
         }
         for &e in &self.nodes_cold[nu].running {
@@ -2290,7 +2326,7 @@ impl<const K: usize> World<K> {
         let loads = &mut self.sample_scratch;
         loads.clear();
         let mut util_sum = 0.0;
-        for (node, spec) in self.nodes.iter().zip(&self.specs) {
+        for (node, spec) in self.nodes.iter().map(|r| &r.hot).zip(&self.specs) {
             let cores = spec.capacity.units(Resource::Cpu);
             loads.push(f64::from(node.n_running + node.queue.len) / cores);
             util_sum += cpu_used(node) as f64 / spec.capacity.get(Resource::Cpu) as f64;
@@ -2304,7 +2340,7 @@ impl<const K: usize> World<K> {
             in_system: self.in_system() as f64,
         };
         if let Some(samples) = self.metrics.node_samples.as_mut() {
-            for (node, spec) in self.nodes.iter().zip(&self.specs) {
+            for (node, spec) in self.nodes.iter().map(|r| &r.hot).zip(&self.specs) {
                 let cpu = cpu_used(node) as f64 / spec.capacity.get(Resource::Cpu) as f64;
                 samples.cpu_utilization.push(cpu as f32);
                 samples.queued.push(node.queue.len);
@@ -2323,7 +2359,7 @@ impl<const K: usize> World<K> {
         let cpu_used = self.cpu_used();
         let mut max_utilization = 0.0f64;
         let mut queue_length = 0u64;
-        for (node, spec) in self.nodes.iter().zip(&self.specs) {
+        for (node, spec) in self.nodes.iter().map(|r| &r.hot).zip(&self.specs) {
             let cpu = cpu_used(node) as f64 / spec.capacity.get(Resource::Cpu) as f64;
             max_utilization = max_utilization.max(cpu);
             queue_length += u64::from(node.queue.len);

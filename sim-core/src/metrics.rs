@@ -3,7 +3,6 @@
 use hdrhistogram::Histogram;
 
 use crate::alerts::{AlertRecord, Monitor};
-use crate::amounts::Amounts;
 use crate::time::{SimDuration, SimTime};
 use fulcrum_strategies::{Resource, Resources, N_RESOURCES};
 
@@ -254,10 +253,8 @@ pub(crate) struct Collector {
     wait_sum: u128,
     responses: Histogram<u64>,
     completions_in_window: u64,
-    /// Per node, for each dimension of `dims`: milli-unit-nanoseconds in use after the warm-up
-    /// (node `n`'s at `n * dims.len()..`; the other dimensions are never in use).
-    busy: Vec<u128>,
-    /// The resource dimensions accounted for, as indices into [`Resources`].
+    /// The resource dimensions of utilisation accounting, as indices into [`Resources`] (the
+    /// accumulators themselves are kept beside each node, and handed over at the end).
     dims: Vec<usize>,
     completions_since_sample: u64,
     pub(crate) series: Vec<SeriesPoint>,
@@ -305,7 +302,6 @@ impl Collector {
     }
 
     pub(crate) fn new(
-        n_nodes: usize,
         dims: &[usize],
         warmup: SimTime,
         task_log: bool,
@@ -321,7 +317,6 @@ impl Collector {
             // 1 ns to ~146 years, 3 significant digits: quantiles within 0.1%.
             responses: Histogram::new_with_bounds(1, 1 << 62, 3).expect("valid histogram bounds"),
             completions_in_window: 0,
-            busy: vec![0; n_nodes * dims.len()],
             dims: dims.to_vec(),
             completions_since_sample: 0,
             series: Vec::new(),
@@ -391,21 +386,6 @@ impl Collector {
         }
     }
 
-    /// Adds the part of `[start, end]` after the warm-up, weighted by `demand` (in the collector's
-    /// dimensions, `K` of them), to a node's usage.
-    #[inline]
-    pub(crate) fn add_busy<const K: usize>(&mut self, node: usize, demand: &Amounts<K>, start: SimTime, end: SimTime) {
-        debug_assert_eq!(K, self.dims.len());
-        let from = start.max(self.warmup);
-        if end > from {
-            let dt = u128::from((end - from).0);
-            let busy: &mut [u128; K] = (&mut self.busy[node * K..node * K + K]).try_into().expect("K dimensions");
-            for (b, &d) in busy.iter_mut().zip(&demand.0) {
-                *b += u128::from(d) * dt;
-            }
-        }
-    }
-
     /// Keeps an execution record while the log has room.
     #[inline]
     pub(crate) fn record_exec(&mut self, record: impl FnOnce() -> ExecRecord) {
@@ -446,10 +426,14 @@ impl Collector {
         self.series.push(point);
     }
 
-    /// Final metrics, given the nodes' capacities and the total events handled.
+    /// Final metrics, given the nodes' capacities, their utilisation accumulators (per node, the
+    /// milli-unit-nanoseconds in use after the warm-up in each of the collector's dimensions, node
+    /// after node) and the total events handled.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn finish(
         self,
         capacities: impl Iterator<Item = Resources> + Clone,
+        busy: &[u128],
         end: SimTime,
         events: u64,
         in_flight: u64,
@@ -479,7 +463,7 @@ impl Collector {
         let window_ns = (end - self.warmup).0 as f64;
         let node_utilization: Vec<[f64; N_RESOURCES]> = capacities
             .clone()
-            .zip(self.busy.chunks_exact(self.dims.len()))
+            .zip(busy.chunks_exact(self.dims.len()))
             .map(|(cap, compact)| {
                 let mut busy = [0u128; N_RESOURCES];
                 for (&b, &d) in compact.iter().zip(&self.dims) {
@@ -654,14 +638,14 @@ mod tests {
 
     #[test]
     fn response_cdf_holds_the_quantiles_of_the_responses() {
-        let mut c = Collector::new(1, &[0], SimTime::ZERO, false, false, false);
+        let mut c = Collector::new(&[0], SimTime::ZERO, false, false, false);
         // Responses of 1, 2, ..., 100 seconds.
         for i in 1..=100u64 {
             c.on_arrival(SimTime::ZERO);
             c.on_completion(SimTime::ZERO, SimTime::ZERO, SimTime(i * 1_000_000_000));
         }
         let cap = Resources::default();
-        let out = c.finish(std::iter::once(cap), SimTime(200_000_000_000), 0, 0, &[], vec![]);
+        let out = c.finish(std::iter::once(cap), &[0], SimTime(200_000_000_000), 0, 0, &[], vec![]);
         assert_eq!(out.response_cdf.len(), RESPONSE_CDF_QUANTILES.len());
         let at = |q: f64| out.response_cdf.iter().find(|p| p.0 == q).unwrap().1;
         assert!((at(0.0) - 1.0).abs() < 1e-3, "min {}", at(0.0));
@@ -669,7 +653,7 @@ mod tests {
         assert!((at(0.99) - 99.0).abs() < 0.1, "p99 {}", at(0.99));
         assert!((at(1.0) - 100.0).abs() < 0.1, "max {}", at(1.0));
         assert!(out.response_cdf.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1));
-        let empty = Collector::new(1, &[0], SimTime::ZERO, false, false, false);
-        assert!(empty.finish(std::iter::once(cap), SimTime(1), 0, 0, &[], vec![]).response_cdf.is_empty());
+        let empty = Collector::new(&[0], SimTime::ZERO, false, false, false);
+        assert!(empty.finish(std::iter::once(cap), &[0], SimTime(1), 0, 0, &[], vec![]).response_cdf.is_empty());
     }
 }
