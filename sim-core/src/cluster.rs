@@ -160,6 +160,8 @@ struct ExecCold {
     target: u64,
     /// When it was dispatched (kept only for the timeline and for balancers that learn).
     dispatched: SimTime,
+    /// Its task's id (kept only for the logs and the timeline: see [`World::solo`]).
+    task_id: u64,
     /// Position in the dispatcher's outstanding list of its node, or NONE (tracked executions).
     out_pos: u32,
     /// Position in its node's running list, or NONE (tracked executions).
@@ -172,6 +174,7 @@ impl ExecCold {
         progress: 0,
         target: 0,
         dispatched: SimTime::ZERO,
+        task_id: 0,
         out_pos: NONE,
         run_pos: NONE,
     };
@@ -300,6 +303,23 @@ impl Execs {
     fn set_checkpointing(&mut self, e: u32, progress: u64) {
         self.hot[e as usize].phase = Phase::Checkpointing;
         self.set_progress(e, progress);
+    }
+
+    /// The task log's record of the task that execution `e` stands for (see [`World::solo`]),
+    /// ending at `end` (`None`: still in the system).
+    fn task_record(&self, e: u32, end: Option<SimTime>) -> TaskRecord {
+        let exec = &self.hot[e as usize];
+        TaskRecord {
+            id: self.cold[e as usize].task_id,
+            class: exec.class,
+            arrival: exec.arrival,
+            work: SimDuration(exec.work),
+            node: Some(exec.node),
+            start: matches!(exec.phase, Phase::Working | Phase::Checkpointing | Phase::Finished)
+                .then_some(exec.started),
+            end,
+            attempts: 1,
+        }
     }
 
     /// The timeline's record of execution `e` (of task `task`) that stops at `end`.
@@ -833,8 +853,15 @@ struct World<const K: usize> {
     track_execs: bool,
     /// The balancer learns from completions (dispatcher 0's answer, asked once).
     feedback: bool,
-    /// Something reads an execution's dispatch time: the timeline, or a balancer that learns.
-    keep_dispatched: bool,
+    /// Without failover (untracked executions, no checkpoints) a placed task has exactly one
+    /// execution, which carries all the task still needs (its arrival, work and class, and, for
+    /// the logs, its id): the task's slot is freed as soon as it is placed (and the next arrival
+    /// reuses it, still in cache), and the execution alone stands for the task until it
+    /// completes. `Exec::task` then names a freed slot and is never read.
+    solo: bool,
+    /// Something reads an execution's cold part beyond what faults and checkpoints need: the
+    /// timeline, the task log, or a balancer that learns (the dispatch time, the task id).
+    cold_execs: bool,
 }
 
 impl<const K: usize> World<K> {
@@ -950,6 +977,7 @@ impl<const K: usize> World<K> {
         // Completions reach the dispatcher (in heartbeats) when something can fail or the
         // balancer learns from them.
         let feedback = fronts[0].balancer.wants_feedback();
+        let checkpointing_off = checkpointing.is_none();
         let track_execs = has_faults || feedback;
         // Nodes of the same capacity and speed share one shape (a cluster is usually a few groups
         // of identical machines, so the shapes stay in cache).
@@ -1081,7 +1109,8 @@ impl<const K: usize> World<K> {
             pending: 0,
             track_execs,
             feedback,
-            keep_dispatched: feedback || options.exec_log.is_some(),
+            solo: !track_execs && checkpointing_off,
+            cold_execs: track_execs || feedback || options.exec_log.is_some() || options.task_log,
         }
     }
 
@@ -1135,17 +1164,30 @@ impl<const K: usize> World<K> {
     fn finish(mut self, events: u64) -> RunOutput {
         let end = self.end;
         let live_execs = self.execs.live_mask();
-        for (e, (exec, live)) in self.execs.hot.iter().zip(live_execs).enumerate() {
+        for (e, (exec, &live)) in self.execs.hot.iter().zip(&live_execs).enumerate() {
             if live && matches!(exec.phase, Phase::Working | Phase::Checkpointing) {
                 let demand = self.classes[exec.class as usize].amounts;
                 self.nodes[exec.node as usize].desk.add_busy(self.metrics.warmup(), &demand, exec.started, end);
-                let id = self.tasks.slots[exec.task as usize].id;
-                let execs = &self.execs;
-                self.metrics.record_exec(|| execs.record(e as u32, id, end, ExecOutcome::Unfinished));
+                let (execs, tasks, solo) = (&self.execs, &self.tasks, self.solo);
+                self.metrics.record_exec(|| {
+                    let id = if solo { execs.cold[e].task_id } else { tasks.slots[exec.task as usize].id };
+                    execs.record(e as u32, id, end, ExecOutcome::Unfinished)
+                });
+            }
+        }
+        let mut in_flight = 0u64;
+        if self.solo {
+            // Placed tasks live in their executions.
+            for (e, (exec, &live)) in self.execs.hot.iter().zip(&live_execs).enumerate() {
+                if live && self.metrics.counts(exec.arrival) {
+                    in_flight += 1;
+                    if let Some(log) = self.metrics.task_log.as_mut() {
+                        log.push(self.execs.task_record(e as u32, None));
+                    }
+                }
             }
         }
         let live = self.tasks.live_mask();
-        let mut in_flight = 0u64;
         for (task, live) in self.tasks.slots.iter().zip(live) {
             if !live || task.status != Status::Pending || !self.metrics.counts(task.arrival) {
                 continue;
@@ -1386,8 +1428,9 @@ impl<const K: usize> World<K> {
             if d.mode == ViewMode::Oracle { record.hot.incarnation } else { record.hot.known_incarnation };
         let out = &mut d.outstanding[n];
         let track = self.track_execs;
-        let cold = (track || self.keep_dispatched).then(|| ExecCold {
+        let cold = self.cold_execs.then(|| ExecCold {
             dispatched: now,
+            task_id: task.id,
             out_pos: if track { out.len() as u32 } else { NONE },
             ..ExecCold::EMPTY
         });
@@ -1416,9 +1459,13 @@ impl<const K: usize> World<K> {
         if track {
             out.push(exec);
         }
-        task.attempts += 1;
-        task.live_execs += 1;
-        task.latest_exec = exec;
+        if self.solo {
+            self.tasks.release(task_slot);
+        } else {
+            task.attempts += 1;
+            task.live_execs += 1;
+            task.latest_exec = exec;
+        }
         let delay = d.delay.sample(&mut d.delay_rng) + self.heartbeats.extra_delay_s();
         s.schedule_in(SimDuration::from_secs_f64(delay), Event::Deliver(exec));
     }
@@ -1606,26 +1653,24 @@ impl<const K: usize> World<K> {
         let node = &mut self.nodes[n].hot;
         node.used.sub_assign(&demand);
         node.n_running -= 1;
-        if !self.track_execs && self.metrics.task_log.is_none() {
-            // Without failover a task has this one execution, it is still pending, and nothing
-            // else refers to either: the task completes and both slots are freed (as
-            // `maybe_free_exec` would) without visiting the task.
-            debug_assert!({
-                let task = &self.tasks.slots[exec.task as usize];
-                task.status == Status::Pending && task.live_execs == 1 && !task.parked && task.waiting_fault == NONE
-            });
+        if self.solo {
+            // The execution stands for its task (see `solo`): the task completes with it, and the
+            // execution's slot is freed (as `maybe_free_exec` would).
             self.nodes[n].desk.add_busy(self.metrics.warmup(), &demand, exec.started, now);
-            let (execs, tasks) = (&self.execs, &self.tasks);
-            self.metrics
-                .record_exec(|| execs.record(e, tasks.slots[exec.task as usize].id, now, ExecOutcome::Completed));
+            let execs = &self.execs;
+            self.metrics.record_exec(|| execs.record(e, execs.cold[e as usize].task_id, now, ExecOutcome::Completed));
             self.pending -= 1;
             self.metrics.on_completion(exec.arrival, exec.started, now);
+            if self.metrics.counts(exec.arrival) {
+                if let Some(log) = self.metrics.task_log.as_mut() {
+                    log.push(self.execs.task_record(e, Some(now)));
+                }
+            }
             let x = &mut self.execs.hot[e as usize];
             x.phase = Phase::Finished;
             x.node_done = true;
             x.gen = x.gen.wrapping_add(1);
             self.execs.release(e);
-            self.tasks.release(exec.task);
             self.try_start(n, s);
             return;
         }
@@ -2082,6 +2127,7 @@ impl<const K: usize> World<K> {
     }
 
     fn maybe_free_exec(&mut self, e: u32) {
+        debug_assert!(!self.solo, "a solo execution is freed when it completes");
         let exec = self.execs.hot[e as usize];
         if exec.node_done && exec.sched_done {
             self.execs.hot[e as usize].gen = exec.gen.wrapping_add(1);
