@@ -442,11 +442,18 @@ const OWN_SPEED: u8 = 4;
 #[repr(C, align(64))]
 struct NodeHot<const K: usize> {
     used: Amounts<K>,
-    /// Dispatches received so far, and their total demand (reported in heartbeats, so the
-    /// dispatcher can tell which of its dispatches a heartbeat reflects).
-    received: u64,
+    /// The total demand of the dispatches received so far (see `received`).
     received_demand: Amounts<K>,
-    hb_seq: u64,
+    /// The total demand of dispatcher 0's dispatches to the node so far (see `sent`).
+    sent_demand: Amounts<K>,
+    /// Dispatches received so far (32-bit, wrapping: see [`unacked`]) (reported in heartbeats,
+    /// so the dispatcher can tell which of its dispatches a heartbeat reflects).
+    received: u32,
+    /// Dispatcher 0's dispatches to the node so far (32-bit, wrapping): the dispatcher's record,
+    /// kept here with `sent_demand` because a dispatch updates them (the dispatch then brings
+    /// into cache the line its delivery reads), and its report reads them again. (The other
+    /// dispatchers' are in their [`Front::tracking`].)
+    sent: u32,
     /// Queued executions, first in first out, linked through the executions themselves (no
     /// per-node buffer to miss in the cache).
     queue: Fifo,
@@ -461,6 +468,10 @@ struct NodeHot<const K: usize> {
     /// [`DOWN`], [`CUT_OFF`], [`OWN_SPEED`].
     flags: u8,
 }
+
+// One resource dimension: a node's hot state, and the rest of what its messages read, each in one
+// cache line.
+const _: () = assert!(std::mem::size_of::<NodeHot<1>>() == 64 && std::mem::size_of::<Desk<1>>() == 64);
 
 /// The rest of a node's true state: what only faults, speed changes and failure tracking touch.
 #[derive(Debug)]
@@ -513,15 +524,19 @@ impl<const K: usize> Tracking<K> {
     const EMPTY: Tracking<K> = Tracking { sent: 0, acked: 0, sent_demand: Amounts::ZERO, acked_demand: Amounts::ZERO };
 }
 
-/// What the control plane and the probes keep per node that the plain path reads: dispatcher
-/// 0's [`Tracking`], what it heard of the node, and the node's utilisation accumulator. Owned by
-/// the dispatcher and the metrics, but stored beside the node's [`NodeHot`] (see [`NodeRecord`]).
+/// The rest of what a heartbeat, its report and a completion read: the node's heartbeat
+/// sequence number, what dispatcher 0 last heard of the node (how many of its dispatches, of
+/// what total demand, had arrived; when), and the node's utilisation accumulators. Owned by the
+/// node, the dispatcher and the metrics, but stored beside the node's [`NodeHot`] (see
+/// [`NodeRecord`]).
 #[derive(Debug, Clone, Copy)]
 #[repr(C, align(64))]
 struct Desk<const K: usize> {
-    /// Dispatcher 0's tracking of its dispatches to the node (the others' are in their
-    /// [`Front::tracking`]).
-    track: Tracking<K>,
+    hb_seq: u64,
+    /// Dispatcher 0's count of its dispatches the node had received by its latest report
+    /// (32-bit, wrapping, like [`NodeHot::sent`]), and their total demand.
+    acked: u32,
+    acked_demand: Amounts<K>,
     /// When the node's latest report (or, for an oracle, change) was sent, [`NEVER`] before the
     /// first.
     reported_at: SimTime,
@@ -542,6 +557,14 @@ impl<const K: usize> Desk<K> {
             }
         }
     }
+}
+
+/// `sent - acked` floored at zero, from 32-bit wrapping counts of dispatches: exactly what the
+/// 64-bit counts would give, since their true difference is bounded by the dispatches in flight
+/// (or in flight at a suspicion), which never approach 2^31.
+#[inline(always)]
+fn unacked(sent: u32, acked: u32) -> u32 {
+    (sent.wrapping_sub(acked) as i32).max(0) as u32
 }
 
 /// A node's [`NodeHot`] and its [`Desk`] side by side, in two cache lines (with one resource
@@ -652,7 +675,7 @@ struct Report<const K: usize> {
     running: u32,
     queued: u32,
     used: Amounts<K>,
-    received: u64,
+    received: u32,
     received_demand: Amounts<K>,
     completions: Vec<u32>,
 }
@@ -1005,7 +1028,8 @@ impl<const K: usize> World<K> {
                         used: Amounts::ZERO,
                         received: 0,
                         received_demand: Amounts::ZERO,
-                        hb_seq: 0,
+                        sent: 0,
+                        sent_demand: Amounts::ZERO,
                         queue: Fifo::EMPTY,
                         n_running: 0,
                         incarnation: 0,
@@ -1014,7 +1038,9 @@ impl<const K: usize> World<K> {
                         flags: 0,
                     },
                     desk: Desk {
-                        track: Tracking::EMPTY,
+                        hb_seq: 0,
+                        acked: 0,
+                        acked_demand: Amounts::ZERO,
                         reported_at: if config.view == ViewMode::Oracle { SimTime::ZERO } else { NEVER },
                         busy: [0; K],
                     },
@@ -1416,9 +1442,15 @@ impl<const K: usize> World<K> {
         debug_assert!(candidates.contains(&node), "balancer picked a node outside the candidates");
         let n = node.index();
         let f = task.front as usize;
-        let t = if f == 0 { &mut self.nodes[n].desk.track } else { &mut front.tracking[n] };
-        t.sent += 1;
-        t.sent_demand.add_assign(&class.amounts);
+        if f == 0 {
+            let hot = &mut self.nodes[n].hot;
+            hot.sent = hot.sent.wrapping_add(1);
+            hot.sent_demand.add_assign(&class.amounts);
+        } else {
+            let t = &mut front.tracking[n];
+            t.sent += 1;
+            t.sent_demand.add_assign(&class.amounts);
+        }
         if d.mode != (ViewMode::Heartbeat { track_dispatches: false }) {
             front.loads[n].in_flight += 1;
             self.dims.add(&class.amounts, &mut front.used[n]);
@@ -1492,7 +1524,7 @@ impl<const K: usize> World<K> {
         }
         let demand = self.classes[exec.class as usize].amounts;
         exec.phase = Phase::Queued;
-        node.received += 1;
+        node.received = node.received.wrapping_add(1);
         node.received_demand.add_assign(&demand);
         let n_fronts = self.dispatcher.fronts.len();
         if n_fronts > 1 {
@@ -1592,19 +1624,24 @@ impl<const K: usize> World<K> {
         }
         let record = &mut self.nodes[n];
         record.desk.reported_at = now;
-        let (node, desk) = (&record.hot, &record.desk);
+        let node = &record.hot;
         let d = &mut self.dispatcher;
         let n_fronts = d.fronts.len();
         for (f, front) in d.fronts.iter_mut().enumerate() {
-            let (received, received_demand) =
-                if n_fronts > 1 { self.received_by[n * n_fronts + f] } else { (node.received, node.received_demand) };
-            let t = if f == 0 { &desk.track } else { &front.tracking[n] };
-            front.loads[n] = NodeLoad {
-                running: node.n_running,
-                queued: node.queue.len,
-                in_flight: t.sent.saturating_sub(received) as u32,
+            let (in_flight, sent_demand, received_demand) = match (f, n_fronts) {
+                (0, 1) => (unacked(node.sent, node.received), node.sent_demand, node.received_demand),
+                (0, _) => {
+                    let (received, received_demand) = self.received_by[n * n_fronts];
+                    (unacked(node.sent, received as u32), node.sent_demand, received_demand)
+                }
+                _ => {
+                    let (received, received_demand) = self.received_by[n * n_fronts + f];
+                    let t = &front.tracking[n];
+                    (t.sent.saturating_sub(received) as u32, t.sent_demand, received_demand)
+                }
             };
-            let used = node.used.plus(&t.sent_demand.minus(&received_demand));
+            front.loads[n] = NodeLoad { running: node.n_running, queued: node.queue.len, in_flight };
+            let used = node.used.plus(&sent_demand.minus(&received_demand));
             self.dims.write(&used, &mut front.used[n]);
         }
     }
@@ -1735,9 +1772,10 @@ impl<const K: usize> World<K> {
         let hb = &mut self.heartbeats;
         let next = hb.next_interval();
         s.schedule_in(next, Event::Beat(n));
-        let node = &mut self.nodes[n as usize].hot;
-        let seq = node.hb_seq;
-        node.hb_seq += 1;
+        let record = &mut self.nodes[n as usize];
+        let seq = record.desk.hb_seq;
+        record.desk.hb_seq += 1;
+        let node = &record.hot;
         if node.flags & CUT_OFF != 0 {
             return;
         }
@@ -1855,7 +1893,8 @@ impl<const K: usize> World<K> {
         }
         let d = &mut self.dispatcher;
         let nu = n as usize;
-        let desk = &mut self.nodes[nu].desk;
+        let record = &mut self.nodes[nu];
+        let (hot, desk) = (&record.hot, &mut record.desk);
         if desk.reported_at != NEVER && sent_at <= desk.reported_at {
             return; // overtaken by a later heartbeat
         }
@@ -1863,17 +1902,23 @@ impl<const K: usize> World<K> {
         let track = d.mode == ViewMode::Heartbeat { track_dispatches: true };
         let n_fronts = d.fronts.len();
         for (f, front) in d.fronts.iter_mut().enumerate() {
-            let t = if f == 0 { &mut desk.track } else { &mut front.tracking[nu] };
             // (The report's slot was released above, but nothing reuses it before this reads it:
             // only a heartbeat being sent does.)
-            (t.acked, t.acked_demand) = if n_fronts > 1 {
-                self.report_received[slot as usize * n_fronts + f]
+            let (in_flight, unacked_demand) = if f == 0 {
+                (desk.acked, desk.acked_demand) = if n_fronts > 1 {
+                    let (received, received_demand) = self.report_received[slot as usize * n_fronts];
+                    (received as u32, received_demand)
+                } else {
+                    (received, received_demand)
+                };
+                (unacked(hot.sent, desk.acked), hot.sent_demand.minus(&desk.acked_demand))
             } else {
-                (received, received_demand)
+                let t = &mut front.tracking[nu];
+                (t.acked, t.acked_demand) = self.report_received[slot as usize * n_fronts + f];
+                (t.sent.saturating_sub(t.acked) as u32, t.sent_demand.minus(&t.acked_demand))
             };
-            front.loads[nu] =
-                NodeLoad { running, queued, in_flight: if track { t.sent.saturating_sub(t.acked) as u32 } else { 0 } };
-            let believed = if track { used.plus(&t.sent_demand.minus(&t.acked_demand)) } else { used };
+            front.loads[nu] = NodeLoad { running, queued, in_flight: if track { in_flight } else { 0 } };
+            let believed = if track { used.plus(&unacked_demand) } else { used };
             self.dims.write(&believed, &mut front.used[nu]);
         }
     }
@@ -1980,8 +2025,14 @@ impl<const K: usize> World<K> {
         self.metrics.log(now, "suspect", Some(n), None);
         let d = &mut self.dispatcher;
         for (f, front) in d.fronts.iter_mut().enumerate() {
-            let t = if f == 0 { &mut self.nodes[nu].desk.track } else { &mut front.tracking[nu] };
-            *t = Tracking { sent: t.acked, sent_demand: t.acked_demand, ..*t };
+            if f == 0 {
+                let record = &mut self.nodes[nu];
+                record.hot.sent = record.desk.acked;
+                record.hot.sent_demand = record.desk.acked_demand;
+            } else {
+                let t = &mut front.tracking[nu];
+                *t = Tracking { sent: t.acked, sent_demand: t.acked_demand, ..*t };
+            }
             front.loads[nu] = NodeLoad::default();
             self.dims.write(&Amounts::ZERO, &mut front.used[nu]);
         }
@@ -2179,7 +2230,7 @@ impl<const K: usize> World<K> {
                     let hot = &mut self.nodes[n as usize].hot;
                     hot.flags &= !DOWN;
                     hot.incarnation += 1;
-                    hot.hb_seq = 0;
+                    self.nodes[n as usize].desk.hb_seq = 0;
                     self.refresh_speed(n as usize);
                     let node = &mut self.nodes_cold[n as usize];
                     if !node.beating {
