@@ -185,6 +185,9 @@ impl ExecCold {
 #[derive(Debug, Default)]
 struct Execs {
     hot: Vec<Exec>,
+    /// Each slot's `Exec::node`, copied into a small dense array: a step reads its node from here
+    /// first, so that the execution's line and its node's can be fetched at once.
+    node_of: Vec<u32>,
     cold: Vec<ExecCold>,
     free: Vec<u32>,
 }
@@ -196,6 +199,7 @@ impl Execs {
     fn insert(&mut self, exec: Exec, cold: Option<ExecCold>) -> u32 {
         match self.free.pop() {
             Some(slot) => {
+                self.node_of[slot as usize] = exec.node;
                 self.hot[slot as usize] = exec;
                 if let Some(cold) = cold {
                     self.cold[slot as usize] = cold;
@@ -203,6 +207,7 @@ impl Execs {
                 slot
             }
             None => {
+                self.node_of.push(exec.node);
                 self.hot.push(exec);
                 self.cold.push(cold.unwrap_or(ExecCold::EMPTY));
                 (self.hot.len() - 1) as u32
@@ -557,6 +562,14 @@ impl<const K: usize> Desk<K> {
             }
         }
     }
+}
+
+/// Reads `x` here, where the caller would otherwise read it only later: a load issued early, so
+/// that its cache miss overlaps with others (`black_box` keeps the compiler from moving the load
+/// to where the value is used).
+#[inline(always)]
+fn touch<T: Copy>(x: &T) -> T {
+    std::hint::black_box(*x)
 }
 
 /// `sent - acked` floored at zero, from 32-bit wrapping counts of dispatches: exactly what the
@@ -1648,6 +1661,14 @@ impl<const K: usize> World<K> {
 
     fn on_step(&mut self, e: u32, gen: u16, s: &mut Scheduler<Event>) {
         let now = s.now();
+        // A completion reads the execution, its node and the execution at the head of the node's
+        // queue (which it starts), each most likely a cache miss: start the loads of the node and
+        // of that head now, so that they overlap with that of the execution.
+        let n = self.execs.node_of[e as usize] as usize;
+        let head = touch(&self.nodes[n].hot.queue.head);
+        if head != NONE {
+            touch(&self.execs.hot[head as usize].class);
+        }
         let exec = self.execs.hot[e as usize];
         if exec.gen != gen || exec.next_step != now {
             return; // rescheduled or gone
