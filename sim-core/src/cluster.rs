@@ -16,7 +16,7 @@ use rand::Rng;
 use crate::alerts::{AlertMetric, Monitor, Observation};
 use crate::amounts::{Amounts, Dims};
 use crate::config::{SimConfig, Split, ViewMode};
-use crate::dist::Sampler;
+use crate::dist::{Dist, Sampler};
 use crate::engine::{Model, Scheduler};
 use crate::faults::{FaultAction, FaultPlan};
 use crate::metrics::{
@@ -622,7 +622,7 @@ struct Dispatcher<const K: usize> {
     candidates: Vec<Vec<NodeId>>,
     candidate_pos: Vec<Vec<u32>>,
     feasible: Vec<Vec<bool>>,
-    delay: Sampler,
+    delay: Delay,
     delay_rng: Stream,
     membership: Option<Membership>,
     failover: Box<dyn FailoverPolicy>,
@@ -702,7 +702,7 @@ struct Heartbeats<const K: usize> {
     loss: f64,
     loss_bursts: Vec<f64>,
     extra_delay: Vec<f64>,
-    delay: Sampler,
+    delay: Delay,
     jitter_rng: Stream,
     loss_rng: Stream,
     delay_rng: Stream,
@@ -727,6 +727,34 @@ impl<const K: usize> Heartbeats<K> {
     #[inline]
     fn extra_delay_s(&self) -> f64 {
         self.extra_delay.iter().sum()
+    }
+}
+
+/// A message's delay: a draw from its distribution, plus the delay spikes in force.
+#[derive(Debug, Clone, Copy)]
+struct Delay {
+    sampler: Sampler,
+    /// A constant distribution's delay in whole nanoseconds, converted once.
+    fixed: Option<SimDuration>,
+}
+
+impl Delay {
+    fn new(dist: &Dist) -> Delay {
+        let fixed = match *dist {
+            Dist::Const { value } => Some(SimDuration::from_secs_f64(value)),
+            _ => None,
+        };
+        Delay { sampler: dist.sampler(), fixed }
+    }
+
+    /// The next delay, with the spikes `extra` (seconds) in force. (A constant draws nothing;
+    /// without spikes its sum is the constant itself, converted as before.)
+    #[inline]
+    fn draw(&self, rng: &mut Stream, extra: &[f64]) -> SimDuration {
+        match self.fixed {
+            Some(delay) if extra.is_empty() => delay,
+            _ => SimDuration::from_secs_f64(self.sampler.sample(rng) + extra.iter().sum::<f64>()),
+        }
     }
 }
 
@@ -942,7 +970,7 @@ impl<const K: usize> World<K> {
             loss: config.heartbeat.loss,
             loss_bursts: Vec::new(),
             extra_delay: Vec::new(),
-            delay: config.heartbeat.delay.sampler(),
+            delay: Delay::new(&config.heartbeat.delay),
             jitter_rng: stream(seed, replication, Purpose::HeartbeatJitter),
             loss_rng: stream(seed, replication, Purpose::HeartbeatLoss),
             delay_rng: stream(seed, replication, Purpose::HeartbeatDelay),
@@ -1099,7 +1127,7 @@ impl<const K: usize> World<K> {
                 candidates,
                 candidate_pos,
                 feasible,
-                delay: config.dispatch_delay.sampler(),
+                delay: Delay::new(&config.dispatch_delay),
                 delay_rng: stream(seed, replication, Purpose::DispatchDelay),
                 membership,
                 failover,
@@ -1511,8 +1539,8 @@ impl<const K: usize> World<K> {
             task.live_execs += 1;
             task.latest_exec = exec;
         }
-        let delay = d.delay.sample(&mut d.delay_rng) + self.heartbeats.extra_delay_s();
-        s.schedule_in(SimDuration::from_secs_f64(delay), Event::Deliver(exec));
+        let delay = d.delay.draw(&mut d.delay_rng, &self.heartbeats.extra_delay);
+        s.schedule_in(delay, Event::Deliver(exec));
     }
 
     // ----- nodes -----
@@ -1832,8 +1860,8 @@ impl<const K: usize> World<K> {
             }
             self.report_received[at..at + n_fronts].copy_from_slice(&self.received_by[first..first + n_fronts]);
         }
-        let delay = hb.delay.sample(&mut hb.delay_rng) + hb.extra_delay_s();
-        s.schedule_in(SimDuration::from_secs_f64(delay), Event::Report(slot));
+        let delay = hb.delay.draw(&mut hb.delay_rng, &hb.extra_delay);
+        s.schedule_in(delay, Event::Report(slot));
     }
 
     // ----- the dispatcher hears from a node -----
@@ -1971,8 +1999,8 @@ impl<const K: usize> World<K> {
         let node = &self.nodes[n as usize].hot;
         let rtt = {
             let hb = &mut self.heartbeats;
-            let one_way = hb.delay.sample(&mut self.dispatcher.probe_rng) + hb.extra_delay_s();
-            let back = hb.delay.sample(&mut self.dispatcher.probe_rng) + hb.extra_delay_s();
+            let one_way = hb.delay.sampler.sample(&mut self.dispatcher.probe_rng) + hb.extra_delay_s();
+            let back = hb.delay.sampler.sample(&mut self.dispatcher.probe_rng) + hb.extra_delay_s();
             SimDuration::from_secs_f64(one_way + back)
         };
         let (due, event) = if node.flags & (DOWN | CUT_OFF) == 0 && rtt <= timeout {
