@@ -545,6 +545,10 @@ struct Desk<const K: usize> {
     /// When the node's latest report (or, for an oracle, change) was sent, [`NEVER`] before the
     /// first.
     reported_at: SimTime,
+    /// Dispatcher 0's belief about the node's resource use, in the run's dimensions: a copy of
+    /// the node's entry in its view's `used`, so that a dispatch adds to the copy here (in a
+    /// line it has at hand) and overwrites the view's entry, rather than reading it first.
+    believed: Amounts<K>,
     /// Per dimension, milli-unit-nanoseconds in use after the warm-up (the metrics' probe).
     busy: [u128; K],
 }
@@ -1082,6 +1086,7 @@ impl<const K: usize> World<K> {
                         hb_seq: 0,
                         acked: 0,
                         acked_demand: Amounts::ZERO,
+                        believed: Amounts::ZERO,
                         reported_at: if config.view == ViewMode::Oracle { SimTime::ZERO } else { NEVER },
                         busy: [0; K],
                     },
@@ -1494,7 +1499,13 @@ impl<const K: usize> World<K> {
         }
         if d.mode != (ViewMode::Heartbeat { track_dispatches: false }) {
             front.loads[n].in_flight += 1;
-            self.dims.add(&class.amounts, &mut front.used[n]);
+            if f == 0 {
+                let believed = &mut self.nodes[n].desk.believed;
+                believed.add_assign(&class.amounts);
+                self.dims.write(believed, &mut front.used[n]);
+            } else {
+                self.dims.add(&class.amounts, &mut front.used[n]);
+            }
         }
         let record = &self.nodes[n];
         let incarnation =
@@ -1684,6 +1695,9 @@ impl<const K: usize> World<K> {
             front.loads[n] = NodeLoad { running: node.n_running, queued: node.queue.len, in_flight };
             let used = node.used.plus(&sent_demand.minus(&received_demand));
             self.dims.write(&used, &mut front.used[n]);
+            if f == 0 {
+                record.desk.believed = used;
+            }
         }
     }
 
@@ -1969,6 +1983,9 @@ impl<const K: usize> World<K> {
             front.loads[nu] = NodeLoad { running, queued, in_flight: if track { in_flight } else { 0 } };
             let believed = if track { used.plus(&unacked_demand) } else { used };
             self.dims.write(&believed, &mut front.used[nu]);
+            if f == 0 {
+                desk.believed = believed;
+            }
         }
     }
 
@@ -2084,6 +2101,9 @@ impl<const K: usize> World<K> {
             }
             front.loads[nu] = NodeLoad::default();
             self.dims.write(&Amounts::ZERO, &mut front.used[nu]);
+            if f == 0 {
+                self.nodes[nu].desk.believed = Amounts::ZERO;
+            }
         }
         let mut orphans = std::mem::take(&mut d.outstanding[nu]);
         // Highest priority first (then oldest task): rate-limited policies move those first.
