@@ -1669,11 +1669,14 @@ impl<const K: usize> World<K> {
     }
 
     /// An oracle view sees node `n` as it is now.
-    #[inline]
+    #[inline(always)]
     fn refresh_oracle(&mut self, n: usize, now: SimTime) {
-        if self.dispatcher.mode != ViewMode::Oracle {
-            return;
+        if self.dispatcher.mode == ViewMode::Oracle {
+            self.refresh_oracle_view(n, now);
         }
+    }
+
+    fn refresh_oracle_view(&mut self, n: usize, now: SimTime) {
         let record = &mut self.nodes[n];
         record.desk.reported_at = now;
         let node = &record.hot;
