@@ -1512,7 +1512,7 @@ impl<const K: usize> World<K> {
             if d.mode == ViewMode::Oracle { record.hot.incarnation } else { record.hot.known_incarnation };
         let out = &mut d.outstanding[n];
         let track = self.track_execs;
-        let cold = self.cold_execs.then(|| ExecCold {
+        let cold = self.cold_execs.then_some(ExecCold {
             dispatched: now,
             task_id: task.id,
             out_pos: if track { out.len() as u32 } else { NONE },
