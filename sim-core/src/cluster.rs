@@ -342,22 +342,23 @@ impl Execs {
     }
 }
 
-/// A FIFO of executions linked through [`Exec::next`].
+/// A FIFO of executions linked through [`Exec::next`], whose head is kept apart (a node's in
+/// [`World::heads`]), so that a completion can fetch the next execution to start without waiting
+/// for the node's record.
 #[derive(Clone, Copy, Debug)]
 struct Fifo {
-    head: u32,
     tail: u32,
     len: u32,
 }
 
 impl Fifo {
-    const EMPTY: Fifo = Fifo { head: NONE, tail: NONE, len: 0 };
+    const EMPTY: Fifo = Fifo { tail: NONE, len: 0 };
 
     #[inline]
-    fn push_back(&mut self, execs: &mut [Exec], e: u32) {
+    fn push_back(&mut self, head: &mut u32, execs: &mut [Exec], e: u32) {
         execs[e as usize].next = NONE;
         if self.tail == NONE {
-            self.head = e;
+            *head = e;
         } else {
             execs[self.tail as usize].next = e;
         }
@@ -366,15 +367,13 @@ impl Fifo {
     }
 
     #[inline]
-    fn front(&self) -> Option<u32> {
-        (self.head != NONE).then_some(self.head)
-    }
-
-    #[inline]
-    fn pop_front(&mut self, execs: &[Exec]) -> Option<u32> {
-        let e = self.front()?;
-        self.head = execs[e as usize].next;
-        if self.head == NONE {
+    fn pop_front(&mut self, head: &mut u32, execs: &[Exec]) -> Option<u32> {
+        let e = *head;
+        if e == NONE {
+            return None;
+        }
+        *head = execs[e as usize].next;
+        if *head == NONE {
             self.tail = NONE;
         }
         self.len -= 1;
@@ -382,9 +381,9 @@ impl Fifo {
     }
 
     /// Empties the queue, returning its executions in order.
-    fn drain(&mut self, execs: &[Exec]) -> Vec<u32> {
+    fn drain(&mut self, head: &mut u32, execs: &[Exec]) -> Vec<u32> {
         let mut out = Vec::with_capacity(self.len as usize);
-        while let Some(e) = self.pop_front(execs) {
+        while let Some(e) = self.pop_front(head, execs) {
             out.push(e);
         }
         out
@@ -890,6 +889,8 @@ struct World<const K: usize> {
     /// The distinct capacities and speeds of the nodes ([`NodeHot::shape`]).
     shapes: Vec<Shape<K>>,
     nodes: Vec<NodeRecord<K>>,
+    /// The head of each node's queue (see [`Fifo`]), NONE when it is empty.
+    heads: Vec<u32>,
     nodes_cold: Vec<NodeCold>,
     tasks: Slab<Task>,
     execs: Execs,
@@ -1092,6 +1093,7 @@ impl<const K: usize> World<K> {
                     },
                 })
                 .collect(),
+            heads: vec![NONE; n],
             nodes_cold: config
                 .nodes
                 .iter()
@@ -1585,7 +1587,7 @@ impl<const K: usize> World<K> {
             by.1.add_assign(&demand);
         }
         let was_empty = node.queue.len == 0;
-        node.queue.push_back(&mut self.execs.hot, e);
+        node.queue.push_back(&mut self.heads[n], &mut self.execs.hot, e);
         if was_empty {
             self.try_start(n, s);
         } else {
@@ -1593,7 +1595,7 @@ impl<const K: usize> World<K> {
             // it waits for has changed: the new execution waits behind it.
             debug_assert!({
                 let node = &self.nodes[n].hot;
-                let head = &self.execs.hot[node.queue.head as usize];
+                let head = &self.execs.hot[self.heads[n] as usize];
                 let demand = self.classes[head.class as usize].amounts;
                 !node.used.plus(&demand).fits_in(&self.shapes[node.shape as usize].capacity)
             });
@@ -1627,7 +1629,10 @@ impl<const K: usize> World<K> {
         let track = self.track_execs;
         loop {
             let node = &self.nodes[n].hot;
-            let Some(e) = node.queue.front() else { break };
+            let e = self.heads[n];
+            if e == NONE {
+                break;
+            }
             let exec = &self.execs.hot[e as usize];
             let demand = self.classes[exec.class as usize].amounts;
             let would_use = node.used.plus(&demand);
@@ -1645,7 +1650,7 @@ impl<const K: usize> World<K> {
             let target = self.next_target(saved, exec.work);
             let speed = self.speed(n);
             let node = &mut self.nodes[n].hot;
-            node.queue.pop_front(&self.execs.hot);
+            node.queue.pop_front(&mut self.heads[n], &self.execs.hot);
             node.used = would_use;
             node.n_running += 1;
             if track {
@@ -1707,10 +1712,11 @@ impl<const K: usize> World<K> {
     fn on_step(&mut self, e: u32, gen: u16, s: &mut Scheduler<Event>) {
         let now = s.now();
         // A completion reads the execution, its node and the execution at the head of the node's
-        // queue (which it starts), each most likely a cache miss: start the loads of the node and
-        // of that head now, so that they overlap with that of the execution.
+        // queue (which it starts), each most likely a cache miss: find the node and the head in
+        // their small dense arrays and start all three loads now, so that they overlap.
         let n = self.execs.node_of[e as usize] as usize;
-        let head = touch(&self.nodes[n].hot.queue.head);
+        touch(&self.nodes[n].hot.queue.len);
+        let head = self.heads[n];
         if head != NONE {
             touch(&self.execs.hot[head as usize].class);
         }
@@ -2214,10 +2220,11 @@ impl<const K: usize> World<K> {
         let nu = n as usize;
         let stale = |execs: &[Exec], e: u32| execs[e as usize].sched_done;
         let node = &mut self.nodes[nu].hot;
+        let head = &mut self.heads[nu];
         let (queued, kept): (Vec<u32>, Vec<u32>) =
-            node.queue.drain(&self.execs.hot).into_iter().partition(|&e| stale(&self.execs.hot, e));
+            node.queue.drain(head, &self.execs.hot).into_iter().partition(|&e| stale(&self.execs.hot, e));
         for e in kept {
-            node.queue.push_back(&mut self.execs.hot, e);
+            node.queue.push_back(head, &mut self.execs.hot, e);
         }
         let running: Vec<u32> =
             self.nodes_cold[nu].running.iter().copied().filter(|&e| stale(&self.execs.hot, e)).collect();
@@ -2421,7 +2428,7 @@ impl<const K: usize> World<K> {
         let speed = self.speed(nu);
         let node = &mut self.nodes[nu].hot;
         node.n_running = 0;
-        let queue = node.queue.drain(&self.execs.hot);
+        let queue = node.queue.drain(&mut self.heads[nu], &self.execs.hot);
         node.used = Amounts::ZERO;
         let cold = &mut self.nodes_cold[nu];
         let running = std::mem::take(&mut cold.running);
