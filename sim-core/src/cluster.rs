@@ -1892,43 +1892,14 @@ impl<const K: usize> World<K> {
     fn on_report(&mut self, slot: u32, s: &mut Scheduler<Event>) {
         let now = s.now();
         self.heartbeats.in_flight.release(slot);
-        let r = &mut self.heartbeats.in_flight.slots[slot as usize];
+        if self.track_execs {
+            self.hear_completions(slot, now);
+        }
+        let r = &self.heartbeats.in_flight.slots[slot as usize];
         let n = r.node;
-        let mut completions = std::mem::take(&mut r.completions);
         let (incarnation, seq, sent_at) = (r.incarnation, r.seq, r.sent_at);
         let (running, queued, used, received, received_demand) =
             (r.running, r.queued, r.used, r.received, r.received_demand);
-        for &e in &completions {
-            let exec = &mut self.execs.hot[e as usize];
-            if self.feedback && exec.phase == Phase::Finished {
-                let outcome = Outcome {
-                    task: TaskId(self.tasks.slots[exec.task as usize].id),
-                    node: NodeId(exec.node),
-                    latency: exec.next_step.saturating_since(self.execs.cold[e as usize].dispatched),
-                    expected_work_s: self.classes[exec.class as usize].expected_work_s,
-                    completed: true,
-                };
-                self.dispatcher.fronts[exec.front as usize].balancer.observe(&outcome, now);
-            }
-            self.execs.hot[e as usize].node_done = true;
-            let cold = &mut self.execs.cold[e as usize];
-            if cold.out_pos != NONE {
-                let pos = cold.out_pos as usize;
-                cold.out_pos = NONE;
-                let out = &mut self.dispatcher.outstanding[n as usize];
-                out.swap_remove(pos);
-                if let Some(&moved) = out.get(pos) {
-                    self.execs.cold[moved as usize].out_pos = pos as u32;
-                }
-            }
-            self.execs.hot[e as usize].sched_done = true;
-            self.maybe_free_exec(e);
-        }
-        if self.track_execs {
-            completions.clear();
-            self.spare_vecs.push(completions);
-        }
-
         if self.dispatcher.mode == ViewMode::Oracle {
             return;
         }
@@ -1947,21 +1918,8 @@ impl<const K: usize> World<K> {
                 }
             }
         }
-        if let Some(m) = self.dispatcher.membership.as_mut() {
-            if m.on_heartbeat(NodeId(n), now, seq) == Some(Transition::Readmitted) {
-                self.readmit(n, s);
-            }
-        }
-        if let Some(m) = self.dispatcher.membership.as_ref() {
-            if !m.is_alive(NodeId(n)) {
-                return;
-            }
-            if !self.dispatcher.check_pending[n as usize] {
-                if let Some(deadline) = m.deadline(NodeId(n)) {
-                    self.dispatcher.check_pending[n as usize] = true;
-                    s.schedule_at(deadline.max(now), Event::Check(n));
-                }
-            }
+        if self.dispatcher.membership.is_some() && !self.hear_alive(n, seq, s) {
+            return;
         }
         let d = &mut self.dispatcher;
         let nu = n as usize;
@@ -1996,6 +1954,66 @@ impl<const K: usize> World<K> {
                 desk.believed = believed;
             }
         }
+    }
+
+    /// The membership hears heartbeat `seq` of node `n` (re-admitting it, or arming its check);
+    /// returns false if the node is still suspected (its report then changes no view).
+    #[inline(never)]
+    fn hear_alive(&mut self, n: u32, seq: u64, s: &mut Scheduler<Event>) -> bool {
+        let now = s.now();
+        if let Some(m) = self.dispatcher.membership.as_mut() {
+            if m.on_heartbeat(NodeId(n), now, seq) == Some(Transition::Readmitted) {
+                self.readmit(n, s);
+            }
+        }
+        if let Some(m) = self.dispatcher.membership.as_ref() {
+            if !m.is_alive(NodeId(n)) {
+                return false;
+            }
+            if !self.dispatcher.check_pending[n as usize] {
+                if let Some(deadline) = m.deadline(NodeId(n)) {
+                    self.dispatcher.check_pending[n as usize] = true;
+                    s.schedule_at(deadline.max(now), Event::Check(n));
+                }
+            }
+        }
+        true
+    }
+
+    /// The dispatcher hears from the report in `slot` which executions its node completed.
+    #[inline(never)]
+    fn hear_completions(&mut self, slot: u32, now: SimTime) {
+        let r = &mut self.heartbeats.in_flight.slots[slot as usize];
+        let n = r.node;
+        let mut completions = std::mem::take(&mut r.completions);
+        for &e in &completions {
+            let exec = &mut self.execs.hot[e as usize];
+            if self.feedback && exec.phase == Phase::Finished {
+                let outcome = Outcome {
+                    task: TaskId(self.tasks.slots[exec.task as usize].id),
+                    node: NodeId(exec.node),
+                    latency: exec.next_step.saturating_since(self.execs.cold[e as usize].dispatched),
+                    expected_work_s: self.classes[exec.class as usize].expected_work_s,
+                    completed: true,
+                };
+                self.dispatcher.fronts[exec.front as usize].balancer.observe(&outcome, now);
+            }
+            self.execs.hot[e as usize].node_done = true;
+            let cold = &mut self.execs.cold[e as usize];
+            if cold.out_pos != NONE {
+                let pos = cold.out_pos as usize;
+                cold.out_pos = NONE;
+                let out = &mut self.dispatcher.outstanding[n as usize];
+                out.swap_remove(pos);
+                if let Some(&moved) = out.get(pos) {
+                    self.execs.cold[moved as usize].out_pos = pos as u32;
+                }
+            }
+            self.execs.hot[e as usize].sched_done = true;
+            self.maybe_free_exec(e);
+        }
+        completions.clear();
+        self.spare_vecs.push(completions);
     }
 
     fn on_check(&mut self, n: u32, s: &mut Scheduler<Event>) {
