@@ -24,15 +24,13 @@ use crate::metrics::{
     TaskRecord,
 };
 use crate::rng::{stream, Purpose, Stream};
-use crate::time::{SimDuration, SimTime};
+use crate::time::{round_ns, span_from_secs, SimDuration, SimTime};
 use crate::workload::Arrivals;
 use crate::Strategy;
 use fulcrum_strategies::balance::{Balancer, Explanation, Outcome};
 use fulcrum_strategies::detect::{DetectionOptions, Membership, Transition};
 use fulcrum_strategies::failover::{Checkpointing, FailoverPolicy, Reassign};
-use fulcrum_strategies::{
-    round_to_u64, ClusterView, NodeId, NodeLoad, NodeSpec, Resource, Resources, TaskId, TaskInfo, N_RESOURCES,
-};
+use fulcrum_strategies::{ClusterView, NodeId, NodeLoad, NodeSpec, Resource, Resources, TaskId, TaskInfo, N_RESOURCES};
 
 const NONE: u32 = u32::MAX;
 
@@ -719,7 +717,7 @@ impl<const K: usize> Heartbeats<K> {
             return SimDuration(self.interval_ns as u64);
         }
         let u: f64 = self.jitter_rng.random::<f64>() * 2.0 - 1.0;
-        SimDuration(round_to_u64(self.interval_ns * (1.0 + self.jitter * u)))
+        SimDuration(round_ns(self.interval_ns * (1.0 + self.jitter * u)))
     }
 
     fn refresh_loss(&mut self) {
@@ -756,7 +754,7 @@ impl Delay {
     fn draw(&self, rng: &mut Stream, extra: &[f64]) -> SimDuration {
         match self.fixed {
             Some(delay) if extra.is_empty() => delay,
-            _ => SimDuration::from_secs_f64(self.sampler.sample(rng) + extra.iter().sum::<f64>()),
+            _ => span_from_secs(self.sampler.sample(rng) + extra.iter().sum::<f64>()),
         }
     }
 }
@@ -1617,7 +1615,7 @@ impl<const K: usize> World<K> {
         if speed == 1.0 {
             SimDuration(work)
         } else {
-            SimDuration(round_to_u64(work as f64 / speed))
+            SimDuration(round_ns(work as f64 / speed))
         }
     }
 
