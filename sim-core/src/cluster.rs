@@ -1947,8 +1947,11 @@ impl<const K: usize> World<K> {
             };
             front.loads[nu] = NodeLoad { running, queued, in_flight: if track { in_flight } else { 0 } };
             let believed = if track { used.plus(&unacked_demand) } else { used };
-            self.dims.write(&believed, &mut front.used[nu]);
-            if f == 0 {
+            if f != 0 {
+                self.dims.write(&believed, &mut front.used[nu]);
+            } else if believed != desk.believed {
+                // (Its shadow says what the view's entry holds: rewriting it unchanged is skipped.)
+                self.dims.write(&believed, &mut front.used[nu]);
                 desk.believed = believed;
             }
         }
