@@ -534,20 +534,24 @@ impl<const K: usize> Tracking<K> {
 #[derive(Debug, Clone, Copy)]
 #[repr(C, align(64))]
 struct Desk<const K: usize> {
+    /// Per dimension, milli-unit-nanoseconds in use after the warm-up (the metrics' probe).
+    busy: [u128; K],
     hb_seq: u64,
-    /// Dispatcher 0's count of its dispatches the node had received by its latest report
-    /// (32-bit, wrapping, like [`NodeHot::sent`]), and their total demand.
-    acked: u32,
+    /// The total demand of dispatcher 0's dispatches the node had received by its latest report
+    /// (see `acked`).
     acked_demand: Amounts<K>,
     /// When the node's latest report (or, for an oracle, change) was sent, [`NEVER`] before the
     /// first.
     reported_at: SimTime,
-    /// Dispatcher 0's belief about the node's resource use, in the run's dimensions: a copy of
-    /// the node's entry in its view's `used`, so that a dispatch adds to the copy here (in a
-    /// line it has at hand) and overwrites the view's entry, rather than reading it first.
+    /// Dispatcher 0's belief about the node's resource use, in the run's dimensions, and about
+    /// its load: copies of the node's entries in its view (`used`, `loads`), so that a dispatch
+    /// updates the copies here (in a line it has at hand) and overwrites the view's entries
+    /// rather than reading them first, and a report that changes nothing writes nothing.
     believed: Amounts<K>,
-    /// Per dimension, milli-unit-nanoseconds in use after the warm-up (the metrics' probe).
-    busy: [u128; K],
+    /// Dispatcher 0's count of its dispatches the node had received by its latest report
+    /// (32-bit, wrapping, like [`NodeHot::sent`]).
+    acked: u32,
+    load: NodeLoad,
 }
 
 impl<const K: usize> Desk<K> {
@@ -1086,6 +1090,7 @@ impl<const K: usize> World<K> {
                         acked: 0,
                         acked_demand: Amounts::ZERO,
                         believed: Amounts::ZERO,
+                        load: NodeLoad::default(),
                         reported_at: if config.view == ViewMode::Oracle { SimTime::ZERO } else { NEVER },
                         busy: [0; K],
                     },
@@ -1498,12 +1503,14 @@ impl<const K: usize> World<K> {
             t.sent_demand.add_assign(&class.amounts);
         }
         if d.mode != (ViewMode::Heartbeat { track_dispatches: false }) {
-            front.loads[n].in_flight += 1;
             if f == 0 {
-                let believed = &mut self.nodes[n].desk.believed;
-                believed.add_assign(&class.amounts);
-                self.dims.write(believed, &mut front.used[n]);
+                let desk = &mut self.nodes[n].desk;
+                desk.load.in_flight += 1;
+                front.loads[n] = desk.load;
+                desk.believed.add_assign(&class.amounts);
+                self.dims.write(&desk.believed, &mut front.used[n]);
             } else {
+                front.loads[n].in_flight += 1;
                 self.dims.add(&class.amounts, &mut front.used[n]);
             }
         }
@@ -1698,11 +1705,13 @@ impl<const K: usize> World<K> {
                     (t.sent.saturating_sub(received) as u32, t.sent_demand, received_demand)
                 }
             };
-            front.loads[n] = NodeLoad { running: node.n_running, queued: node.queue.len, in_flight };
+            let load = NodeLoad { running: node.n_running, queued: node.queue.len, in_flight };
+            front.loads[n] = load;
             let used = node.used.plus(&sent_demand.minus(&received_demand));
             self.dims.write(&used, &mut front.used[n]);
             if f == 0 {
                 record.desk.believed = used;
+                record.desk.load = load;
             }
         }
     }
@@ -1945,14 +1954,22 @@ impl<const K: usize> World<K> {
                 (t.acked, t.acked_demand) = self.report_received[slot as usize * n_fronts + f];
                 (t.sent.saturating_sub(t.acked) as u32, t.sent_demand.minus(&t.acked_demand))
             };
-            front.loads[nu] = NodeLoad { running, queued, in_flight: if track { in_flight } else { 0 } };
+            let load = NodeLoad { running, queued, in_flight: if track { in_flight } else { 0 } };
             let believed = if track { used.plus(&unacked_demand) } else { used };
             if f != 0 {
+                front.loads[nu] = load;
                 self.dims.write(&believed, &mut front.used[nu]);
-            } else if believed != desk.believed {
-                // (Its shadow says what the view's entry holds: rewriting it unchanged is skipped.)
-                self.dims.write(&believed, &mut front.used[nu]);
-                desk.believed = believed;
+            } else {
+                // (The shadows say what the view's entries hold: rewriting them unchanged is
+                // skipped.)
+                if load != desk.load {
+                    front.loads[nu] = load;
+                    desk.load = load;
+                }
+                if believed != desk.believed {
+                    self.dims.write(&believed, &mut front.used[nu]);
+                    desk.believed = believed;
+                }
             }
         }
     }
@@ -2131,6 +2148,7 @@ impl<const K: usize> World<K> {
             self.dims.write(&Amounts::ZERO, &mut front.used[nu]);
             if f == 0 {
                 self.nodes[nu].desk.believed = Amounts::ZERO;
+                self.nodes[nu].desk.load = NodeLoad::default();
             }
         }
         let mut orphans = std::mem::take(&mut d.outstanding[nu]);
