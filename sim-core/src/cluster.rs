@@ -833,7 +833,9 @@ impl Cluster {
         with_world!(&self.0, w => w.in_system())
     }
 
-    /// The dispatcher's current view of the nodes (for tools that step the simulation).
+    /// The dispatcher's current view of the nodes (for tools that step the simulation). Its
+    /// resource use is kept only when the balancer reads it (`Balancer::reads_used`); otherwise
+    /// every node's is zero.
     pub fn view(&self) -> ClusterView<'_> {
         with_world!(&self.0, w => w.view())
     }
@@ -924,6 +926,9 @@ struct World<const K: usize> {
     track_execs: bool,
     /// The balancer learns from completions (dispatcher 0's answer, asked once).
     feedback: bool,
+    /// The balancer reads the view's `used` (`Balancer::reads_used`, asked once): else the
+    /// dispatchers leave it at zero.
+    keep_used: bool,
     /// Without failover (untracked executions, no checkpoints) a placed task has exactly one
     /// execution, which carries all the task still needs (its arrival, work and class, and, for
     /// the logs, its id): the task's slot is freed as soon as it is placed (and the next arrival
@@ -1048,6 +1053,7 @@ impl<const K: usize> World<K> {
         // Completions reach the dispatcher (in heartbeats) when something can fail or the
         // balancer learns from them.
         let feedback = fronts[0].balancer.wants_feedback();
+        let fronts_read_used = fronts.iter().any(|f| f.balancer.reads_used());
         let checkpointing_off = checkpointing.is_none();
         let track_execs = has_faults || feedback;
         // Nodes of the same capacity and speed share one shape (a cluster is usually a few groups
@@ -1186,6 +1192,7 @@ impl<const K: usize> World<K> {
             pending: 0,
             track_execs,
             feedback,
+            keep_used: fronts_read_used,
             solo: !track_execs && checkpointing_off,
             cold_execs: track_execs || feedback || options.exec_log.is_some() || options.task_log,
         }
@@ -1508,10 +1515,14 @@ impl<const K: usize> World<K> {
                 desk.load.in_flight += 1;
                 front.loads[n] = desk.load;
                 desk.believed.add_assign(&class.amounts);
-                self.dims.write(&desk.believed, &mut front.used[n]);
+                if self.keep_used {
+                    self.dims.write(&desk.believed, &mut front.used[n]);
+                }
             } else {
                 front.loads[n].in_flight += 1;
-                self.dims.add(&class.amounts, &mut front.used[n]);
+                if self.keep_used {
+                    self.dims.add(&class.amounts, &mut front.used[n]);
+                }
             }
         }
         let record = &self.nodes[n];
@@ -1708,7 +1719,9 @@ impl<const K: usize> World<K> {
             let load = NodeLoad { running: node.n_running, queued: node.queue.len, in_flight };
             front.loads[n] = load;
             let used = node.used.plus(&sent_demand.minus(&received_demand));
-            self.dims.write(&used, &mut front.used[n]);
+            if self.keep_used {
+                self.dims.write(&used, &mut front.used[n]);
+            }
             if f == 0 {
                 record.desk.believed = used;
                 record.desk.load = load;
@@ -1958,7 +1971,9 @@ impl<const K: usize> World<K> {
             let believed = if track { used.plus(&unacked_demand) } else { used };
             if f != 0 {
                 front.loads[nu] = load;
-                self.dims.write(&believed, &mut front.used[nu]);
+                if self.keep_used {
+                    self.dims.write(&believed, &mut front.used[nu]);
+                }
             } else {
                 // (The shadows say what the view's entries hold: rewriting them unchanged is
                 // skipped.)
@@ -1967,7 +1982,9 @@ impl<const K: usize> World<K> {
                     desk.load = load;
                 }
                 if believed != desk.believed {
-                    self.dims.write(&believed, &mut front.used[nu]);
+                    if self.keep_used {
+                        self.dims.write(&believed, &mut front.used[nu]);
+                    }
                     desk.believed = believed;
                 }
             }
@@ -2145,7 +2162,9 @@ impl<const K: usize> World<K> {
                 *t = Tracking { sent: t.acked, sent_demand: t.acked_demand, ..*t };
             }
             front.loads[nu] = NodeLoad::default();
-            self.dims.write(&Amounts::ZERO, &mut front.used[nu]);
+            if self.keep_used {
+                self.dims.write(&Amounts::ZERO, &mut front.used[nu]);
+            }
             if f == 0 {
                 self.nodes[nu].desk.believed = Amounts::ZERO;
                 self.nodes[nu].desk.load = NodeLoad::default();
