@@ -1731,11 +1731,13 @@ impl<const K: usize> World<K> {
 
     fn on_step(&mut self, e: u32, gen: u16, s: &mut Scheduler<Event>) {
         let now = s.now();
-        // A completion reads the execution, its node and the execution at the head of the node's
-        // queue (which it starts), each most likely a cache miss: find the node and the head in
-        // their small dense arrays and start all three loads now, so that they overlap.
+        // A completion reads the execution, both lines of its node's record and the execution
+        // at the head of the node's queue (which it starts), each most likely a cache miss: find
+        // the node and the head in their small dense arrays and start all four loads now, so that
+        // they overlap.
         let n = self.execs.node_of[e as usize] as usize;
         touch(&self.nodes[n].hot.queue.len);
+        touch(&self.nodes[n].desk.busy);
         let head = self.heads[n];
         if head != NONE {
             touch(&self.execs.hot[head as usize].class);
