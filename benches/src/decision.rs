@@ -840,6 +840,32 @@ mod tests {
     use fulcrum_strategies::{catalogue, Role};
 
     #[test]
+    fn a_balancer_that_does_not_read_used_decides_the_same_without_it() {
+        // The simulator leaves a view's `used` at zero when its balancer says it does not read it.
+        let cluster = SyntheticCluster::generate(500, 3);
+        let zero = vec![Resources::ZERO; cluster.len()];
+        let blind = ClusterView::new(&cluster.specs, &cluster.loads, &zero);
+        let mut checked = Vec::new();
+        for (label, config) in benched() {
+            let (mut a, mut b) = (config.build(), config.build());
+            if a.reads_used() {
+                continue;
+            }
+            checked.push(label);
+            let (mut rng_a, mut rng_b) = (ChaCha8Rng::seed_from_u64(1), ChaCha8Rng::seed_from_u64(1));
+            for seq in 0..300 {
+                let task = cluster.task(seq);
+                let candidates = cluster.candidates(task.class as usize);
+                let now = Time(seq * 1_000_000);
+                let seen = a.pick(&task, candidates, &cluster.view(), now, &mut rng_a);
+                assert_eq!(seen, b.pick(&task, candidates, &blind, now, &mut rng_b), "{label}, decision {seq}");
+            }
+            assert_eq!(rng_a.random::<u64>(), rng_b.random::<u64>(), "{label}: the same draws");
+        }
+        assert_eq!(checked, ["random", "round-robin", "least-connections", "power-of-d d=2", "power-of-d d=5"]);
+    }
+
+    #[test]
     fn the_view_is_deterministic_from_its_seed() {
         let a = SyntheticCluster::generate(300, 5);
         let b = SyntheticCluster::generate(300, 5);

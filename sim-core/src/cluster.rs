@@ -14,8 +14,9 @@
 use rand::Rng;
 
 use crate::alerts::{AlertMetric, Monitor, Observation};
+use crate::amounts::{Amounts, Dims};
 use crate::config::{SimConfig, Split, ViewMode};
-use crate::dist::Sampler;
+use crate::dist::{Dist, Sampler};
 use crate::engine::{Model, Scheduler};
 use crate::faults::{FaultAction, FaultPlan};
 use crate::metrics::{
@@ -23,15 +24,13 @@ use crate::metrics::{
     TaskRecord,
 };
 use crate::rng::{stream, Purpose, Stream};
-use crate::time::{SimDuration, SimTime};
+use crate::time::{round_ns, span_from_secs, SimDuration, SimTime};
 use crate::workload::Arrivals;
 use crate::Strategy;
 use fulcrum_strategies::balance::{Balancer, Explanation, Outcome};
 use fulcrum_strategies::detect::{DetectionOptions, Membership, Transition};
 use fulcrum_strategies::failover::{Checkpointing, FailoverPolicy, Reassign};
-use fulcrum_strategies::{
-    round_to_u64, ClusterView, NodeId, NodeLoad, NodeSpec, Resource, Resources, TaskId, TaskInfo,
-};
+use fulcrum_strategies::{ClusterView, NodeId, NodeLoad, NodeSpec, Resource, Resources, TaskId, TaskInfo, N_RESOURCES};
 
 const NONE: u32 = u32::MAX;
 
@@ -74,8 +73,10 @@ enum Status {
     Failed,
 }
 
-/// A task in the system.
+/// A task in the system. (Aligned to a cache line: a completion reads it at a random place in a
+/// large slab, and an unaligned 56-byte record would straddle two lines most of the time.)
 #[derive(Clone, Copy, Debug)]
+#[repr(align(64))]
 struct Task {
     id: u64,
     /// The dispatcher the task arrived at (every attempt goes through it).
@@ -98,85 +99,264 @@ struct Task {
     parked: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// Where an execution is in its life. A working execution works from `progress` (ns of work) at
+/// `since` towards `target`; a checkpointing one saves a checkpoint of `progress` (see
+/// [`Execs::since`], [`Execs::progress`] and [`Execs::target`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     InFlight,
     Queued,
-    /// Working from `progress` (ns of work) at `since` towards `target`.
-    Working {
-        since: SimTime,
-        progress: u64,
-        target: u64,
-    },
-    /// Saving a checkpoint of `progress`.
-    Checkpointing {
-        progress: u64,
-    },
+    Working,
+    Checkpointing,
     Finished,
     Lost,
 }
 
-/// One attempt to run a task on a node.
+/// One attempt to run a task on a node: what dispatching, delivering, starting, stepping and
+/// finishing it read, in one cache line. The rest is in its [`ExecCold`].
 #[derive(Clone, Copy, Debug)]
+#[repr(C, align(64))]
 struct Exec {
+    /// When the current phase ends (the time its Step event is due).
+    next_step: SimTime,
+    /// The task's work (copied, so starting and stepping need not visit the task).
+    work: u64,
+    started: SimTime,
+    /// The task's arrival (copied, so a completion without failover need not visit the task).
+    arrival: SimTime,
     task: u32,
     node: u32,
     /// The node incarnation the dispatch is addressed to (the one the dispatcher believes in): a
     /// restarted node refuses what was meant for its previous life.
     incarnation: u32,
+    /// The task's class (copied, like `work`).
+    class: u32,
+    /// Next execution in its node's queue, or NONE.
+    next: u32,
     gen: u16,
     /// The dispatcher that sent it.
     front: u16,
-    /// When the current phase ends (the time its Step event is due).
-    next_step: SimTime,
-    /// When it was dispatched.
-    dispatched: SimTime,
-    /// The task's work and class (copied, so starting and stepping need not visit the task).
-    work: u64,
-    class: u32,
     phase: Phase,
-    started: SimTime,
     /// The node no longer refers to it (lost, or its completion reported).
     node_done: bool,
     /// The dispatcher no longer refers to it (completion heard, or orphaned).
     sched_done: bool,
-    /// Position in the dispatcher's outstanding list of its node, or NONE.
-    out_pos: u32,
-    /// Position in its node's running list, or NONE.
-    run_pos: u32,
-    /// Next execution in its node's queue, or NONE.
-    next: u32,
+    /// The current phase's `since` is in the cold part (else it is `started`).
+    cold_since: bool,
+    /// The current phase's `progress` is in the cold part (else it is 0).
+    cold_progress: bool,
+    /// The current phase's `target` is in the cold part (else it is `work`).
+    cold_target: bool,
 }
 
-/// The timeline's record of an execution that stops at `end`.
-fn exec_record(exec: &Exec, task: u64, end: SimTime, outcome: ExecOutcome) -> ExecRecord {
-    ExecRecord {
-        task,
-        class: exec.class,
-        node: exec.node,
-        dispatched: exec.dispatched,
-        start: exec.started,
-        end,
-        outcome,
+/// The parts of an execution that the plain path (no checkpoints, speed changes, faults, nor
+/// timeline) never reads: kept apart so that they cost nothing there.
+#[derive(Clone, Copy, Debug)]
+struct ExecCold {
+    since: SimTime,
+    progress: u64,
+    target: u64,
+    /// When it was dispatched (kept only for the timeline and for balancers that learn).
+    dispatched: SimTime,
+    /// Its task's id (kept only for the logs and the timeline: see [`World::solo`]).
+    task_id: u64,
+    /// Position in the dispatcher's outstanding list of its node, or NONE (tracked executions).
+    out_pos: u32,
+    /// Position in its node's running list, or NONE (tracked executions).
+    run_pos: u32,
+}
+
+impl ExecCold {
+    const EMPTY: ExecCold = ExecCold {
+        since: SimTime::ZERO,
+        progress: 0,
+        target: 0,
+        dispatched: SimTime::ZERO,
+        task_id: 0,
+        out_pos: NONE,
+        run_pos: NONE,
+    };
+}
+
+/// The executions: hot records (one cache line each) beside their cold parts, in slots reused
+/// last-freed first (a new execution lands where one just ended, still in cache).
+#[derive(Debug, Default)]
+struct Execs {
+    hot: Vec<Exec>,
+    /// Each slot's `Exec::node`, copied into a small dense array: a step reads its node from here
+    /// first, so that the execution's line and its node's can be fetched at once.
+    node_of: Vec<u32>,
+    cold: Vec<ExecCold>,
+    free: Vec<u32>,
+}
+
+impl Execs {
+    /// Stores an execution; its cold part is written only if given (else it holds whatever the
+    /// slot's last user left, which nothing reads: see [`ExecCold`]).
+    #[inline]
+    fn insert(&mut self, exec: Exec, cold: Option<ExecCold>) -> u32 {
+        match self.free.pop() {
+            Some(slot) => {
+                self.node_of[slot as usize] = exec.node;
+                self.hot[slot as usize] = exec;
+                if let Some(cold) = cold {
+                    self.cold[slot as usize] = cold;
+                }
+                slot
+            }
+            None => {
+                self.node_of.push(exec.node);
+                self.hot.push(exec);
+                self.cold.push(cold.unwrap_or(ExecCold::EMPTY));
+                (self.hot.len() - 1) as u32
+            }
+        }
+    }
+
+    #[inline]
+    fn release(&mut self, slot: u32) {
+        self.free.push(slot);
+    }
+
+    fn live_mask(&self) -> Vec<bool> {
+        let mut live = vec![true; self.hot.len()];
+        for &f in &self.free {
+            live[f as usize] = false;
+        }
+        live
+    }
+
+    /// When the current working phase started.
+    #[inline]
+    fn since(&self, e: u32) -> SimTime {
+        let x = &self.hot[e as usize];
+        if x.cold_since {
+            self.cold[e as usize].since
+        } else {
+            x.started
+        }
+    }
+
+    /// The work done when the current phase started (working) or that is being saved
+    /// (checkpointing).
+    #[inline]
+    fn progress(&self, e: u32) -> u64 {
+        if self.hot[e as usize].cold_progress {
+            self.cold[e as usize].progress
+        } else {
+            0
+        }
+    }
+
+    /// The work done by now at `speed`, for a working or checkpointing execution; `otherwise`
+    /// for any other.
+    fn progress_at(&self, e: u32, now: SimTime, speed: f64, otherwise: u64) -> u64 {
+        let x = &self.hot[e as usize];
+        match x.phase {
+            Phase::Working => (self.progress(e) + ((now - self.since(e)).0 as f64 * speed) as u64).min(self.target(e)),
+            Phase::Checkpointing => self.progress(e),
+            _ => otherwise,
+        }
+    }
+
+    /// Where the current working phase ends (ns of work).
+    #[inline]
+    fn target(&self, e: u32) -> u64 {
+        let x = &self.hot[e as usize];
+        if x.cold_target {
+            self.cold[e as usize].target
+        } else {
+            x.work
+        }
+    }
+
+    #[inline]
+    fn set_since(&mut self, e: u32, since: SimTime) {
+        let x = &mut self.hot[e as usize];
+        x.cold_since = since != x.started;
+        if x.cold_since {
+            self.cold[e as usize].since = since;
+        }
+    }
+
+    #[inline]
+    fn set_progress(&mut self, e: u32, progress: u64) {
+        let x = &mut self.hot[e as usize];
+        x.cold_progress = progress != 0;
+        if x.cold_progress {
+            self.cold[e as usize].progress = progress;
+        }
+    }
+
+    /// Working from `progress` at `since` towards `target`.
+    #[inline]
+    fn set_working(&mut self, e: u32, since: SimTime, progress: u64, target: u64) {
+        let x = &mut self.hot[e as usize];
+        x.phase = Phase::Working;
+        x.cold_target = target != x.work;
+        if x.cold_target {
+            self.cold[e as usize].target = target;
+        }
+        self.set_since(e, since);
+        self.set_progress(e, progress);
+    }
+
+    /// Saving a checkpoint of `progress`.
+    #[inline]
+    fn set_checkpointing(&mut self, e: u32, progress: u64) {
+        self.hot[e as usize].phase = Phase::Checkpointing;
+        self.set_progress(e, progress);
+    }
+
+    /// The task log's record of the task that execution `e` stands for (see [`World::solo`]),
+    /// ending at `end` (`None`: still in the system).
+    fn task_record(&self, e: u32, end: Option<SimTime>) -> TaskRecord {
+        let exec = &self.hot[e as usize];
+        TaskRecord {
+            id: self.cold[e as usize].task_id,
+            class: exec.class,
+            arrival: exec.arrival,
+            work: SimDuration(exec.work),
+            node: Some(exec.node),
+            start: matches!(exec.phase, Phase::Working | Phase::Checkpointing | Phase::Finished)
+                .then_some(exec.started),
+            end,
+            attempts: 1,
+        }
+    }
+
+    /// The timeline's record of execution `e` (of task `task`) that stops at `end`.
+    fn record(&self, e: u32, task: u64, end: SimTime, outcome: ExecOutcome) -> ExecRecord {
+        let exec = &self.hot[e as usize];
+        ExecRecord {
+            task,
+            class: exec.class,
+            node: exec.node,
+            dispatched: self.cold[e as usize].dispatched,
+            start: exec.started,
+            end,
+            outcome,
+        }
     }
 }
 
-/// A FIFO of executions linked through [`Exec::next`].
+/// A FIFO of executions linked through [`Exec::next`], whose head is kept apart (a node's in
+/// [`World::heads`]), so that a completion can fetch the next execution to start without waiting
+/// for the node's record.
 #[derive(Clone, Copy, Debug)]
 struct Fifo {
-    head: u32,
     tail: u32,
     len: u32,
 }
 
 impl Fifo {
-    const EMPTY: Fifo = Fifo { head: NONE, tail: NONE, len: 0 };
+    const EMPTY: Fifo = Fifo { tail: NONE, len: 0 };
 
     #[inline]
-    fn push_back(&mut self, execs: &mut [Exec], e: u32) {
+    fn push_back(&mut self, head: &mut u32, execs: &mut [Exec], e: u32) {
         execs[e as usize].next = NONE;
         if self.tail == NONE {
-            self.head = e;
+            *head = e;
         } else {
             execs[self.tail as usize].next = e;
         }
@@ -185,15 +365,13 @@ impl Fifo {
     }
 
     #[inline]
-    fn front(&self) -> Option<u32> {
-        (self.head != NONE).then_some(self.head)
-    }
-
-    #[inline]
-    fn pop_front(&mut self, execs: &[Exec]) -> Option<u32> {
-        let e = self.front()?;
-        self.head = execs[e as usize].next;
-        if self.head == NONE {
+    fn pop_front(&mut self, head: &mut u32, execs: &[Exec]) -> Option<u32> {
+        let e = *head;
+        if e == NONE {
+            return None;
+        }
+        *head = execs[e as usize].next;
+        if *head == NONE {
             self.tail = NONE;
         }
         self.len -= 1;
@@ -201,9 +379,9 @@ impl Fifo {
     }
 
     /// Empties the queue, returning its executions in order.
-    fn drain(&mut self, execs: &[Exec]) -> Vec<u32> {
+    fn drain(&mut self, head: &mut u32, execs: &[Exec]) -> Vec<u32> {
         let mut out = Vec::with_capacity(self.len as usize);
-        while let Some(e) = self.pop_front(execs) {
+        while let Some(e) = self.pop_front(head, execs) {
             out.push(e);
         }
         out
@@ -252,61 +430,184 @@ impl<T> Slab<T> {
     }
 }
 
-/// A node's true state.
-#[derive(Debug)]
-struct Node {
-    used: Resources,
-    /// Executions running (kept as a list only when something can fail: crashes and slowdowns
-    /// need to find them).
-    n_running: u32,
-    running: Vec<u32>,
+/// [`NodeHot::flags`]: the node is down (crashed).
+const DOWN: u8 = 1;
+/// [`NodeHot::flags`]: the node is partitioned away.
+const CUT_OFF: u8 = 2;
+/// [`NodeHot::flags`]: the node's speed differs from its shape's (read [`NodeCold::speed`]).
+const OWN_SPEED: u8 = 4;
+
+/// A node's true state that every event at the node reads or writes (a delivery, a start, a
+/// completion, a heartbeat), in one record aligned to a cache line (with one resource dimension).
+/// The rest is in its [`NodeCold`], and what never changes in its [`Shape`].
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
+struct NodeHot<const K: usize> {
+    used: Amounts<K>,
+    /// The total demand of the dispatches received so far (see `received`).
+    received_demand: Amounts<K>,
+    /// The total demand of dispatcher 0's dispatches to the node so far (see `sent`).
+    sent_demand: Amounts<K>,
+    /// Dispatches received so far (32-bit, wrapping: see [`unacked`]) (reported in heartbeats,
+    /// so the dispatcher can tell which of its dispatches a heartbeat reflects).
+    received: u32,
+    /// Dispatcher 0's dispatches to the node so far (32-bit, wrapping): the dispatcher's record,
+    /// kept here with `sent_demand` because a dispatch updates them (the dispatch then brings
+    /// into cache the line its delivery reads), and its report reads them again. (The other
+    /// dispatchers' are in their [`Front::tracking`].)
+    sent: u32,
     /// Queued executions, first in first out, linked through the executions themselves (no
     /// per-node buffer to miss in the cache).
     queue: Fifo,
-    /// Dispatches received so far, and their total demand (reported in heartbeats, so the
-    /// dispatcher can tell which of its dispatches a heartbeat reflects).
-    received: u64,
-    received_demand: Resources,
+    /// Executions running.
+    n_running: u32,
+    incarnation: u32,
+    /// The incarnation the dispatcher believes in (the dispatcher's, kept here because a
+    /// dispatch reads it: the dispatch then brings into cache the line its delivery reads).
+    known_incarnation: u32,
+    /// Index of its capacity and nominal speed in [`World::shapes`].
+    shape: u32,
+    /// [`DOWN`], [`CUT_OFF`], [`OWN_SPEED`].
+    flags: u8,
+}
+
+// One resource dimension: a node's hot state, and the rest of what its messages read, each in one
+// cache line.
+const _: () = assert!(std::mem::size_of::<NodeHot<1>>() == 64 && std::mem::size_of::<Desk<1>>() == 64);
+
+/// The rest of a node's true state: what only faults, speed changes and failure tracking touch.
+#[derive(Debug)]
+struct NodeCold {
+    /// Executions running (kept as a list only when something can fail: crashes and slowdowns
+    /// need to find them).
+    running: Vec<u32>,
     /// Completed executions not yet reported.
     unreported: Vec<u32>,
     /// Dispatches that reached the node while it was partitioned: held by the network (a
     /// reliable channel keeps retransmitting) and delivered when the partition heals, or lost if
     /// the node crashes first.
     held: Vec<u32>,
-    /// Crash and partition nesting depths (0: up, reachable).
+    /// Crash and partition nesting depths (0: up, reachable; mirrored by [`DOWN`] and
+    /// [`CUT_OFF`]).
     down: u32,
     partitioned: u32,
-    /// Active slowdown factors, and the resulting speed.
+    /// Active slowdown factors.
     slowdowns: Vec<f64>,
     /// Speed-profile multiplier (1 without a profile).
     profile: f64,
+    /// The resulting speed (read when [`OWN_SPEED`] is set; else it equals the shape's).
     speed: f64,
-    incarnation: u32,
-    hb_seq: u64,
     /// A Beat event is pending for this node.
     beating: bool,
     /// Latest fault instance (crash or partition) not yet detected nor healed, or NONE.
     fault: u32,
 }
 
-/// What the dispatcher sent to a node, cumulatively, and how much of it the node has confirmed.
-#[derive(Debug, Default, Clone, Copy)]
-struct Tracking {
+/// A node's capacity and nominal speed, stored once for all the nodes that have the same.
+#[derive(Debug, Clone, Copy)]
+struct Shape<const K: usize> {
+    capacity: Amounts<K>,
+    speed: f64,
+}
+
+/// "Never": no report heard yet.
+const NEVER: SimTime = SimTime::MAX;
+
+/// What a dispatcher sent to a node, cumulatively, and how much of it the node has confirmed.
+#[derive(Debug, Clone, Copy)]
+struct Tracking<const K: usize> {
     sent: u64,
-    sent_demand: Resources,
     acked: u64,
-    acked_demand: Resources,
+    sent_demand: Amounts<K>,
+    acked_demand: Amounts<K>,
+}
+
+impl<const K: usize> Tracking<K> {
+    const EMPTY: Tracking<K> = Tracking { sent: 0, acked: 0, sent_demand: Amounts::ZERO, acked_demand: Amounts::ZERO };
+}
+
+/// The rest of what a heartbeat, its report and a completion read: the node's heartbeat
+/// sequence number, what dispatcher 0 last heard of the node (how many of its dispatches, of
+/// what total demand, had arrived; when), and the node's utilisation accumulators. Owned by the
+/// node, the dispatcher and the metrics, but stored beside the node's [`NodeHot`] (see
+/// [`NodeRecord`]).
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
+struct Desk<const K: usize> {
+    /// Per dimension, milli-unit-nanoseconds in use after the warm-up (the metrics' probe).
+    busy: [u128; K],
+    hb_seq: u64,
+    /// The total demand of dispatcher 0's dispatches the node had received by its latest report
+    /// (see `acked`).
+    acked_demand: Amounts<K>,
+    /// When the node's latest report (or, for an oracle, change) was sent, [`NEVER`] before the
+    /// first.
+    reported_at: SimTime,
+    /// Dispatcher 0's belief about the node's resource use, in the run's dimensions, and about
+    /// its load: copies of the node's entries in its view (`used`, `loads`), so that a dispatch
+    /// updates the copies here (in a line it has at hand) and overwrites the view's entries
+    /// rather than reading them first, and a report that changes nothing writes nothing.
+    believed: Amounts<K>,
+    /// Dispatcher 0's count of its dispatches the node had received by its latest report
+    /// (32-bit, wrapping, like [`NodeHot::sent`]).
+    acked: u32,
+    load: NodeLoad,
+}
+
+impl<const K: usize> Desk<K> {
+    /// Adds the part of `[start, end]` after the end of the warm-up, weighted by `demand`, to the
+    /// node's utilisation.
+    #[inline]
+    fn add_busy(&mut self, warmup: SimTime, demand: &Amounts<K>, start: SimTime, end: SimTime) {
+        let from = start.max(warmup);
+        if end > from {
+            let dt = u128::from((end - from).0);
+            for (b, &d) in self.busy.iter_mut().zip(&demand.0) {
+                *b += u128::from(d) * dt;
+            }
+        }
+    }
+}
+
+/// Reads `x` here, where the caller would otherwise read it only later: a load issued early, so
+/// that its cache miss overlaps with others (`black_box` keeps the compiler from moving the load
+/// to where the value is used).
+#[inline(always)]
+fn touch<T: Copy>(x: &T) -> T {
+    std::hint::black_box(*x)
+}
+
+/// `sent - acked` floored at zero, from 32-bit wrapping counts of dispatches: exactly what the
+/// 64-bit counts would give, since their true difference is bounded by the dispatches in flight
+/// (or in flight at a suspicion), which never approach 2^31.
+#[inline(always)]
+fn unacked(sent: u32, acked: u32) -> u32 {
+    (sent.wrapping_sub(acked) as i32).max(0) as u32
+}
+
+/// A node's [`NodeHot`] and its [`Desk`] side by side, in two cache lines (with one resource
+/// dimension) aligned as a pair: the messages between the dispatcher and the node come in pairs
+/// half a millisecond apart (a dispatch and its delivery, a heartbeat and its report), each
+/// reading one half, and a processor that fetches one line of an aligned pair into its L2 cache
+/// fetches the other with it.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(128))]
+struct NodeRecord<const K: usize> {
+    hot: NodeHot<K>,
+    desk: Desk<K>,
 }
 
 /// One dispatcher instance: its balancer, its view of the nodes, and its record of what it sent.
 /// A scenario runs one, or several that split the arrivals between them (as several load-balancer
 /// instances, or Sparrow's distributed schedulers, do) and decide without coordinating.
-struct Front {
+struct Front<const K: usize> {
     balancer: Box<dyn Balancer>,
     rng: Stream,
     loads: Vec<NodeLoad>,
     used: Vec<Resources>,
-    tracking: Vec<Tracking>,
+    /// What this dispatcher sent to each node (empty for dispatcher 0, whose tracking is in the
+    /// nodes' [`Desk`]s).
+    tracking: Vec<Tracking<K>>,
     /// The batch being collected, for a batch balancer.
     batch: Option<Batch>,
     /// Scratch for decision explanations.
@@ -315,20 +616,18 @@ struct Front {
 
 /// The scheduler: its dispatchers, and the control plane they share (membership, failover,
 /// the records of what runs where).
-struct Dispatcher {
-    fronts: Vec<Front>,
+struct Dispatcher<const K: usize> {
+    fronts: Vec<Front<K>>,
     /// How arrivals are split between the dispatchers.
     split: Split,
     split_rng: Stream,
     next_front: u32,
     mode: ViewMode,
-    /// When each node's latest report (or, for an oracle, change) was sent.
-    reported_at: Vec<Option<SimTime>>,
     /// Per task class: the trusted nodes whose capacity can hold it, and each node's position.
     candidates: Vec<Vec<NodeId>>,
     candidate_pos: Vec<Vec<u32>>,
     feasible: Vec<Vec<bool>>,
-    delay: Sampler,
+    delay: Delay,
     delay_rng: Stream,
     membership: Option<Membership>,
     failover: Box<dyn FailoverPolicy>,
@@ -336,7 +635,6 @@ struct Dispatcher {
     checkpointing: Option<Checkpointing>,
     /// Per node: executions believed to be there (sent, not known complete).
     outstanding: Vec<Vec<u32>>,
-    known_incarnation: Vec<u32>,
     check_pending: Vec<bool>,
     /// Tasks waiting for a trusted node that can hold them.
     backlog: Vec<u32>,
@@ -361,7 +659,7 @@ struct Batch {
     picked: Vec<Option<NodeId>>,
 }
 
-impl Dispatcher {
+impl<const K: usize> Dispatcher<K> {
     fn remove_candidate(&mut self, node: u32) {
         for (cands, pos) in self.candidates.iter_mut().zip(self.candidate_pos.iter_mut()) {
             let p = pos[node as usize];
@@ -387,43 +685,43 @@ impl Dispatcher {
 
 /// A heartbeat on its way to the dispatcher.
 #[derive(Debug, Clone)]
-struct Report {
+struct Report<const K: usize> {
     node: u32,
     incarnation: u32,
     seq: u64,
     sent_at: SimTime,
     running: u32,
     queued: u32,
-    used: Resources,
-    received: u64,
-    received_demand: Resources,
+    used: Amounts<K>,
+    received: u32,
+    received_demand: Amounts<K>,
     completions: Vec<u32>,
 }
 
 /// Heartbeat timing, loss and delay, and the reports in flight.
 #[derive(Debug)]
-struct Heartbeats {
+struct Heartbeats<const K: usize> {
     interval_ns: f64,
     jitter: f64,
     base_loss: f64,
     loss: f64,
     loss_bursts: Vec<f64>,
     extra_delay: Vec<f64>,
-    delay: Sampler,
+    delay: Delay,
     jitter_rng: Stream,
     loss_rng: Stream,
     delay_rng: Stream,
-    in_flight: Slab<Report>,
+    in_flight: Slab<Report<K>>,
 }
 
-impl Heartbeats {
+impl<const K: usize> Heartbeats<K> {
     #[inline]
     fn next_interval(&mut self) -> SimDuration {
         if self.jitter == 0.0 {
             return SimDuration(self.interval_ns as u64);
         }
         let u: f64 = self.jitter_rng.random::<f64>() * 2.0 - 1.0;
-        SimDuration(round_to_u64(self.interval_ns * (1.0 + self.jitter * u)))
+        SimDuration(round_ns(self.interval_ns * (1.0 + self.jitter * u)))
     }
 
     fn refresh_loss(&mut self) {
@@ -437,10 +735,40 @@ impl Heartbeats {
     }
 }
 
+/// A message's delay: a draw from its distribution, plus the delay spikes in force.
+#[derive(Debug, Clone, Copy)]
+struct Delay {
+    sampler: Sampler,
+    /// A constant distribution's delay in whole nanoseconds, converted once.
+    fixed: Option<SimDuration>,
+}
+
+impl Delay {
+    fn new(dist: &Dist) -> Delay {
+        let fixed = match *dist {
+            Dist::Const { value } => Some(SimDuration::from_secs_f64(value)),
+            _ => None,
+        };
+        Delay { sampler: dist.sampler(), fixed }
+    }
+
+    /// The next delay, with the spikes `extra` (seconds) in force. (A constant draws nothing;
+    /// without spikes its sum is the constant itself, converted as before.)
+    #[inline]
+    fn draw(&self, rng: &mut Stream, extra: &[f64]) -> SimDuration {
+        match self.fixed {
+            Some(delay) if extra.is_empty() => delay,
+            _ => span_from_secs(self.sampler.sample(rng) + extra.iter().sum::<f64>()),
+        }
+    }
+}
+
 /// Class properties the hot path needs.
 #[derive(Debug, Clone, Copy)]
-struct ClassInfo {
+struct ClassInfo<const K: usize> {
     demand: Resources,
+    /// The demand in the run's dimensions.
+    amounts: Amounts<K>,
     priority: i32,
     /// Mean work, seconds at speed 1: what the scheduler is told of a task's size.
     expected_work_s: f64,
@@ -458,37 +786,26 @@ struct FaultInstance {
 }
 
 /// The cluster model: one replication of one strategy combination.
-pub struct Cluster {
-    specs: Vec<NodeSpec>,
-    nodes: Vec<Node>,
-    tasks: Slab<Task>,
-    execs: Slab<Exec>,
-    next_task_id: u64,
-    classes: Vec<ClassInfo>,
-    arrivals: Arrivals,
-    dispatcher: Dispatcher,
-    heartbeats: Heartbeats,
-    plan: FaultPlan,
-    next_fault: usize,
-    instances: Vec<FaultInstance>,
-    metrics: Collector,
-    end: SimTime,
-    sample_interval: SimDuration,
-    sample_scratch: Vec<f64>,
-    spare_vecs: Vec<Vec<u32>>,
-    /// With several dispatchers: per (node, dispatcher), dispatches received and their demand,
-    /// at index `node * dispatchers + dispatcher` (empty with one dispatcher).
-    received_by: Vec<(u64, Resources)>,
-    /// With several dispatchers: for each report in flight (by slot), what its node had received
-    /// from each dispatcher when it sent the report, at `slot * dispatchers + dispatcher`. (With
-    /// one dispatcher the report's own `received` says it all, and this stays empty.)
-    report_received: Vec<(u64, Resources)>,
-    /// Tasks neither completed nor failed.
-    pending: u64,
-    /// Keep the dispatcher's per-node records of executions and report completions: needed only
-    /// when something can fail (faults or a detector). Without it, a pure balancing study skips
-    /// that bookkeeping entirely.
-    track_execs: bool,
+///
+/// Inside, a `World` that keeps its per-node resource sums in the dimensions the task classes
+/// demand — one, two, or all six (see the `amounts` module) — chosen when the cluster is built.
+pub struct Cluster(Worlds);
+
+enum Worlds {
+    One(World<1>),
+    Two(World<2>),
+    All(World<N_RESOURCES>),
+}
+
+/// Runs `$body` with `$w` bound to the world, whatever its number of dimensions.
+macro_rules! with_world {
+    ($worlds:expr, $w:ident => $body:expr) => {
+        match $worlds {
+            Worlds::One($w) => $body,
+            Worlds::Two($w) => $body,
+            Worlds::All($w) => $body,
+        }
+    };
 }
 
 impl Cluster {
@@ -501,6 +818,139 @@ impl Cluster {
         options: &crate::RunOptions,
         scheduler: &mut Scheduler<Event>,
     ) -> Cluster {
+        // A dimension no class demands stays zero everywhere and never decides a fit.
+        let demanded: Vec<usize> =
+            (0..N_RESOURCES).filter(|&d| config.workload.classes.iter().any(|c| c.demand.0[d] > 0)).collect();
+        Cluster(match demanded.len() {
+            0 | 1 => Worlds::One(World::new(config, Dims::new(&demanded), strategy, replication, options, scheduler)),
+            2 => Worlds::Two(World::new(config, Dims::new(&demanded), strategy, replication, options, scheduler)),
+            _ => Worlds::All(World::new(config, Dims::new(&demanded), strategy, replication, options, scheduler)),
+        })
+    }
+
+    /// The number of tasks in the system (not yet completed or failed).
+    pub fn in_system(&self) -> usize {
+        with_world!(&self.0, w => w.in_system())
+    }
+
+    /// The dispatcher's current view of the nodes (for tools that step the simulation). Its
+    /// resource use is kept only when the balancer reads it (`Balancer::reads_used`); otherwise
+    /// every node's is zero.
+    pub fn view(&self) -> ClusterView<'_> {
+        with_world!(&self.0, w => w.view())
+    }
+
+    /// A node's true state: resources in use, executions running, executions queued.
+    pub fn node_usage(&self, node: NodeId) -> (Resources, u32, u32) {
+        with_world!(&self.0, w => w.node_usage(node))
+    }
+
+    /// When the dispatcher's view of a node was last refreshed (its latest report's send time;
+    /// for an oracle view, its latest change), `None` before the first.
+    pub fn reported_at(&self, node: NodeId) -> Option<SimTime> {
+        with_world!(&self.0, w => w.reported_at(node))
+    }
+
+    /// True if the node is up (not crashed).
+    pub fn node_is_up(&self, node: NodeId) -> bool {
+        with_world!(&self.0, w => w.node_is_up(node))
+    }
+
+    /// The executions running on a node, as (execution slot, task id). A slot identifies an
+    /// execution for as long as it runs; the same task id on two slots is a duplicate execution.
+    pub fn running_executions(&self, node: NodeId) -> impl Iterator<Item = (u32, u64)> + '_ {
+        let (cold, execs, tasks) = with_world!(&self.0, w => (&w.nodes_cold, &w.execs, &w.tasks));
+        cold[node.index()].running.iter().map(|&e| (e, tasks.slots[execs.hot[e as usize].task as usize].id))
+    }
+
+    /// Ends the run: accounts for work still running, checks task conservation, and returns the
+    /// measurements.
+    ///
+    /// # Panics
+    /// If tasks were lost: `submitted ≠ completed + failed + in flight` is a simulator bug.
+    pub fn finish(self, events: u64) -> RunOutput {
+        with_world!(self.0, w => w.finish(events))
+    }
+}
+
+impl Model for Cluster {
+    type Event = Event;
+
+    #[inline]
+    fn handle(&mut self, event: Event, s: &mut Scheduler<Event>) {
+        with_world!(&mut self.0, w => w.handle(event, s))
+    }
+}
+
+/// The cluster model with its resource sums in the `K` dimensions of [`Dims<K>`].
+struct World<const K: usize> {
+    /// The dimensions of resource accounting (those the task classes demand).
+    dims: Dims<K>,
+    /// Which of them is the CPU, if any.
+    cpu: Option<usize>,
+    /// Per node: capacity and nominal speed, as the balancers' view shows them.
+    specs: Vec<NodeSpec>,
+    /// The distinct capacities and speeds of the nodes ([`NodeHot::shape`]).
+    shapes: Vec<Shape<K>>,
+    nodes: Vec<NodeRecord<K>>,
+    /// The head of each node's queue (see [`Fifo`]), NONE when it is empty.
+    heads: Vec<u32>,
+    nodes_cold: Vec<NodeCold>,
+    tasks: Slab<Task>,
+    execs: Execs,
+    next_task_id: u64,
+    classes: Vec<ClassInfo<K>>,
+    arrivals: Arrivals,
+    dispatcher: Dispatcher<K>,
+    heartbeats: Heartbeats<K>,
+    plan: FaultPlan,
+    next_fault: usize,
+    instances: Vec<FaultInstance>,
+    metrics: Collector,
+    end: SimTime,
+    sample_interval: SimDuration,
+    sample_scratch: Vec<f64>,
+    spare_vecs: Vec<Vec<u32>>,
+    /// With several dispatchers: per (node, dispatcher), dispatches received and their demand,
+    /// at index `node * dispatchers + dispatcher` (empty with one dispatcher).
+    received_by: Vec<(u64, Amounts<K>)>,
+    /// With several dispatchers: for each report in flight (by slot), what its node had received
+    /// from each dispatcher when it sent the report, at `slot * dispatchers + dispatcher`. (With
+    /// one dispatcher the report's own `received` says it all, and this stays empty.)
+    report_received: Vec<(u64, Amounts<K>)>,
+    /// Tasks neither completed nor failed.
+    pending: u64,
+    /// Keep the dispatcher's per-node records of executions and report completions: needed only
+    /// when something can fail (faults or a detector). Without it, a pure balancing study skips
+    /// that bookkeeping entirely.
+    track_execs: bool,
+    /// The balancer learns from completions (dispatcher 0's answer, asked once).
+    feedback: bool,
+    /// The balancer reads the view's `used` (`Balancer::reads_used`, asked once): else the
+    /// dispatchers leave it at zero.
+    keep_used: bool,
+    /// Without failover (untracked executions, no checkpoints) a placed task has exactly one
+    /// execution, which carries all the task still needs (its arrival, work and class, and, for
+    /// the logs, its id): the task's slot is freed as soon as it is placed (and the next arrival
+    /// reuses it, still in cache), and the execution alone stands for the task until it
+    /// completes. `Exec::task` then names a freed slot and is never read.
+    solo: bool,
+    /// Something reads an execution's cold part beyond what faults and checkpoints need: the
+    /// timeline, the task log, or a balancer that learns (the dispatch time, the task id).
+    cold_execs: bool,
+}
+
+impl<const K: usize> World<K> {
+    /// A world for `config` accounting for resources in dimensions `dims`, replication
+    /// `replication`, run with `strategy`. Schedules the initial events on `scheduler`.
+    fn new(
+        config: &SimConfig,
+        dims: Dims<K>,
+        strategy: &Strategy,
+        replication: u32,
+        options: &crate::RunOptions,
+        scheduler: &mut Scheduler<Event>,
+    ) -> World<K> {
         let n = config.nodes.len();
         let seed = config.seed;
         let feasible: Vec<Vec<bool>> = config
@@ -532,7 +982,7 @@ impl Cluster {
             loss: config.heartbeat.loss,
             loss_bursts: Vec::new(),
             extra_delay: Vec::new(),
-            delay: config.heartbeat.delay.sampler(),
+            delay: Delay::new(&config.heartbeat.delay),
             jitter_rng: stream(seed, replication, Purpose::HeartbeatJitter),
             loss_rng: stream(seed, replication, Purpose::HeartbeatLoss),
             delay_rng: stream(seed, replication, Purpose::HeartbeatDelay),
@@ -570,7 +1020,7 @@ impl Cluster {
         let checkpointing = failover.checkpointing();
         let has_faults = !config.faults.is_empty() || strategy.detector.is_some();
         let n_fronts = config.dispatchers.count.max(1) as usize;
-        let fronts: Vec<Front> = (0..n_fronts)
+        let fronts: Vec<Front<K>> = (0..n_fronts)
             .map(|f| {
                 let balancer = strategy.balancer.build();
                 let batch = balancer.batching().map(|b| Batch {
@@ -593,7 +1043,7 @@ impl Cluster {
                     rng: stream(seed, replication, purpose),
                     loads: vec![initial_load; n],
                     used: vec![Resources::ZERO; n],
-                    tracking: vec![Tracking::default(); n],
+                    tracking: if f == 0 { Vec::new() } else { vec![Tracking::EMPTY; n] },
                     batch,
                     why: Explanation::default(),
                 }
@@ -602,19 +1052,62 @@ impl Cluster {
         let batching = fronts[0].batch.is_some();
         // Completions reach the dispatcher (in heartbeats) when something can fail or the
         // balancer learns from them.
-        let track_execs = has_faults || fronts[0].balancer.wants_feedback();
-        Cluster {
+        let feedback = fronts[0].balancer.wants_feedback();
+        let fronts_read_used = fronts.iter().any(|f| f.balancer.reads_used());
+        let checkpointing_off = checkpointing.is_none();
+        let track_execs = has_faults || feedback;
+        // Nodes of the same capacity and speed share one shape (a cluster is usually a few groups
+        // of identical machines, so the shapes stay in cache).
+        let mut shape_ids = std::collections::BTreeMap::new();
+        let mut shapes = Vec::new();
+        let node_shapes: Vec<u32> = config
+            .nodes
+            .iter()
+            .map(|spec| {
+                *shape_ids.entry((spec.capacity.0, spec.speed.to_bits())).or_insert_with(|| {
+                    shapes.push(Shape { capacity: dims.gather(&spec.capacity), speed: spec.speed });
+                    (shapes.len() - 1) as u32
+                })
+            })
+            .collect();
+        World {
+            dims,
+            cpu: dims.indices().iter().position(|&d| d == Resource::Cpu as usize),
             specs: config.nodes.clone(),
-            nodes: config
+            shapes,
+            nodes: node_shapes
+                .iter()
+                .map(|&shape| NodeRecord {
+                    hot: NodeHot {
+                        used: Amounts::ZERO,
+                        received: 0,
+                        received_demand: Amounts::ZERO,
+                        sent: 0,
+                        sent_demand: Amounts::ZERO,
+                        queue: Fifo::EMPTY,
+                        n_running: 0,
+                        incarnation: 0,
+                        known_incarnation: 0,
+                        shape,
+                        flags: 0,
+                    },
+                    desk: Desk {
+                        hb_seq: 0,
+                        acked: 0,
+                        acked_demand: Amounts::ZERO,
+                        believed: Amounts::ZERO,
+                        load: NodeLoad::default(),
+                        reported_at: if config.view == ViewMode::Oracle { SimTime::ZERO } else { NEVER },
+                        busy: [0; K],
+                    },
+                })
+                .collect(),
+            heads: vec![NONE; n],
+            nodes_cold: config
                 .nodes
                 .iter()
-                .map(|spec| Node {
-                    used: Resources::ZERO,
-                    n_running: 0,
+                .map(|spec| NodeCold {
                     running: Vec::new(),
-                    queue: Fifo::EMPTY,
-                    received: 0,
-                    received_demand: Resources::ZERO,
                     unreported: Vec::new(),
                     held: Vec::new(),
                     down: 0,
@@ -622,20 +1115,23 @@ impl Cluster {
                     slowdowns: Vec::new(),
                     profile: 1.0,
                     speed: spec.speed,
-                    incarnation: 0,
-                    hb_seq: 0,
                     beating: true,
                     fault: NONE,
                 })
                 .collect(),
             tasks: Slab::default(),
-            execs: Slab::default(),
+            execs: Execs::default(),
             next_task_id: 0,
             classes: config
                 .workload
                 .classes
                 .iter()
-                .map(|c| ClassInfo { demand: c.demand, priority: c.priority, expected_work_s: c.work.mean() })
+                .map(|c| ClassInfo {
+                    demand: c.demand,
+                    amounts: dims.gather(&c.demand),
+                    priority: c.priority,
+                    expected_work_s: c.work.mean(),
+                })
                 .collect(),
             arrivals,
             dispatcher: Dispatcher {
@@ -644,18 +1140,16 @@ impl Cluster {
                 split_rng: stream(seed, replication, Purpose::DispatchSplit),
                 next_front: 0,
                 mode: config.view,
-                reported_at: vec![(config.view == ViewMode::Oracle).then_some(SimTime::ZERO); n],
                 candidates,
                 candidate_pos,
                 feasible,
-                delay: config.dispatch_delay.sampler(),
+                delay: Delay::new(&config.dispatch_delay),
                 delay_rng: stream(seed, replication, Purpose::DispatchDelay),
                 membership,
                 failover,
                 fencing: strategy.failover.fencing(),
                 checkpointing,
                 outstanding: vec![Vec::new(); n],
-                known_incarnation: vec![0; n],
                 check_pending: vec![false; n],
                 backlog: Vec::new(),
                 mistake_since: vec![None; n],
@@ -668,7 +1162,8 @@ impl Cluster {
             next_fault: 0,
             instances: Vec::new(),
             metrics: {
-                let mut c = Collector::new(n, config.warmup, options.task_log, options.event_log, has_faults);
+                let mut c =
+                    Collector::new(dims.indices(), config.warmup, options.task_log, options.event_log, has_faults);
                 let histogram = || hdrhistogram::Histogram::new_with_bounds(1, 1 << 40, 3).expect("valid bounds");
                 c.decision_cost = options.decision_cost.then(histogram);
                 c.batch_cost = (options.decision_cost && batching).then(histogram);
@@ -692,76 +1187,99 @@ impl Cluster {
             sample_interval: config.sample_interval,
             sample_scratch: Vec::with_capacity(n),
             spare_vecs: Vec::new(),
-            received_by: if n_fronts > 1 { vec![(0, Resources::ZERO); n * n_fronts] } else { Vec::new() },
+            received_by: if n_fronts > 1 { vec![(0, Amounts::ZERO); n * n_fronts] } else { Vec::new() },
             report_received: Vec::new(),
             pending: 0,
             track_execs,
+            feedback,
+            keep_used: fronts_read_used,
+            solo: !track_execs && checkpointing_off,
+            cold_execs: track_execs || feedback || options.exec_log.is_some() || options.task_log,
         }
     }
 
-    /// The number of tasks in the system (not yet completed or failed).
-    pub fn in_system(&self) -> usize {
+    fn in_system(&self) -> usize {
         self.pending as usize
     }
 
-    /// The dispatcher's current view of the nodes (for tools that step the simulation).
-    pub fn view(&self) -> ClusterView<'_> {
+    fn view(&self) -> ClusterView<'_> {
         let front = &self.dispatcher.fronts[0];
         ClusterView::new(&self.specs, &front.loads, &front.used)
     }
 
-    /// A node's true state: resources in use, executions running, executions queued.
-    pub fn node_usage(&self, node: NodeId) -> (Resources, u32, u32) {
-        let n = &self.nodes[node.index()];
-        (n.used, n.n_running, n.queue.len)
+    fn node_usage(&self, node: NodeId) -> (Resources, u32, u32) {
+        let n = &self.nodes[node.index()].hot;
+        (self.dims.expand(&n.used), n.n_running, n.queue.len)
     }
 
-    /// When the dispatcher's view of a node was last refreshed (its latest report's send time;
-    /// for an oracle view, its latest change), `None` before the first.
-    pub fn reported_at(&self, node: NodeId) -> Option<SimTime> {
-        self.dispatcher.reported_at[node.index()]
+    /// A node's current speed.
+    #[inline]
+    fn speed(&self, n: usize) -> f64 {
+        let node = &self.nodes[n].hot;
+        if node.flags & OWN_SPEED != 0 {
+            self.nodes_cold[n].speed
+        } else {
+            self.shapes[node.shape as usize].speed
+        }
     }
 
-    /// True if the node is up (not crashed).
-    pub fn node_is_up(&self, node: NodeId) -> bool {
-        self.nodes[node.index()].down == 0
+    /// Recomputes a node's speed from its nominal speed, profile and slowdowns.
+    fn refresh_speed(&mut self, n: usize) {
+        let node = &mut self.nodes[n].hot;
+        let cold = &mut self.nodes_cold[n];
+        let nominal = self.shapes[node.shape as usize].speed;
+        cold.speed = self.specs[n].speed * cold.profile * cold.slowdowns.iter().product::<f64>();
+        if cold.speed.to_bits() == nominal.to_bits() {
+            node.flags &= !OWN_SPEED;
+        } else {
+            node.flags |= OWN_SPEED;
+        }
     }
 
-    /// The executions running on a node, as (execution slot, task id). A slot identifies an
-    /// execution for as long as it runs; the same task id on two slots is a duplicate execution.
-    pub fn running_executions(&self, node: NodeId) -> impl Iterator<Item = (u32, u64)> + '_ {
-        self.nodes[node.index()]
-            .running
-            .iter()
-            .map(|&e| (e, self.tasks.slots[self.execs.slots[e as usize].task as usize].id))
+    fn reported_at(&self, node: NodeId) -> Option<SimTime> {
+        let t = self.nodes[node.index()].desk.reported_at;
+        (t != NEVER).then_some(t)
     }
 
-    /// Ends the run: accounts for work still running, checks task conservation, and returns the
-    /// measurements.
-    ///
-    /// # Panics
-    /// If tasks were lost: `submitted ≠ completed + failed + in flight` is a simulator bug.
-    pub fn finish(mut self, events: u64) -> RunOutput {
+    fn node_is_up(&self, node: NodeId) -> bool {
+        self.nodes[node.index()].hot.flags & DOWN == 0
+    }
+
+    fn finish(mut self, events: u64) -> RunOutput {
         let end = self.end;
         let live_execs = self.execs.live_mask();
-        for (exec, live) in self.execs.slots.iter().zip(live_execs) {
-            if live && matches!(exec.phase, Phase::Working { .. } | Phase::Checkpointing { .. }) {
-                let demand = self.classes[exec.class as usize].demand;
-                self.metrics.add_busy(exec.node as usize, &demand, exec.started, end);
-                let id = self.tasks.slots[exec.task as usize].id;
-                self.metrics.record_exec(|| exec_record(exec, id, end, ExecOutcome::Unfinished));
+        for (e, (exec, &live)) in self.execs.hot.iter().zip(&live_execs).enumerate() {
+            if live && matches!(exec.phase, Phase::Working | Phase::Checkpointing) {
+                let demand = self.classes[exec.class as usize].amounts;
+                self.nodes[exec.node as usize].desk.add_busy(self.metrics.warmup(), &demand, exec.started, end);
+                let (execs, tasks, solo) = (&self.execs, &self.tasks, self.solo);
+                self.metrics.record_exec(|| {
+                    let id = if solo { execs.cold[e].task_id } else { tasks.slots[exec.task as usize].id };
+                    execs.record(e as u32, id, end, ExecOutcome::Unfinished)
+                });
+            }
+        }
+        let mut in_flight = 0u64;
+        if self.solo {
+            // Placed tasks live in their executions.
+            for (e, (exec, &live)) in self.execs.hot.iter().zip(&live_execs).enumerate() {
+                if live && self.metrics.counts(exec.arrival) {
+                    in_flight += 1;
+                    if let Some(log) = self.metrics.task_log.as_mut() {
+                        log.push(self.execs.task_record(e as u32, None));
+                    }
+                }
             }
         }
         let live = self.tasks.live_mask();
-        let mut in_flight = 0u64;
         for (task, live) in self.tasks.slots.iter().zip(live) {
             if !live || task.status != Status::Pending || !self.metrics.counts(task.arrival) {
                 continue;
             }
             in_flight += 1;
             if let Some(log) = self.metrics.task_log.as_mut() {
-                let exec = (task.latest_exec != NONE).then(|| self.execs.slots[task.latest_exec as usize]);
-                let started = exec.filter(|e| matches!(e.phase, Phase::Working { .. } | Phase::Checkpointing { .. }));
+                let exec = (task.latest_exec != NONE).then(|| self.execs.hot[task.latest_exec as usize]);
+                let started = exec.filter(|e| matches!(e.phase, Phase::Working | Phase::Checkpointing));
                 log.push(TaskRecord {
                     id: task.id,
                     class: task.class,
@@ -785,7 +1303,8 @@ impl Cluster {
             .map(|&(t, action)| (t, action.name()))
             .collect();
         let capacities = self.specs.iter().map(|s| s.capacity);
-        self.metrics.finish(capacities, end, events, in_flight, &instances, fault_times)
+        let busy: Vec<u128> = self.nodes.iter().flat_map(|r| r.desk.busy).collect();
+        self.metrics.finish(capacities, &busy, end, events, in_flight, &instances, fault_times)
     }
 
     // ----- workload and dispatch -----
@@ -980,53 +1499,88 @@ impl Cluster {
         };
         debug_assert!(candidates.contains(&node), "balancer picked a node outside the candidates");
         let n = node.index();
-        let t = &mut front.tracking[n];
-        t.sent += 1;
-        t.sent_demand.add_assign(&class.demand);
-        if d.mode != (ViewMode::Heartbeat { track_dispatches: false }) {
-            front.loads[n].in_flight += 1;
-            front.used[n].add_assign(&class.demand);
+        let f = task.front as usize;
+        if f == 0 {
+            let hot = &mut self.nodes[n].hot;
+            hot.sent = hot.sent.wrapping_add(1);
+            hot.sent_demand.add_assign(&class.amounts);
+        } else {
+            let t = &mut front.tracking[n];
+            t.sent += 1;
+            t.sent_demand.add_assign(&class.amounts);
         }
-        let incarnation = if d.mode == ViewMode::Oracle { self.nodes[n].incarnation } else { d.known_incarnation[n] };
+        if d.mode != (ViewMode::Heartbeat { track_dispatches: false }) {
+            if f == 0 {
+                let desk = &mut self.nodes[n].desk;
+                desk.load.in_flight += 1;
+                front.loads[n] = desk.load;
+                desk.believed.add_assign(&class.amounts);
+                if self.keep_used {
+                    self.dims.write(&desk.believed, &mut front.used[n]);
+                }
+            } else {
+                front.loads[n].in_flight += 1;
+                if self.keep_used {
+                    self.dims.add(&class.amounts, &mut front.used[n]);
+                }
+            }
+        }
+        let record = &self.nodes[n];
+        let incarnation =
+            if d.mode == ViewMode::Oracle { record.hot.incarnation } else { record.hot.known_incarnation };
         let out = &mut d.outstanding[n];
         let track = self.track_execs;
-        let exec = self.execs.insert(Exec {
-            task: task_slot,
-            node: node.0,
-            incarnation,
-            gen: 0,
-            front: task.front,
-            next_step: SimTime::MAX,
+        let cold = self.cold_execs.then_some(ExecCold {
             dispatched: now,
-            work: task.work,
-            class: task.class,
-            phase: Phase::InFlight,
-            started: SimTime::MAX,
-            node_done: false,
-            sched_done: !track,
+            task_id: task.id,
             out_pos: if track { out.len() as u32 } else { NONE },
-            run_pos: NONE,
-            next: NONE,
+            ..ExecCold::EMPTY
         });
+        let exec = self.execs.insert(
+            Exec {
+                next_step: SimTime::MAX,
+                work: task.work,
+                started: SimTime::MAX,
+                arrival: task.arrival,
+                task: task_slot,
+                node: node.0,
+                incarnation,
+                class: task.class,
+                next: NONE,
+                gen: 0,
+                front: task.front,
+                phase: Phase::InFlight,
+                node_done: false,
+                sched_done: !track,
+                cold_since: false,
+                cold_progress: false,
+                cold_target: false,
+            },
+            cold,
+        );
         if track {
             out.push(exec);
         }
-        task.attempts += 1;
-        task.live_execs += 1;
-        task.latest_exec = exec;
-        let delay = d.delay.sample(&mut d.delay_rng) + self.heartbeats.extra_delay_s();
-        s.schedule_in(SimDuration::from_secs_f64(delay), Event::Deliver(exec));
+        if self.solo {
+            self.tasks.release(task_slot);
+        } else {
+            task.attempts += 1;
+            task.live_execs += 1;
+            task.latest_exec = exec;
+        }
+        let delay = d.delay.draw(&mut d.delay_rng, &self.heartbeats.extra_delay);
+        s.schedule_in(delay, Event::Deliver(exec));
     }
 
     // ----- nodes -----
 
     fn on_deliver(&mut self, e: u32, s: &mut Scheduler<Event>) {
-        let exec = &mut self.execs.slots[e as usize];
+        let exec = &mut self.execs.hot[e as usize];
         let n = exec.node as usize;
-        let node = &mut self.nodes[n];
+        let node = &mut self.nodes[n].hot;
         // Lost if the node is down, or has restarted since the dispatcher last heard from it (the
         // dispatcher fails such a task over when it learns of the restart).
-        if node.down > 0 || exec.incarnation != node.incarnation {
+        if node.flags & DOWN != 0 || exec.incarnation != node.incarnation {
             exec.phase = Phase::Lost;
             exec.node_done = true;
             let refused_by_node = exec.node;
@@ -1034,13 +1588,13 @@ impl Cluster {
             self.on_dispatch_failed(refused_by_node, s);
             return;
         }
-        if node.partitioned > 0 {
-            node.held.push(e);
+        if node.flags & CUT_OFF != 0 {
+            self.nodes_cold[n].held.push(e);
             return;
         }
-        let demand = self.classes[exec.class as usize].demand;
+        let demand = self.classes[exec.class as usize].amounts;
         exec.phase = Phase::Queued;
-        node.received += 1;
+        node.received = node.received.wrapping_add(1);
         node.received_demand.add_assign(&demand);
         let n_fronts = self.dispatcher.fronts.len();
         if n_fronts > 1 {
@@ -1048,8 +1602,21 @@ impl Cluster {
             by.0 += 1;
             by.1.add_assign(&demand);
         }
-        node.queue.push_back(&mut self.execs.slots, e);
-        self.try_start(n, s);
+        let was_empty = node.queue.len == 0;
+        node.queue.push_back(&mut self.heads[n], &mut self.execs.hot, e);
+        if was_empty {
+            self.try_start(n, s);
+        } else {
+            // The head of the queue did not fit before (or it would have started), and nothing
+            // it waits for has changed: the new execution waits behind it.
+            debug_assert!({
+                let node = &self.nodes[n].hot;
+                let head = &self.execs.hot[self.heads[n] as usize];
+                let demand = self.classes[head.class as usize].amounts;
+                !node.used.plus(&demand).fits_in(&self.shapes[node.shape as usize].capacity)
+            });
+            self.refresh_oracle(n, s.now());
+        }
     }
 
     /// Where the next phase of work ends: the next checkpoint, or the end of the task.
@@ -1066,7 +1633,7 @@ impl Cluster {
         if speed == 1.0 {
             SimDuration(work)
         } else {
-            SimDuration(round_to_u64(work as f64 / speed))
+            SimDuration(round_ns(work as f64 / speed))
         }
     }
 
@@ -1077,12 +1644,15 @@ impl Cluster {
         let now = s.now();
         let track = self.track_execs;
         loop {
-            let node = &self.nodes[n];
-            let Some(e) = node.queue.front() else { break };
-            let exec = &self.execs.slots[e as usize];
-            let demand = self.classes[exec.class as usize].demand;
+            let node = &self.nodes[n].hot;
+            let e = self.heads[n];
+            if e == NONE {
+                break;
+            }
+            let exec = &self.execs.hot[e as usize];
+            let demand = self.classes[exec.class as usize].amounts;
             let would_use = node.used.plus(&demand);
-            if !would_use.fits_in(&self.specs[n].capacity) {
+            if !would_use.fits_in(&self.shapes[node.shape as usize].capacity) {
                 break;
             }
             // Only checkpoints and faults need the task itself: without them a start reads
@@ -1094,74 +1664,111 @@ impl Cluster {
                 (0, NONE)
             };
             let target = self.next_target(saved, exec.work);
-            let node = &mut self.nodes[n];
-            node.queue.pop_front(&self.execs.slots);
+            let speed = self.speed(n);
+            let node = &mut self.nodes[n].hot;
+            node.queue.pop_front(&mut self.heads[n], &self.execs.hot);
             node.used = would_use;
             node.n_running += 1;
-            let exec = &mut self.execs.slots[e as usize];
             if track {
-                exec.run_pos = node.running.len() as u32;
-                node.running.push(e);
+                let running = &mut self.nodes_cold[n].running;
+                self.execs.cold[e as usize].run_pos = running.len() as u32;
+                running.push(e);
             }
+            let exec = &mut self.execs.hot[e as usize];
             exec.started = now;
-            exec.phase = Phase::Working { since: now, progress: saved, target };
             exec.gen = exec.gen.wrapping_add(1);
             let task_slot = exec.task;
-            exec.next_step = now + Self::run_time(target - saved, node.speed);
-            s.schedule_at(exec.next_step, Event::Step(e, exec.gen));
+            exec.next_step = now + Self::run_time(target - saved, speed);
+            let (next_step, gen) = (exec.next_step, exec.gen);
+            self.execs.set_working(e, now, saved, target);
+            s.schedule_at(next_step, Event::Step(e, gen));
             if waiting_fault != NONE {
                 self.resolve_fault_wait(task_slot, now);
             }
         }
+        self.refresh_oracle(n, now);
+    }
+
+    /// An oracle view sees node `n` as it is now.
+    #[inline(always)]
+    fn refresh_oracle(&mut self, n: usize, now: SimTime) {
         if self.dispatcher.mode == ViewMode::Oracle {
-            let node = &self.nodes[n];
-            let d = &mut self.dispatcher;
-            d.reported_at[n] = Some(now);
-            let n_fronts = d.fronts.len();
-            for (f, front) in d.fronts.iter_mut().enumerate() {
-                let (received, received_demand) = if n_fronts > 1 {
-                    self.received_by[n * n_fronts + f]
-                } else {
-                    (node.received, node.received_demand)
-                };
-                let t = &front.tracking[n];
-                front.loads[n] = NodeLoad {
-                    running: node.n_running,
-                    queued: node.queue.len,
-                    in_flight: t.sent.saturating_sub(received) as u32,
-                };
-                front.used[n] = node.used.plus(&t.sent_demand.minus(&received_demand));
+            self.refresh_oracle_view(n, now);
+        }
+    }
+
+    fn refresh_oracle_view(&mut self, n: usize, now: SimTime) {
+        let record = &mut self.nodes[n];
+        record.desk.reported_at = now;
+        let node = &record.hot;
+        let d = &mut self.dispatcher;
+        let n_fronts = d.fronts.len();
+        for (f, front) in d.fronts.iter_mut().enumerate() {
+            let (in_flight, sent_demand, received_demand) = match (f, n_fronts) {
+                (0, 1) => (unacked(node.sent, node.received), node.sent_demand, node.received_demand),
+                (0, _) => {
+                    let (received, received_demand) = self.received_by[n * n_fronts];
+                    (unacked(node.sent, received as u32), node.sent_demand, received_demand)
+                }
+                _ => {
+                    let (received, received_demand) = self.received_by[n * n_fronts + f];
+                    let t = &front.tracking[n];
+                    (t.sent.saturating_sub(received) as u32, t.sent_demand, received_demand)
+                }
+            };
+            let load = NodeLoad { running: node.n_running, queued: node.queue.len, in_flight };
+            front.loads[n] = load;
+            let used = node.used.plus(&sent_demand.minus(&received_demand));
+            if self.keep_used {
+                self.dims.write(&used, &mut front.used[n]);
+            }
+            if f == 0 {
+                record.desk.believed = used;
+                record.desk.load = load;
             }
         }
     }
 
     fn on_step(&mut self, e: u32, gen: u16, s: &mut Scheduler<Event>) {
         let now = s.now();
-        let exec = self.execs.slots[e as usize];
+        // A completion reads the execution, both lines of its node's record and the execution
+        // at the head of the node's queue (which it starts), each most likely a cache miss: find
+        // the node and the head in their small dense arrays and start all four loads now, so that
+        // they overlap.
+        let n = self.execs.node_of[e as usize] as usize;
+        touch(&self.nodes[n].hot.queue.len);
+        touch(&self.nodes[n].desk.busy);
+        let head = self.heads[n];
+        if head != NONE {
+            touch(&self.execs.hot[head as usize].class);
+        }
+        let exec = self.execs.hot[e as usize];
         if exec.gen != gen || exec.next_step != now {
             return; // rescheduled or gone
         }
         let task_slot = exec.task as usize;
         match exec.phase {
-            Phase::Working { target, .. } => {
+            Phase::Working => {
+                let target = self.execs.target(e);
                 if target >= exec.work {
                     self.finish_exec(e, s);
                     return;
                 }
                 let cost = self.dispatcher.checkpointing.map_or(SimDuration::ZERO, |c| c.cost);
-                let ex = &mut self.execs.slots[e as usize];
-                ex.phase = Phase::Checkpointing { progress: target };
+                self.execs.set_checkpointing(e, target);
+                let ex = &mut self.execs.hot[e as usize];
                 ex.next_step = now + cost;
                 s.schedule_at(ex.next_step, Event::Step(e, gen));
             }
-            Phase::Checkpointing { progress } => {
+            Phase::Checkpointing => {
+                let progress = self.execs.progress(e);
                 let task = &mut self.tasks.slots[task_slot];
                 task.saved = task.saved.max(progress);
                 let work = task.work;
                 let target = self.next_target(progress, work);
-                let speed = self.nodes[exec.node as usize].speed;
-                let ex = &mut self.execs.slots[e as usize];
-                ex.phase = Phase::Working { since: now, progress, target };
+                let speed = self.speed(exec.node as usize);
+                self.execs.set_working(e, now, progress, target);
+                let ex = &mut self.execs.hot[e as usize];
                 ex.next_step = now + Self::run_time(target - progress, speed);
                 s.schedule_at(ex.next_step, Event::Step(e, gen));
             }
@@ -1171,24 +1778,46 @@ impl Cluster {
 
     fn finish_exec(&mut self, e: u32, s: &mut Scheduler<Event>) {
         let now = s.now();
-        let exec = self.execs.slots[e as usize];
+        let exec = self.execs.hot[e as usize];
         let n = exec.node as usize;
-        let task = &mut self.tasks.slots[exec.task as usize];
-        let demand = self.classes[task.class as usize].demand;
-        let node = &mut self.nodes[n];
+        let demand = self.classes[exec.class as usize].amounts;
+        let node = &mut self.nodes[n].hot;
         node.used.sub_assign(&demand);
         node.n_running -= 1;
-        if self.track_execs {
-            Self::remove_running(node, &mut self.execs.slots, e);
+        if self.solo {
+            // The execution stands for its task (see `solo`): the task completes with it, and the
+            // execution's slot is freed (as `maybe_free_exec` would).
+            self.nodes[n].desk.add_busy(self.metrics.warmup(), &demand, exec.started, now);
+            let execs = &self.execs;
+            self.metrics.record_exec(|| execs.record(e, execs.cold[e as usize].task_id, now, ExecOutcome::Completed));
+            self.pending -= 1;
+            self.metrics.on_completion(exec.arrival, exec.started, now);
+            if self.metrics.counts(exec.arrival) {
+                if let Some(log) = self.metrics.task_log.as_mut() {
+                    log.push(self.execs.task_record(e, Some(now)));
+                }
+            }
+            let x = &mut self.execs.hot[e as usize];
+            x.phase = Phase::Finished;
+            x.node_done = true;
+            x.gen = x.gen.wrapping_add(1);
+            self.execs.release(e);
+            self.try_start(n, s);
+            return;
         }
-        self.execs.slots[e as usize].phase = Phase::Finished;
+        let task = &mut self.tasks.slots[exec.task as usize];
         if self.track_execs {
-            node.unreported.push(e);
+            Self::remove_running(&mut self.nodes_cold[n], &mut self.execs.cold, e);
+        }
+        self.execs.hot[e as usize].phase = Phase::Finished;
+        if self.track_execs {
+            self.nodes_cold[n].unreported.push(e);
         } else {
-            self.execs.slots[e as usize].node_done = true;
+            self.execs.hot[e as usize].node_done = true;
         }
-        self.metrics.add_busy(n, &demand, exec.started, now);
-        self.metrics.record_exec(|| exec_record(&exec, task.id, now, ExecOutcome::Completed));
+        self.nodes[n].desk.add_busy(self.metrics.warmup(), &demand, exec.started, now);
+        let execs = &self.execs;
+        self.metrics.record_exec(|| execs.record(e, task.id, now, ExecOutcome::Completed));
         if task.status == Status::Pending {
             task.status = Status::Done;
             self.pending -= 1;
@@ -1219,7 +1848,7 @@ impl Cluster {
         self.try_start(n, s);
     }
 
-    fn remove_running(node: &mut Node, execs: &mut [Exec], e: u32) {
+    fn remove_running(node: &mut NodeCold, execs: &mut [ExecCold], e: u32) {
         let pos = execs[e as usize].run_pos as usize;
         node.running.swap_remove(pos);
         if let Some(&moved) = node.running.get(pos) {
@@ -1230,24 +1859,31 @@ impl Cluster {
 
     fn on_beat(&mut self, n: u32, s: &mut Scheduler<Event>) {
         let now = s.now();
-        if self.nodes[n as usize].down > 0 {
-            self.nodes[n as usize].beating = false;
+        if self.nodes[n as usize].hot.flags & DOWN != 0 {
+            self.nodes_cold[n as usize].beating = false;
             return; // a crashed node is silent; it beats again when it recovers
         }
         let hb = &mut self.heartbeats;
         let next = hb.next_interval();
         s.schedule_in(next, Event::Beat(n));
-        let node = &mut self.nodes[n as usize];
-        let seq = node.hb_seq;
-        node.hb_seq += 1;
-        if node.partitioned > 0 {
+        let record = &mut self.nodes[n as usize];
+        let seq = record.desk.hb_seq;
+        record.desk.hb_seq += 1;
+        let node = &record.hot;
+        if node.flags & CUT_OFF != 0 {
             return;
         }
         if hb.loss > 0.0 && hb.loss_rng.random::<f64>() < hb.loss {
             return;
         }
-        let mut completions = self.spare_vecs.pop().unwrap_or_default();
-        std::mem::swap(&mut completions, &mut node.unreported);
+        // Completions are reported only when they are tracked (else there are none).
+        let completions = if self.track_execs {
+            let mut completions = self.spare_vecs.pop().unwrap_or_default();
+            std::mem::swap(&mut completions, &mut self.nodes_cold[n as usize].unreported);
+            completions
+        } else {
+            Vec::new()
+        };
         let report = Report {
             node: n,
             incarnation: node.incarnation,
@@ -1265,12 +1901,12 @@ impl Cluster {
         if n_fronts > 1 {
             let (at, first) = (slot as usize * n_fronts, n as usize * n_fronts);
             if self.report_received.len() < at + n_fronts {
-                self.report_received.resize(at + n_fronts, (0, Resources::ZERO));
+                self.report_received.resize(at + n_fronts, (0, Amounts::ZERO));
             }
             self.report_received[at..at + n_fronts].copy_from_slice(&self.received_by[first..first + n_fronts]);
         }
-        let delay = hb.delay.sample(&mut hb.delay_rng) + hb.extra_delay_s();
-        s.schedule_in(SimDuration::from_secs_f64(delay), Event::Report(slot));
+        let delay = hb.delay.draw(&mut hb.delay_rng, &hb.extra_delay);
+        s.schedule_in(delay, Event::Report(slot));
     }
 
     // ----- the dispatcher hears from a node -----
@@ -1278,48 +1914,21 @@ impl Cluster {
     fn on_report(&mut self, slot: u32, s: &mut Scheduler<Event>) {
         let now = s.now();
         self.heartbeats.in_flight.release(slot);
-        let r = &mut self.heartbeats.in_flight.slots[slot as usize];
+        if self.track_execs {
+            self.hear_completions(slot, now);
+        }
+        let r = &self.heartbeats.in_flight.slots[slot as usize];
         let n = r.node;
-        let mut completions = std::mem::take(&mut r.completions);
         let (incarnation, seq, sent_at) = (r.incarnation, r.seq, r.sent_at);
         let (running, queued, used, received, received_demand) =
             (r.running, r.queued, r.used, r.received, r.received_demand);
-        let feedback = self.dispatcher.fronts[0].balancer.wants_feedback();
-        for &e in &completions {
-            let exec = &mut self.execs.slots[e as usize];
-            if feedback && exec.phase == Phase::Finished {
-                let outcome = Outcome {
-                    task: TaskId(self.tasks.slots[exec.task as usize].id),
-                    node: NodeId(exec.node),
-                    latency: exec.next_step.saturating_since(exec.dispatched),
-                    expected_work_s: self.classes[exec.class as usize].expected_work_s,
-                    completed: true,
-                };
-                self.dispatcher.fronts[exec.front as usize].balancer.observe(&outcome, now);
-            }
-            let exec = &mut self.execs.slots[e as usize];
-            exec.node_done = true;
-            if exec.out_pos != NONE {
-                let pos = exec.out_pos as usize;
-                exec.out_pos = NONE;
-                let out = &mut self.dispatcher.outstanding[n as usize];
-                out.swap_remove(pos);
-                if let Some(&moved) = out.get(pos) {
-                    self.execs.slots[moved as usize].out_pos = pos as u32;
-                }
-            }
-            self.execs.slots[e as usize].sched_done = true;
-            self.maybe_free_exec(e);
-        }
-        completions.clear();
-        self.spare_vecs.push(completions);
-
         if self.dispatcher.mode == ViewMode::Oracle {
             return;
         }
-        if incarnation > self.dispatcher.known_incarnation[n as usize] {
+        let known = &mut self.nodes[n as usize].hot.known_incarnation;
+        if incarnation > *known {
             // The node restarted: whatever the dispatcher sent to its previous incarnation is gone.
-            self.dispatcher.known_incarnation[n as usize] = incarnation;
+            *known = incarnation;
             if self.dispatcher.membership.is_some() {
                 // A suspicion still being probed is confirmed by the restart: acting on it now
                 // fails over what went to the previous incarnation, where waiting for the probes
@@ -1331,6 +1940,64 @@ impl Cluster {
                 }
             }
         }
+        if self.dispatcher.membership.is_some() && !self.hear_alive(n, seq, s) {
+            return;
+        }
+        let d = &mut self.dispatcher;
+        let nu = n as usize;
+        let record = &mut self.nodes[nu];
+        let (hot, desk) = (&record.hot, &mut record.desk);
+        if desk.reported_at != NEVER && sent_at <= desk.reported_at {
+            return; // overtaken by a later heartbeat
+        }
+        desk.reported_at = sent_at;
+        let track = d.mode == ViewMode::Heartbeat { track_dispatches: true };
+        let n_fronts = d.fronts.len();
+        for (f, front) in d.fronts.iter_mut().enumerate() {
+            // (The report's slot was released above, but nothing reuses it before this reads it:
+            // only a heartbeat being sent does.)
+            let (in_flight, unacked_demand) = if f == 0 {
+                (desk.acked, desk.acked_demand) = if n_fronts > 1 {
+                    let (received, received_demand) = self.report_received[slot as usize * n_fronts];
+                    (received as u32, received_demand)
+                } else {
+                    (received, received_demand)
+                };
+                (unacked(hot.sent, desk.acked), hot.sent_demand.minus(&desk.acked_demand))
+            } else {
+                let t = &mut front.tracking[nu];
+                (t.acked, t.acked_demand) = self.report_received[slot as usize * n_fronts + f];
+                (t.sent.saturating_sub(t.acked) as u32, t.sent_demand.minus(&t.acked_demand))
+            };
+            let load = NodeLoad { running, queued, in_flight: if track { in_flight } else { 0 } };
+            let believed = if track { used.plus(&unacked_demand) } else { used };
+            if f != 0 {
+                front.loads[nu] = load;
+                if self.keep_used {
+                    self.dims.write(&believed, &mut front.used[nu]);
+                }
+            } else {
+                // (The shadows say what the view's entries hold: rewriting them unchanged is
+                // skipped.)
+                if load != desk.load {
+                    front.loads[nu] = load;
+                    desk.load = load;
+                }
+                if believed != desk.believed {
+                    if self.keep_used {
+                        self.dims.write(&believed, &mut front.used[nu]);
+                    }
+                    desk.believed = believed;
+                }
+            }
+        }
+    }
+
+    /// The membership hears heartbeat `seq` of node `n` (re-admitting it, or arming its check);
+    /// returns false if the node is still suspected (its report then changes no view).
+    #[inline(never)]
+    fn hear_alive(&mut self, n: u32, seq: u64, s: &mut Scheduler<Event>) -> bool {
+        let now = s.now();
         if let Some(m) = self.dispatcher.membership.as_mut() {
             if m.on_heartbeat(NodeId(n), now, seq) == Some(Transition::Readmitted) {
                 self.readmit(n, s);
@@ -1338,7 +2005,7 @@ impl Cluster {
         }
         if let Some(m) = self.dispatcher.membership.as_ref() {
             if !m.is_alive(NodeId(n)) {
-                return;
+                return false;
             }
             if !self.dispatcher.check_pending[n as usize] {
                 if let Some(deadline) = m.deadline(NodeId(n)) {
@@ -1347,27 +2014,43 @@ impl Cluster {
                 }
             }
         }
-        let d = &mut self.dispatcher;
-        let nu = n as usize;
-        if d.reported_at[nu].is_some_and(|t| sent_at <= t) {
-            return; // overtaken by a later heartbeat
+        true
+    }
+
+    /// The dispatcher hears from the report in `slot` which executions its node completed.
+    #[inline(never)]
+    fn hear_completions(&mut self, slot: u32, now: SimTime) {
+        let r = &mut self.heartbeats.in_flight.slots[slot as usize];
+        let n = r.node;
+        let mut completions = std::mem::take(&mut r.completions);
+        for &e in &completions {
+            let exec = &mut self.execs.hot[e as usize];
+            if self.feedback && exec.phase == Phase::Finished {
+                let outcome = Outcome {
+                    task: TaskId(self.tasks.slots[exec.task as usize].id),
+                    node: NodeId(exec.node),
+                    latency: exec.next_step.saturating_since(self.execs.cold[e as usize].dispatched),
+                    expected_work_s: self.classes[exec.class as usize].expected_work_s,
+                    completed: true,
+                };
+                self.dispatcher.fronts[exec.front as usize].balancer.observe(&outcome, now);
+            }
+            self.execs.hot[e as usize].node_done = true;
+            let cold = &mut self.execs.cold[e as usize];
+            if cold.out_pos != NONE {
+                let pos = cold.out_pos as usize;
+                cold.out_pos = NONE;
+                let out = &mut self.dispatcher.outstanding[n as usize];
+                out.swap_remove(pos);
+                if let Some(&moved) = out.get(pos) {
+                    self.execs.cold[moved as usize].out_pos = pos as u32;
+                }
+            }
+            self.execs.hot[e as usize].sched_done = true;
+            self.maybe_free_exec(e);
         }
-        d.reported_at[nu] = Some(sent_at);
-        let track = d.mode == ViewMode::Heartbeat { track_dispatches: true };
-        let n_fronts = d.fronts.len();
-        for (f, front) in d.fronts.iter_mut().enumerate() {
-            let t = &mut front.tracking[nu];
-            // (The report's slot was released above, but nothing reuses it before this reads it:
-            // only a heartbeat being sent does.)
-            (t.acked, t.acked_demand) = if n_fronts > 1 {
-                self.report_received[slot as usize * n_fronts + f]
-            } else {
-                (received, received_demand)
-            };
-            front.loads[nu] =
-                NodeLoad { running, queued, in_flight: if track { t.sent.saturating_sub(t.acked) as u32 } else { 0 } };
-            front.used[nu] = if track { used.plus(&t.sent_demand.minus(&t.acked_demand)) } else { used };
-        }
+        completions.clear();
+        self.spare_vecs.push(completions);
     }
 
     fn on_check(&mut self, n: u32, s: &mut Scheduler<Event>) {
@@ -1394,14 +2077,14 @@ impl Cluster {
         self.metrics.probes += 1;
         self.metrics.log(now, "probe", Some(n), None);
         let timeout = SimDuration::from_secs_f64(probe.timeout_s);
-        let node = &self.nodes[n as usize];
+        let node = &self.nodes[n as usize].hot;
         let rtt = {
             let hb = &mut self.heartbeats;
-            let one_way = hb.delay.sample(&mut self.dispatcher.probe_rng) + hb.extra_delay_s();
-            let back = hb.delay.sample(&mut self.dispatcher.probe_rng) + hb.extra_delay_s();
+            let one_way = hb.delay.sampler.sample(&mut self.dispatcher.probe_rng) + hb.extra_delay_s();
+            let back = hb.delay.sampler.sample(&mut self.dispatcher.probe_rng) + hb.extra_delay_s();
             SimDuration::from_secs_f64(one_way + back)
         };
-        let (due, event) = if node.down == 0 && node.partitioned == 0 && rtt <= timeout {
+        let (due, event) = if node.flags & (DOWN | CUT_OFF) == 0 && rtt <= timeout {
             (now + rtt, Event::ProbeReply(n))
         } else {
             (now + timeout, Event::ProbeTimeout(n))
@@ -1456,8 +2139,8 @@ impl Cluster {
         let nu = n as usize;
         self.dispatcher.probing[nu] = None;
         self.dispatcher.remove_candidate(n);
-        let node = &mut self.nodes[nu];
-        let really_failed = node.down > 0 || node.partitioned > 0;
+        let really_failed = self.nodes[nu].hot.flags & (DOWN | CUT_OFF) != 0;
+        let node = &mut self.nodes_cold[nu];
         if node.fault != NONE {
             // A crash or partition (or a crash already over: a restart noticed late) detected.
             let f = &mut self.instances[node.fault as usize];
@@ -1471,22 +2154,34 @@ impl Cluster {
         }
         self.metrics.log(now, "suspect", Some(n), None);
         let d = &mut self.dispatcher;
-        for front in &mut d.fronts {
-            let t = &mut front.tracking[nu];
-            *t = Tracking { sent: t.acked, sent_demand: t.acked_demand, ..*t };
+        for (f, front) in d.fronts.iter_mut().enumerate() {
+            if f == 0 {
+                let record = &mut self.nodes[nu];
+                record.hot.sent = record.desk.acked;
+                record.hot.sent_demand = record.desk.acked_demand;
+            } else {
+                let t = &mut front.tracking[nu];
+                *t = Tracking { sent: t.acked, sent_demand: t.acked_demand, ..*t };
+            }
             front.loads[nu] = NodeLoad::default();
-            front.used[nu] = Resources::ZERO;
+            if self.keep_used {
+                self.dims.write(&Amounts::ZERO, &mut front.used[nu]);
+            }
+            if f == 0 {
+                self.nodes[nu].desk.believed = Amounts::ZERO;
+                self.nodes[nu].desk.load = NodeLoad::default();
+            }
         }
         let mut orphans = std::mem::take(&mut d.outstanding[nu]);
         // Highest priority first (then oldest task): rate-limited policies move those first.
-        let (execs, tasks, classes) = (&self.execs.slots, &self.tasks.slots, &self.classes);
+        let (execs, tasks, classes) = (&self.execs.hot, &self.tasks.slots, &self.classes);
         orphans.sort_by_key(|&e| {
             let task = &tasks[execs[e as usize].task as usize];
             (std::cmp::Reverse(classes[task.class as usize].priority), task.id)
         });
         for &e in &orphans {
-            let exec = &mut self.execs.slots[e as usize];
-            exec.out_pos = NONE;
+            self.execs.cold[e as usize].out_pos = NONE;
+            let exec = &mut self.execs.hot[e as usize];
             exec.sched_done = true;
             let task_slot = exec.task;
             self.orphan(task_slot, e, s);
@@ -1582,36 +2277,33 @@ impl Cluster {
         let now = s.now();
         let nu = n as usize;
         let stale = |execs: &[Exec], e: u32| execs[e as usize].sched_done;
-        let node = &mut self.nodes[nu];
+        let node = &mut self.nodes[nu].hot;
+        let head = &mut self.heads[nu];
         let (queued, kept): (Vec<u32>, Vec<u32>) =
-            node.queue.drain(&self.execs.slots).into_iter().partition(|&e| stale(&self.execs.slots, e));
+            node.queue.drain(head, &self.execs.hot).into_iter().partition(|&e| stale(&self.execs.hot, e));
         for e in kept {
-            node.queue.push_back(&mut self.execs.slots, e);
+            node.queue.push_back(head, &mut self.execs.hot, e);
         }
-        let running: Vec<u32> = node.running.iter().copied().filter(|&e| stale(&self.execs.slots, e)).collect();
-        let speed = node.speed;
+        let running: Vec<u32> =
+            self.nodes_cold[nu].running.iter().copied().filter(|&e| stale(&self.execs.hot, e)).collect();
+        let speed = self.speed(nu);
         for &e in &running {
-            let exec = self.execs.slots[e as usize];
-            let demand = self.classes[exec.class as usize].demand;
+            let exec = self.execs.hot[e as usize];
+            let demand = self.classes[exec.class as usize].amounts;
             let saved = self.tasks.slots[exec.task as usize].saved;
-            let progress = match exec.phase {
-                Phase::Working { since, progress, target } => {
-                    (progress + ((now - since).0 as f64 * speed) as u64).min(target)
-                }
-                Phase::Checkpointing { progress } => progress,
-                _ => saved,
-            };
+            let progress = self.execs.progress_at(e, now, speed, saved);
             self.metrics.lost_work += progress.saturating_sub(saved);
-            self.metrics.add_busy(nu, &demand, exec.started, now);
+            self.nodes[nu].desk.add_busy(self.metrics.warmup(), &demand, exec.started, now);
             let id = self.tasks.slots[exec.task as usize].id;
-            self.metrics.record_exec(|| exec_record(&exec, id, now, ExecOutcome::Fenced));
-            let node = &mut self.nodes[nu];
+            let execs = &self.execs;
+            self.metrics.record_exec(|| execs.record(e, id, now, ExecOutcome::Fenced));
+            let node = &mut self.nodes[nu].hot;
             node.used.sub_assign(&demand);
             node.n_running -= 1;
-            Self::remove_running(node, &mut self.execs.slots, e);
+            Self::remove_running(&mut self.nodes_cold[nu], &mut self.execs.cold, e);
         }
         for e in queued.into_iter().chain(running) {
-            let exec = &mut self.execs.slots[e as usize];
+            let exec = &mut self.execs.hot[e as usize];
             exec.phase = Phase::Lost;
             exec.gen = exec.gen.wrapping_add(1);
             exec.node_done = true;
@@ -1623,9 +2315,10 @@ impl Cluster {
     }
 
     fn maybe_free_exec(&mut self, e: u32) {
-        let exec = self.execs.slots[e as usize];
+        debug_assert!(!self.solo, "a solo execution is freed when it completes");
+        let exec = self.execs.hot[e as usize];
         if exec.node_done && exec.sched_done {
-            self.execs.slots[e as usize].gen = exec.gen.wrapping_add(1);
+            self.execs.hot[e as usize].gen = exec.gen.wrapping_add(1);
             self.execs.release(e);
             let task = &mut self.tasks.slots[exec.task as usize];
             task.live_execs -= 1;
@@ -1656,8 +2349,9 @@ impl Cluster {
         let oracle = self.dispatcher.mode == ViewMode::Oracle;
         match action {
             FaultAction::Crash(n) => {
-                let node = &mut self.nodes[n as usize];
+                let node = &mut self.nodes_cold[n as usize];
                 node.down += 1;
+                self.nodes[n as usize].hot.flags |= DOWN;
                 if node.down == 1 {
                     self.open_fault_instance(n, FaultKind::Crash, now);
                     self.crash(n, now);
@@ -1667,12 +2361,15 @@ impl Cluster {
                 }
             }
             FaultAction::Recover(n) => {
-                let node = &mut self.nodes[n as usize];
+                let node = &mut self.nodes_cold[n as usize];
                 node.down = node.down.saturating_sub(1);
                 if node.down == 0 {
-                    node.incarnation += 1;
-                    node.hb_seq = 0;
-                    node.speed = self.specs[n as usize].speed * node.profile * node.slowdowns.iter().product::<f64>();
+                    let hot = &mut self.nodes[n as usize].hot;
+                    hot.flags &= !DOWN;
+                    hot.incarnation += 1;
+                    self.nodes[n as usize].desk.hb_seq = 0;
+                    self.refresh_speed(n as usize);
+                    let node = &mut self.nodes_cold[n as usize];
                     if !node.beating {
                         node.beating = true;
                         s.schedule_at(now, Event::Beat(n));
@@ -1684,8 +2381,9 @@ impl Cluster {
                 }
             }
             FaultAction::Partition(n) => {
-                let node = &mut self.nodes[n as usize];
+                let node = &mut self.nodes_cold[n as usize];
                 node.partitioned += 1;
+                self.nodes[n as usize].hot.flags |= CUT_OFF;
                 if node.partitioned == 1 && node.down == 0 {
                     self.open_fault_instance(n, FaultKind::Partition, now);
                     if oracle {
@@ -1694,8 +2392,11 @@ impl Cluster {
                 }
             }
             FaultAction::Heal(n) => {
-                let node = &mut self.nodes[n as usize];
+                let node = &mut self.nodes_cold[n as usize];
                 node.partitioned = node.partitioned.saturating_sub(1);
+                if node.partitioned == 0 {
+                    self.nodes[n as usize].hot.flags &= !CUT_OFF;
+                }
                 if node.partitioned == 0 && node.down == 0 {
                     node.fault = NONE; // healed before anyone noticed: nothing left to detect
                     let held = std::mem::take(&mut node.held);
@@ -1708,18 +2409,18 @@ impl Cluster {
                 }
             }
             FaultAction::SlowDown(n, factor) => {
-                self.nodes[n as usize].slowdowns.push(factor);
+                self.nodes_cold[n as usize].slowdowns.push(factor);
                 self.rebase_speed(n, s);
             }
             FaultAction::Restore(n, factor) => {
-                let node = &mut self.nodes[n as usize];
+                let node = &mut self.nodes_cold[n as usize];
                 if let Some(i) = node.slowdowns.iter().position(|&f| f == factor) {
                     node.slowdowns.remove(i);
                 }
                 self.rebase_speed(n, s);
             }
             FaultAction::Profile(n, m) => {
-                self.nodes[n as usize].profile = m;
+                self.nodes_cold[n as usize].profile = m;
                 self.rebase_speed(n, s);
             }
             FaultAction::LossBurst(l) => {
@@ -1748,7 +2449,7 @@ impl Cluster {
         let id = self.instances.len() as u32;
         let mut affected = 0;
         for &e in &self.dispatcher.outstanding[n as usize] {
-            let t = self.execs.slots[e as usize].task;
+            let t = self.execs.hot[e as usize].task;
             let task = &mut self.tasks.slots[t as usize];
             if task.status == Status::Pending && task.latest_exec == e {
                 if task.waiting_fault != NONE {
@@ -1764,7 +2465,7 @@ impl Cluster {
         let already_suspected = self.dispatcher.probing[n as usize].is_none()
             && self.dispatcher.membership.as_ref().is_some_and(|m| !m.is_alive(NodeId(n)));
         self.instances.push(FaultInstance { kind, at: now, detected: already_suspected, pending: affected, affected });
-        self.nodes[n as usize].fault = if already_suspected { NONE } else { id };
+        self.nodes_cold[n as usize].fault = if already_suspected { NONE } else { id };
     }
 
     /// A task that a fault stranded is running again, done, or given up.
@@ -1782,40 +2483,36 @@ impl Cluster {
     /// Node `n` stops: everything on it is lost.
     fn crash(&mut self, n: u32, now: SimTime) {
         let nu = n as usize;
-        let node = &mut self.nodes[nu];
-        let running = std::mem::take(&mut node.running);
+        let speed = self.speed(nu);
+        let node = &mut self.nodes[nu].hot;
         node.n_running = 0;
-        let queue = node.queue.drain(&self.execs.slots);
-        let unreported = std::mem::take(&mut node.unreported);
-        let held = std::mem::take(&mut node.held);
-        node.used = Resources::ZERO;
-        let speed = node.speed;
+        let queue = node.queue.drain(&mut self.heads[nu], &self.execs.hot);
+        node.used = Amounts::ZERO;
+        let cold = &mut self.nodes_cold[nu];
+        let running = std::mem::take(&mut cold.running);
+        let unreported = std::mem::take(&mut cold.unreported);
+        let held = std::mem::take(&mut cold.held);
         for &e in &running {
-            let exec = self.execs.slots[e as usize];
+            let exec = self.execs.hot[e as usize];
             let task = self.tasks.slots[exec.task as usize];
-            let demand = self.classes[task.class as usize].demand;
-            self.metrics.add_busy(nu, &demand, exec.started, now);
-            self.metrics.record_exec(|| exec_record(&exec, task.id, now, ExecOutcome::Lost));
-            let progress = match exec.phase {
-                Phase::Working { since, progress, target } => {
-                    (progress + ((now - since).0 as f64 * speed) as u64).min(target)
-                }
-                Phase::Checkpointing { progress } => progress,
-                _ => task.saved,
-            };
+            let demand = self.classes[task.class as usize].amounts;
+            self.nodes[nu].desk.add_busy(self.metrics.warmup(), &demand, exec.started, now);
+            let execs = &self.execs;
+            self.metrics.record_exec(|| execs.record(e, task.id, now, ExecOutcome::Lost));
+            let progress = self.execs.progress_at(e, now, speed, task.saved);
             self.metrics.lost_work += progress.saturating_sub(task.saved);
         }
         for e in running.iter().chain(queue.iter()).chain(unreported.iter()).chain(held.iter()).copied() {
-            let exec = &mut self.execs.slots[e as usize];
+            self.execs.cold[e as usize].run_pos = NONE;
+            let exec = &mut self.execs.hot[e as usize];
             if exec.phase != Phase::Finished {
                 exec.phase = Phase::Lost;
             }
-            exec.run_pos = NONE;
             exec.gen = exec.gen.wrapping_add(1);
             exec.node_done = true;
             self.maybe_free_exec(e);
         }
-        let node = &mut self.nodes[nu];
+        let node = &mut self.nodes_cold[nu];
         node.running = running;
         node.running.clear();
         node.unreported = unreported;
@@ -1827,23 +2524,30 @@ impl Cluster {
     /// Node `n`'s speed changed: re-time its running work.
     fn rebase_speed(&mut self, n: u32, s: &mut Scheduler<Event>) {
         let now = s.now();
-        let node = &mut self.nodes[n as usize];
-        let old = node.speed;
-        node.speed = self.specs[n as usize].speed * node.profile * node.slowdowns.iter().product::<f64>();
-        let new = node.speed;
-        if node.down > 0 {
+        let nu = n as usize;
+        let old = self.speed(nu);
+        self.refresh_speed(nu);
+        let new = self.speed(nu);
+        if self.nodes[nu].hot.flags & DOWN != 0 {
             return;
         }
-        for &e in &node.running {
-            let exec = &mut self.execs.slots[e as usize];
-            if let Phase::Working { since, progress, target } = exec.phase {
-                let done = (progress + ((now - since).0 as f64 * old) as u64).min(target);
-                exec.phase = Phase::Working { since: now, progress: done, target };
+        for &e in &self.nodes_cold[nu].running {
+            if self.execs.hot[e as usize].phase == Phase::Working {
+                let target = self.execs.target(e);
+                let done = self.execs.progress_at(e, now, old, 0);
+                self.execs.set_working(e, now, done, target);
+                let exec = &mut self.execs.hot[e as usize];
                 exec.gen = exec.gen.wrapping_add(1);
                 exec.next_step = now + Self::run_time(target - done, new);
                 s.schedule_at(exec.next_step, Event::Step(e, exec.gen));
             }
         }
+    }
+
+    /// A node's CPU in use (0 if no class demands CPU).
+    fn cpu_used(&self) -> impl Fn(&NodeHot<K>) -> u64 {
+        let cpu = self.cpu;
+        move |node| cpu.map_or(0, |k| node.used.0[k])
     }
 
     fn on_sample(&mut self, s: &mut Scheduler<Event>) {
@@ -1852,13 +2556,14 @@ impl Cluster {
         if next <= self.end {
             s.schedule_at(next, Event::Sample);
         }
+        let cpu_used = self.cpu_used();
         let loads = &mut self.sample_scratch;
         loads.clear();
         let mut util_sum = 0.0;
-        for (node, spec) in self.nodes.iter().zip(&self.specs) {
+        for (node, spec) in self.nodes.iter().map(|r| &r.hot).zip(&self.specs) {
             let cores = spec.capacity.units(Resource::Cpu);
             loads.push(f64::from(node.n_running + node.queue.len) / cores);
-            util_sum += node.used.get(Resource::Cpu) as f64 / spec.capacity.get(Resource::Cpu) as f64;
+            util_sum += cpu_used(node) as f64 / spec.capacity.get(Resource::Cpu) as f64;
         }
         let (load_cv, _, _) = balance_stats(loads);
         let point = SeriesPoint {
@@ -1869,8 +2574,8 @@ impl Cluster {
             in_system: self.in_system() as f64,
         };
         if let Some(samples) = self.metrics.node_samples.as_mut() {
-            for (node, spec) in self.nodes.iter().zip(&self.specs) {
-                let cpu = node.used.get(Resource::Cpu) as f64 / spec.capacity.get(Resource::Cpu) as f64;
+            for (node, spec) in self.nodes.iter().map(|r| &r.hot).zip(&self.specs) {
+                let cpu = cpu_used(node) as f64 / spec.capacity.get(Resource::Cpu) as f64;
                 samples.cpu_utilization.push(cpu as f32);
                 samples.queued.push(node.queue.len);
                 samples.running.push(node.n_running);
@@ -1885,10 +2590,11 @@ impl Cluster {
     /// Evaluates the alert rules on the cluster as it is now.
     fn observe_alerts(&mut self, point: &SeriesPoint) {
         let Some(monitor) = self.metrics.monitor.as_ref() else { return };
+        let cpu_used = self.cpu_used();
         let mut max_utilization = 0.0f64;
         let mut queue_length = 0u64;
-        for (node, spec) in self.nodes.iter().zip(&self.specs) {
-            let cpu = node.used.get(Resource::Cpu) as f64 / spec.capacity.get(Resource::Cpu) as f64;
+        for (node, spec) in self.nodes.iter().map(|r| &r.hot).zip(&self.specs) {
+            let cpu = cpu_used(node) as f64 / spec.capacity.get(Resource::Cpu) as f64;
             max_utilization = max_utilization.max(cpu);
             queue_length += u64::from(node.queue.len);
         }
@@ -1913,10 +2619,8 @@ impl Cluster {
     }
 }
 
-impl Model for Cluster {
-    type Event = Event;
-
-    #[inline]
+impl<const K: usize> World<K> {
+    #[inline(always)]
     fn handle(&mut self, event: Event, s: &mut Scheduler<Event>) {
         match event {
             Event::Arrival => self.on_arrival(s),

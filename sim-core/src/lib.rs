@@ -55,6 +55,7 @@
 #![deny(missing_docs)]
 
 pub mod alerts;
+mod amounts;
 pub mod cluster;
 pub mod config;
 pub mod dist;

@@ -253,8 +253,9 @@ pub(crate) struct Collector {
     wait_sum: u128,
     responses: Histogram<u64>,
     completions_in_window: u64,
-    /// Per node and resource: milli-unit-nanoseconds in use after the warm-up.
-    busy: Vec<[u128; N_RESOURCES]>,
+    /// The resource dimensions of utilisation accounting, as indices into [`Resources`] (the
+    /// accumulators themselves are kept beside each node, and handed over at the end).
+    dims: Vec<usize>,
     completions_since_sample: u64,
     pub(crate) series: Vec<SeriesPoint>,
     pub(crate) task_log: Option<Vec<TaskRecord>>,
@@ -301,7 +302,7 @@ impl Collector {
     }
 
     pub(crate) fn new(
-        n_nodes: usize,
+        dims: &[usize],
         warmup: SimTime,
         task_log: bool,
         event_log: bool,
@@ -316,7 +317,7 @@ impl Collector {
             // 1 ns to ~146 years, 3 significant digits: quantiles within 0.1%.
             responses: Histogram::new_with_bounds(1, 1 << 62, 3).expect("valid histogram bounds"),
             completions_in_window: 0,
-            busy: vec![[0; N_RESOURCES]; n_nodes],
+            dims: dims.to_vec(),
             completions_since_sample: 0,
             series: Vec::new(),
             task_log: task_log.then(Vec::new),
@@ -385,18 +386,6 @@ impl Collector {
         }
     }
 
-    /// Adds the part of `[start, end]` after the warm-up, weighted by `demand`, to a node's usage.
-    #[inline]
-    pub(crate) fn add_busy(&mut self, node: usize, demand: &Resources, start: SimTime, end: SimTime) {
-        let from = start.max(self.warmup);
-        if end > from {
-            let dt = u128::from((end - from).0);
-            for (b, &d) in self.busy[node].iter_mut().zip(&demand.0) {
-                *b += u128::from(d) * dt;
-            }
-        }
-    }
-
     /// Keeps an execution record while the log has room.
     #[inline]
     pub(crate) fn record_exec(&mut self, record: impl FnOnce() -> ExecRecord) {
@@ -437,10 +426,14 @@ impl Collector {
         self.series.push(point);
     }
 
-    /// Final metrics, given the nodes' capacities and the total events handled.
+    /// Final metrics, given the nodes' capacities, their utilisation accumulators (per node, the
+    /// milli-unit-nanoseconds in use after the warm-up in each of the collector's dimensions, node
+    /// after node) and the total events handled.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn finish(
         self,
         capacities: impl Iterator<Item = Resources> + Clone,
+        busy: &[u128],
         end: SimTime,
         events: u64,
         in_flight: u64,
@@ -470,8 +463,12 @@ impl Collector {
         let window_ns = (end - self.warmup).0 as f64;
         let node_utilization: Vec<[f64; N_RESOURCES]> = capacities
             .clone()
-            .zip(&self.busy)
-            .map(|(cap, busy)| {
+            .zip(busy.chunks_exact(self.dims.len()))
+            .map(|(cap, compact)| {
+                let mut busy = [0u128; N_RESOURCES];
+                for (&b, &d) in compact.iter().zip(&self.dims) {
+                    busy[d] = b;
+                }
                 let mut u = [0.0; N_RESOURCES];
                 for r in Resource::ALL {
                     if cap.get(r) > 0 {
@@ -641,14 +638,14 @@ mod tests {
 
     #[test]
     fn response_cdf_holds_the_quantiles_of_the_responses() {
-        let mut c = Collector::new(1, SimTime::ZERO, false, false, false);
+        let mut c = Collector::new(&[0], SimTime::ZERO, false, false, false);
         // Responses of 1, 2, ..., 100 seconds.
         for i in 1..=100u64 {
             c.on_arrival(SimTime::ZERO);
             c.on_completion(SimTime::ZERO, SimTime::ZERO, SimTime(i * 1_000_000_000));
         }
         let cap = Resources::default();
-        let out = c.finish(std::iter::once(cap), SimTime(200_000_000_000), 0, 0, &[], vec![]);
+        let out = c.finish(std::iter::once(cap), &[0], SimTime(200_000_000_000), 0, 0, &[], vec![]);
         assert_eq!(out.response_cdf.len(), RESPONSE_CDF_QUANTILES.len());
         let at = |q: f64| out.response_cdf.iter().find(|p| p.0 == q).unwrap().1;
         assert!((at(0.0) - 1.0).abs() < 1e-3, "min {}", at(0.0));
@@ -656,7 +653,7 @@ mod tests {
         assert!((at(0.99) - 99.0).abs() < 0.1, "p99 {}", at(0.99));
         assert!((at(1.0) - 100.0).abs() < 0.1, "max {}", at(1.0));
         assert!(out.response_cdf.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1));
-        let empty = Collector::new(1, SimTime::ZERO, false, false, false);
-        assert!(empty.finish(std::iter::once(cap), SimTime(1), 0, 0, &[], vec![]).response_cdf.is_empty());
+        let empty = Collector::new(&[0], SimTime::ZERO, false, false, false);
+        assert!(empty.finish(std::iter::once(cap), &[0], SimTime(1), 0, 0, &[], vec![]).response_cdf.is_empty());
     }
 }

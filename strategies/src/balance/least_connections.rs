@@ -15,6 +15,11 @@ use crate::{ClusterView, NodeId, TaskInfo, Time};
 pub struct LeastConnections;
 
 impl Balancer for LeastConnections {
+    /// Only the task counts are read.
+    fn reads_used(&self) -> bool {
+        false
+    }
+
     fn pick(
         &mut self,
         _task: &TaskInfo,

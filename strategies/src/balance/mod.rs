@@ -94,6 +94,13 @@ pub trait Balancer: Send {
     /// The scheduler learned at `now` how one of its dispatches ended.
     fn observe(&mut self, _outcome: &Outcome, _now: Time) {}
 
+    /// False if the balancer never reads [`ClusterView::used`] (in any of its methods): a caller
+    /// may then leave that part of the view it builds unmaintained, which spares it a write per
+    /// dispatch and per heartbeat. The default, true, is always safe.
+    fn reads_used(&self) -> bool {
+        true
+    }
+
     /// [`pick`](Self::pick), recording in `why` what the decision considered. It must choose
     /// exactly what `pick` would and draw the same random numbers, so that logging decisions
     /// changes no result. The default notes each candidate's task count and calls `pick`.

@@ -34,6 +34,11 @@ impl PowerOfD {
 }
 
 impl Balancer for PowerOfD {
+    /// Only the task counts are read.
+    fn reads_used(&self) -> bool {
+        false
+    }
+
     fn pick(
         &mut self,
         _task: &TaskInfo,

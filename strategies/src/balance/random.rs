@@ -14,6 +14,11 @@ use crate::{ClusterView, NodeId, TaskInfo, Time};
 pub struct Random;
 
 impl Balancer for Random {
+    /// Nothing of the view is read.
+    fn reads_used(&self) -> bool {
+        false
+    }
+
     fn pick(
         &mut self,
         _task: &TaskInfo,

@@ -16,6 +16,11 @@ pub struct RoundRobin {
 }
 
 impl Balancer for RoundRobin {
+    /// Nothing of the view is read.
+    fn reads_used(&self) -> bool {
+        false
+    }
+
     fn pick(
         &mut self,
         _task: &TaskInfo,
