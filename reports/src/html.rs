@@ -23,7 +23,7 @@ fn caption(name: &str) -> &'static str {
         "utilisation" => "Mean utilisation of each resource by strategy: higher at equal throughput means less idle capacity; uneven dimensions mean stranded resources.",
         "recovery" => "Time from a fault until every task that was on the node is running again or done, per strategy combination.",
         "detection" => "Time from a fault to its suspicion, and suspicions of nodes that were fine: the trade-off every detector makes.",
-        "detection_cdf" => "The share of faults detected within x seconds, pooled over replications: a long right tail is a detector that sometimes waits far longer than its mean.",
+        "detection_cdf" => "The share of faults detected within x seconds, pooled over replications: a long right tail is a detector that sometimes waits far longer than its mean. Combinations that share a detector see the same heartbeats, so their lines usually coincide (the one drawn last shows).",
         "heatmap" => "Each node's CPU utilisation over time for the baseline strategy (rows grouped by node group): bright stripes are hot spots, dark ones idle nodes; faults show as rows going dark.",
         _ => "",
     }
@@ -57,7 +57,9 @@ pub fn report_html(summary: &Summary, brief: &[String], charts: &[(Chart, String
          table {{ border-collapse: collapse; font-size: 0.9em; }}\n\
          th, td {{ border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }}\n\
          th:first-child, td:first-child {{ text-align: left; }}\n\
+         .n {{ white-space: nowrap; }}\n\
          td.best {{ font-weight: bold; background: #e6f4e6; }}\n\
+         .wide {{ overflow-x: auto; }}\n\
          figure {{ margin: 2em 0; }} figcaption {{ color: #555; margin-top: 0.5em; }}\n\
          svg {{ max-width: 100%; height: auto; }}\n</style>\n</head>\n<body>\n"
     );
@@ -119,7 +121,7 @@ pub fn report_html(summary: &Summary, brief: &[String], charts: &[(Chart, String
 
 /// A [`Table`](tables::Table) as HTML, the best cells marked.
 fn html_table(out: &mut String, table: &tables::Table, heading_prefix: &str) {
-    let _ = write!(out, "<table>\n<tr><th>strategy</th>");
+    let _ = write!(out, "<div class=\"wide\"><table>\n<tr><th>strategy</th>");
     for c in &table.columns {
         let _ = write!(out, "<th>{heading_prefix}{}</th>", escape(&c.title()));
     }
@@ -128,11 +130,11 @@ fn html_table(out: &mut String, table: &tables::Table, heading_prefix: &str) {
         let _ = write!(out, "<tr><td>{}</td>", escape(&r.label));
         for (cell, best) in r.cells.iter().zip(&r.best) {
             let class = if *best { " class=\"best\"" } else { "" };
-            let _ = write!(out, "<td{class}>{}</td>", escape(&cell.text()));
+            let _ = write!(out, "<td{class}>{}</td>", cell.html());
         }
         let _ = writeln!(out, "</tr>");
     }
-    let _ = writeln!(out, "</table>");
+    let _ = writeln!(out, "</table></div>");
 }
 
 /// The alerts section: per strategy and rule, alerts fired and time spent firing per replication
@@ -143,7 +145,7 @@ fn alerts_table(out: &mut String, summary: &Summary) {
         out,
         "<h2>Alerts</h2>\n<p>Per replication: alerts fired, and seconds spent firing (mean ± 95% half-width). \
          Each rule is evaluated at every sample after the warm-up; the alert noise of two strategies \
-         compares here like any other result (details in <code>alerts.csv</code>).</p>\n<table>\n\
+         compares here like any other result (details in <code>alerts.csv</code>).</p>\n<div class=\"wide\"><table>\n\
          <tr><th>strategy</th>"
     );
     for rule in first.alerts.keys() {
@@ -156,13 +158,13 @@ fn alerts_table(out: &mut String, summary: &Summary) {
             let _ = write!(
                 out,
                 "<td>{}</td><td>{}</td>",
-                escape(&tables::estimate(&a.fired).text()),
-                escape(&tables::estimate(&a.firing_s).text())
+                tables::estimate(&a.fired).html(),
+                tables::estimate(&a.firing_s).html()
             );
         }
         let _ = writeln!(out, "</tr>");
     }
-    let _ = writeln!(out, "</table>");
+    let _ = writeln!(out, "</table></div>");
 }
 
 #[cfg(test)]
@@ -187,7 +189,13 @@ mod tests {
         let html = report_html(&s, &[], &[], 0);
         assert!(html.contains("<h2>Alerts</h2>"));
         assert!(html.contains("<th>hot&lt;cpu&gt; fired</th><th>hot&lt;cpu&gt; firing (s)</th>"), "{html}");
-        assert!(html.contains("<tr><td>random</td><td>2.0 ± 5.0</td><td>20 ± 25</td></tr>"), "{html}");
+        assert!(
+            html.contains(
+                "<tr><td>random</td><td><span class=\"n\">2.0 ±</span> <span class=\"n\">5.0</span></td>\
+                 <td><span class=\"n\">20 ±</span> <span class=\"n\">25</span></td></tr>"
+            ),
+            "{html}"
+        );
     }
 
     #[test]
@@ -197,13 +205,19 @@ mod tests {
         assert!(html.contains("<h1>s&lt;1&gt;</h1>"));
         assert!(html.contains("<td>random</td>") && html.contains("<td>p2c &amp; co</td>"));
         assert_eq!(html.matches("class=\"best\"").count(), 1);
-        assert!(html.contains("<td class=\"best\">2.0 ± 2.4</td>"), "{html}");
+        assert!(
+            html.contains("<td class=\"best\"><span class=\"n\">2.0 ±</span> <span class=\"n\">2.4</span></td>"),
+            "{html}"
+        );
         // Paired differences −1.0, −0.9, −1.1: mean −1.0, t(2) half-width 4.303 · 0.1/√3 = 0.248.
         let (mean, ci) = mean_ci95(&[1.0 - 2.0, 2.1 - 3.0, 2.9 - 4.0]);
         let (lo, hi) = ci.unwrap();
         assert!((mean + 1.0).abs() < 1e-12 && ((hi - lo) / 2.0 - 0.2484).abs() < 1e-4);
-        assert!(html.contains("<td>-1.00 [-1.25, -0.75]</td>"), "{html}");
-        for tag in ["table", "tr", "ul", "h2", "html", "body", "head"] {
+        assert!(
+            html.contains("<td><span class=\"n\">-1.00</span> <span class=\"n\">[-1.25, -0.75]</span></td>"),
+            "{html}"
+        );
+        for tag in ["table", "tr", "ul", "h2", "html", "body", "head", "div", "span"] {
             assert_eq!(
                 html.matches(&format!("<{tag}>")).count() + html.matches(&format!("<{tag} ")).count(),
                 html.matches(&format!("</{tag}>")).count(),

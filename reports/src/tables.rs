@@ -146,6 +146,14 @@ impl Cell {
         }
     }
 
+    /// The estimate as shown (rounded like [`Cell::text`]), `None` when undefined.
+    fn shown_mean(&self) -> Option<f64> {
+        match self.shown() {
+            Shown::Undefined => None,
+            Shown::Plain(mean) | Shown::Half(mean, _) | Shown::Interval(mean, ..) => mean.parse().ok(),
+        }
+    }
+
     /// Plain text: `1.23 ± 0.056`, `-1.00 [-1.25, -0.75]`, or `–`.
     pub fn text(&self) -> String {
         match self.shown() {
@@ -153,6 +161,19 @@ impl Cell {
             Shown::Plain(mean) => mean,
             Shown::Half(mean, half) => format!("{mean} ± {half}"),
             Shown::Interval(mean, lo, hi) => format!("{mean} [{lo}, {hi}]"),
+        }
+    }
+
+    /// HTML: like [`Cell::text`], with the estimate and its interval each kept on one line (a
+    /// narrow table breaks between them, never inside a number or an interval).
+    pub fn html(&self) -> String {
+        match self.shown() {
+            Shown::Undefined => "–".to_string(),
+            Shown::Plain(mean) => mean,
+            Shown::Half(mean, half) => format!("<span class=\"n\">{mean} ±</span> <span class=\"n\">{half}</span>"),
+            Shown::Interval(mean, lo, hi) => {
+                format!("<span class=\"n\">{mean}</span> <span class=\"n\">[{lo}, {hi}]</span>")
+            }
         }
     }
 
@@ -193,15 +214,20 @@ pub fn results(summary: &Summary) -> Table {
         })
         .map(|&(metric, heading, unit)| Column { metric, heading, unit })
         .collect();
-    // Per column, the best mean; every row that reaches it is marked (ties included), unless
-    // every row does (nothing then stands out).
-    let mean = |r: &crate::LabelSummary, metric: &str| r.metrics.get(metric).map_or(f64::NAN, |m| m.mean);
+    // Per column, the best mean as shown (rounded to the digits its interval supports, so that
+    // rows which read the same are marked alike); every row that reaches it is marked (ties
+    // included), unless every row does (nothing then stands out).
+    let cells: Vec<Vec<Cell>> = summary
+        .results
+        .iter()
+        .map(|r| columns.iter().map(|c| r.metrics.get(c.metric).map_or(Cell::Empty, estimate)).collect())
+        .collect();
     let best: Vec<Option<f64>> = columns
         .iter()
-        .map(|c| {
+        .enumerate()
+        .map(|(i, c)| {
             let better = direction(c.metric)?;
-            let values: Vec<f64> =
-                summary.results.iter().map(|r| mean(r, c.metric)).filter(|v| v.is_finite()).collect();
+            let values: Vec<f64> = cells.iter().filter_map(|row| row[i].shown_mean()).collect();
             let best = values.iter().copied().reduce(|a, b| match better {
                 Direction::Lower => a.min(b),
                 Direction::Higher => a.max(b),
@@ -212,10 +238,11 @@ pub fn results(summary: &Summary) -> Table {
     let rows = summary
         .results
         .iter()
-        .map(|r| Row {
+        .zip(cells)
+        .map(|(r, cells)| Row {
             label: r.label.clone(),
-            cells: columns.iter().map(|c| r.metrics.get(c.metric).map_or(Cell::Empty, estimate)).collect(),
-            best: columns.iter().zip(&best).map(|(c, b)| *b == Some(mean(r, c.metric))).collect(),
+            best: cells.iter().zip(&best).map(|(cell, b)| b.is_some() && *b == cell.shown_mean()).collect(),
+            cells,
         })
         .collect();
     Table { columns, rows }
@@ -433,6 +460,29 @@ pub(crate) mod tests {
             *r = label(&r.label.clone(), [0.0, 0.0, 0.0]);
         }
         assert!(results(&s).rows.iter().all(|r| r.best == [false]), "every strategy ties: nothing stands out");
+    }
+
+    #[test]
+    fn rows_that_read_the_same_are_marked_alike() {
+        // 17.99 ± 0.12 three times: the unrounded means differ in the fourth decimal, but a reader
+        // sees the same number, so all three are marked; 17.96 is not.
+        let mut s = summary();
+        let throughput = |v: [f64; 3]| {
+            let mut l = label("x", v);
+            let m = l.metrics.shift_remove("mean_response_s").unwrap();
+            l.metrics.insert("throughput_per_s".into(), m);
+            l
+        };
+        s.results = [[17.90, 17.99, 18.08], [17.91, 17.99, 18.08], [17.90, 17.98, 18.09], [17.87, 17.96, 18.05]]
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| LabelSummary { label: format!("s{i}"), ..throughput(v) })
+            .collect();
+        let t = results(&s);
+        let shown: Vec<String> = t.rows.iter().map(|r| r.cells[0].text()).collect();
+        let marked: Vec<bool> = t.rows.iter().map(|r| r.best[0]).collect();
+        assert_eq!(shown[..3], ["17.99 ± 0.22", "17.99 ± 0.21", "17.99 ± 0.24"], "{shown:?}");
+        assert_eq!(marked, [true, true, true, false], "{shown:?}");
     }
 
     #[test]
