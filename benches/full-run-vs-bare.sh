@@ -7,6 +7,7 @@
 # file is the bare loop's world. Usage: benches/full-run-vs-bare.sh [ROUNDS] (default 5), from
 # the repository root.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 rounds=${1:-5}
 cargo build --release --quiet -p fulcrum -p fulcrum-benches
 bin=target/release
@@ -27,7 +28,6 @@ for i in $(seq "$rounds"); do
     fi
   done
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 m_run=$(median "${run[@]}"); m_bare=$(median "${bare[@]}")
 echo "fulcrum run (1e5 nodes, 100 s): ${run[*]} s (median $m_run s, peak $((run_kb / 1024)) MiB)"
 echo "bare loop:                      ${bare[*]} s (median $m_bare s, peak $((bare_kb / 1024)) MiB)"

@@ -4,6 +4,7 @@
 # still writes every data file), alternating the two ROUNDS times; prints the median of each and
 # their ratio. Usage: benches/report-overhead.sh [ROUNDS] (default 3), from the repository root.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 rounds=${1:-3}
 cargo build --release --quiet
 bin=target/release/fulcrum
@@ -17,7 +18,6 @@ for _ in $(seq "$rounds"); do
   s=$(date +%s.%N); "$bin" run "$scenario" --out "$out/b" --quiet; e=$(date +%s.%N)
   with+=("$(awk -v a="$s" -v b="$e" 'BEGIN {printf "%.2f", b - a}')")
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 m0=$(median "${without[@]}"); m1=$(median "${with[@]}")
 echo "without charts: ${without[*]} s (median $m0 s)"
 echo "with charts and report: ${with[*]} s (median $m1 s)"
