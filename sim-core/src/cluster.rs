@@ -580,7 +580,7 @@ fn touch<T: Copy>(x: &T) -> T {
 /// Asks the processor to bring the cache line of `x` into its caches, without waiting for it.
 /// Unlike [`touch`], which holds up the instructions after it until the line arrives, a prefetch
 /// lets the current event's handling go on meanwhile: [`World::prefetch`] with plain reads gained
-/// nothing on the 1e5-node heartbeat run, with prefetches it takes 18 % off the run. (Elsewhere
+/// nothing on the 1e5-node heartbeat run, with prefetches it takes 12-18 % off the run. (Elsewhere
 /// than on x86-64 it does nothing.)
 #[inline(always)]
 fn prefetch<T>(x: &T) {
