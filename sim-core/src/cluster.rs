@@ -577,6 +577,23 @@ fn touch<T: Copy>(x: &T) -> T {
     std::hint::black_box(*x)
 }
 
+/// Asks the processor to bring the cache line of `x` into its caches, without waiting for it.
+/// Unlike [`touch`], which holds up the instructions after it until the line arrives, a prefetch
+/// lets the current event's handling go on meanwhile: [`World::prefetch`] with plain reads gained
+/// nothing on the 1e5-node heartbeat run, with prefetches it takes 12-18 % off the run. (Elsewhere
+/// than on x86-64 it does nothing.)
+#[inline(always)]
+fn prefetch<T>(x: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint: it reads nothing the program sees, never faults, and `x`
+    // is a valid reference anyway.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>((x as *const T).cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
+}
+
 /// `sent - acked` floored at zero, from 32-bit wrapping counts of dispatches: exactly what the
 /// 64-bit counts would give, since their true difference is bounded by the dispatches in flight
 /// (or in flight at a suspicion), which never approach 2^31.
@@ -879,6 +896,11 @@ impl Model for Cluster {
     #[inline]
     fn handle(&mut self, event: Event, s: &mut Scheduler<Event>) {
         with_world!(&mut self.0, w => w.handle(event, s))
+    }
+
+    #[inline]
+    fn prefetch(&self, next: &Event) {
+        with_world!(&self.0, w => w.prefetch(next))
     }
 }
 
@@ -2620,6 +2642,37 @@ impl<const K: usize> World<K> {
 }
 
 impl<const K: usize> World<K> {
+    /// Starts loading what `event`, most likely the next to be handled, will read first, where
+    /// that is most likely a cache miss in a large cluster: a completion's execution, its node's
+    /// record and queue head; a heartbeat's node record (see [`Model::prefetch`]). The lines
+    /// then arrive while the current event is handled. (A dispatch's delivery and a heartbeat's
+    /// report find their node's record in cache: the dispatch and the heartbeat brought it in
+    /// half a millisecond before.)
+    #[inline(always)]
+    fn prefetch(&self, event: &Event) {
+        match *event {
+            Event::Step(e, _) => {
+                if let (Some(exec), Some(&n)) = (self.execs.hot.get(e as usize), self.execs.node_of.get(e as usize)) {
+                    prefetch(exec);
+                    if let Some(record) = self.nodes.get(n as usize) {
+                        prefetch(&record.hot);
+                        prefetch(&record.desk);
+                    }
+                    if let Some(head) = self.heads.get(n as usize) {
+                        prefetch(head);
+                    }
+                }
+            }
+            Event::Beat(n) => {
+                if let Some(record) = self.nodes.get(n as usize) {
+                    prefetch(&record.hot);
+                    prefetch(&record.desk);
+                }
+            }
+            _ => {}
+        }
+    }
+
     #[inline(always)]
     fn handle(&mut self, event: Event, s: &mut Scheduler<Event>) {
         match event {

@@ -74,6 +74,13 @@ pub trait Model {
 
     /// Reacts to `event`, which happens at `scheduler.now()`.
     fn handle(&mut self, event: Self::Event, scheduler: &mut Scheduler<Self::Event>);
+
+    /// A look at the event that will most likely be handled after the one about to be: the model
+    /// may start loading what that event will read (see [`Simulation::run_until`]). It must
+    /// change nothing the simulation can observe (the event may not come next after all: the
+    /// current one may schedule an earlier one). Does nothing by default.
+    #[inline(always)]
+    fn prefetch(&self, _next: &Self::Event) {}
 }
 
 /// A model and its schedule, driven step by step or until a time.
@@ -152,6 +159,9 @@ impl<M: Model> Simulation<M> {
             Some((t, event)) => {
                 self.scheduler.now = SimTime(t);
                 self.scheduler.processed += 1;
+                if let Some(next) = self.scheduler.queue.peek_near() {
+                    self.model.prefetch(next);
+                }
                 self.model.handle(event, &mut self.scheduler);
                 true
             }
@@ -169,10 +179,17 @@ impl<M: Model> Simulation<M> {
     }
 
     /// Handles every event at or before `until`, then sets the clock to `until` (if it is later).
+    ///
+    /// Before handling an event, it shows the model the next one when that is cheap to find
+    /// ([`Model::prefetch`]), so that the loads of the two overlap: in a large world each
+    /// event's state is most likely a cache miss.
     pub fn run_until(&mut self, until: SimTime) {
         while let Some((t, event)) = self.scheduler.queue.pop_at_most(until.0) {
             self.scheduler.now = SimTime(t);
             self.scheduler.processed += 1;
+            if let Some(next) = self.scheduler.queue.peek_near() {
+                self.model.prefetch(next);
+            }
             self.model.handle(event, &mut self.scheduler);
         }
         if until > self.scheduler.now {

@@ -39,6 +39,11 @@ const LEVELS: usize = 64_usize.div_ceil(DIGIT_BITS as usize);
 /// (`benches/tests/allocation.rs` allows one allocation per 10,000 events).
 const RETAIN: usize = 16384;
 
+/// Most elements [`RadixHeap::peek_near`] looks through. On the 1e5-node heartbeat run the lowest
+/// bucket after a pop holds one element 70 % of the time, two to four 28 %, five to sixteen 1.5 %,
+/// and more (a bucket about to be refilled) 0.9 %.
+const PEEK_SCAN: usize = 16;
+
 /// Per bit position: its level, and the shift that brings the level's digit down (a table
 /// lookup is cheaper than the division by 6).
 const LEVEL_OF_BIT: [(u8, u8); 64] = {
@@ -170,6 +175,37 @@ impl<T: Copy> RadixHeap<T> {
         }
         let (level, digit) = self.lowest();
         self.buckets[level * FANOUT + digit].iter().map(|e| e.0).min()
+    }
+
+    /// The value the next [`pop`](Self::pop) would return, if finding it is cheap: the head of
+    /// the now bucket, or the first of the smallest keys of the lowest bucket if that holds at
+    /// most [`PEEK_SCAN`] elements (else `None`). The heap is left exactly as it is: the clock
+    /// must not move (an element may still be pushed before the one seen here), so this never
+    /// refills.
+    #[inline(always)]
+    pub fn peek_near(&self) -> Option<&T> {
+        if let Some(entry) = self.now.get(self.head) {
+            return Some(&entry.1);
+        }
+        if self.levels == 0 {
+            return None;
+        }
+        let (level, digit) = self.lowest();
+        let bucket = &self.buckets[level * FANOUT + digit];
+        if bucket.len() == 1 || level == 0 {
+            return Some(&bucket[0].1);
+        }
+        if bucket.len() > PEEK_SCAN {
+            return None;
+        }
+        // The first of the smallest keys (ties keep insertion order).
+        let mut min = &bucket[0];
+        for entry in &bucket[1..] {
+            if entry.0 < min.0 {
+                min = entry;
+            }
+        }
+        Some(&min.1)
     }
 
     /// Removes and returns the element with the smallest key (the earliest inserted among equals).
@@ -354,6 +390,10 @@ mod tests {
                     }
                 }
                 prop_assert_eq!(radix.peek_key(), reference.peek().map(|Reverse((k, _))| *k));
+                // A peek that finds the next element finds the right one.
+                if let Some(&next) = radix.peek_near() {
+                    prop_assert_eq!(Some(next), reference.peek().map(|Reverse((_, s))| *s));
+                }
             }
         }
     }
