@@ -902,6 +902,8 @@ impl Model for Cluster {
     fn prefetch(&self, next: &Event) {
         with_world!(&self.0, w => w.prefetch(next))
     }
+
+    const PREFETCHES: bool = true;
 }
 
 /// The cluster model with its resource sums in the `K` dimensions of [`Dims<K>`].
