@@ -452,9 +452,9 @@ struct NodeHot<const K: usize> {
     /// so the dispatcher can tell which of its dispatches a heartbeat reflects).
     received: u32,
     /// Dispatcher 0's dispatches to the node so far (32-bit, wrapping): the dispatcher's record,
-    /// kept here with `sent_demand` because a dispatch updates them (the dispatch then brings
-    /// into cache the line its delivery reads), and its report reads them again. (The other
-    /// dispatchers' are in their [`Front::tracking`].)
+    /// kept here with `sent_demand` because a dispatch updates them (in the line its delivery
+    /// reads), and its report reads them again. Not kept with a lean dispatch (see
+    /// [`World::lean_dispatch`]). (The other dispatchers' are in their [`Front::tracking`].)
     sent: u32,
     /// Queued executions, first in first out, linked through the executions themselves (no
     /// per-node buffer to miss in the cache).
@@ -462,8 +462,9 @@ struct NodeHot<const K: usize> {
     /// Executions running.
     n_running: u32,
     incarnation: u32,
-    /// The incarnation the dispatcher believes in (the dispatcher's, kept here because a
-    /// dispatch reads it: the dispatch then brings into cache the line its delivery reads).
+    /// The incarnation the dispatcher believes in (the dispatcher's, kept here in the line the
+    /// dispatch's delivery reads; a dispatch reads it only once a restart has been heard of:
+    /// see [`World::restart_heard`]).
     known_incarnation: u32,
     /// Index of its capacity and nominal speed in [`World::shapes`].
     shape: u32,
@@ -546,7 +547,9 @@ struct Desk<const K: usize> {
     /// Dispatcher 0's belief about the node's resource use, in the run's dimensions, and about
     /// its load: copies of the node's entries in its view (`used`, `loads`), so that a dispatch
     /// updates the copies here (in a line it has at hand) and overwrites the view's entries
-    /// rather than reading them first, and a report that changes nothing writes nothing.
+    /// rather than reading them first, and a report that changes nothing writes nothing. (Not
+    /// kept with a lean dispatch, which updates the view's entry directly: see
+    /// [`World::lean_dispatch`].)
     believed: Amounts<K>,
     /// Dispatcher 0's count of its dispatches the node had received by its latest report
     /// (32-bit, wrapping, like [`NodeHot::sent`]).
@@ -605,7 +608,7 @@ fn unacked(sent: u32, acked: u32) -> u32 {
 /// A node's [`NodeHot`] and its [`Desk`] side by side, in two cache lines (with one resource
 /// dimension) aligned as a pair: the messages between the dispatcher and the node come in pairs
 /// half a millisecond apart (a dispatch and its delivery, a heartbeat and its report), each
-/// reading one half, and a processor that fetches one line of an aligned pair into its L2 cache
+/// reading (a lean dispatch only prefetching) one half, and a processor that fetches one line of an aligned pair into its L2 cache
 /// fetches the other with it.
 #[derive(Debug, Clone, Copy)]
 #[repr(C, align(128))]
@@ -953,6 +956,18 @@ struct World<const K: usize> {
     /// The balancer reads the view's `used` (`Balancer::reads_used`, asked once): else the
     /// dispatchers leave it at zero.
     keep_used: bool,
+    /// Dispatcher 0 keeps its count of dispatches in flight to each node only in its view's
+    /// entry (`Front::loads`), where the pick has just read it: a dispatch then reads nothing of
+    /// the node's record, which is most likely a cache miss. This holds with a heartbeat view that
+    /// tracks dispatches, a balancer that does not read `used` and no membership: the count then
+    /// only ever grows by dispatches and drops to what a report says is unacked, so it always
+    /// equals `NodeHot::sent - Desk::acked` (never floored: only a suspicion resets `sent`), and a
+    /// report derives `sent` from it; `sent`, `sent_demand`, `Desk::load` and `Desk::believed`
+    /// are then left unmaintained (the demands only feed `believed`, which nothing reads).
+    lean_dispatch: bool,
+    /// The dispatcher has heard of a node's restart: until then it believes every node is in its
+    /// first life (`NodeHot::known_incarnation` is 0), and a dispatch need not read it.
+    restart_heard: bool,
     /// Without failover (untracked executions, no checkpoints) a placed task has exactly one
     /// execution, which carries all the task still needs (its arrival, work and class, and, for
     /// the logs, its id): the task's slot is freed as soon as it is placed (and the next arrival
@@ -1079,6 +1094,7 @@ impl<const K: usize> World<K> {
         let feedback = fronts[0].balancer.wants_feedback();
         let fronts_read_used = fronts.iter().any(|f| f.balancer.reads_used());
         let checkpointing_off = checkpointing.is_none();
+        let membership_off = membership.is_none();
         let track_execs = has_faults || feedback;
         // Nodes of the same capacity and speed share one shape (a cluster is usually a few groups
         // of identical machines, so the shapes stay in cache).
@@ -1217,6 +1233,10 @@ impl<const K: usize> World<K> {
             track_execs,
             feedback,
             keep_used: fronts_read_used,
+            lean_dispatch: config.view == (ViewMode::Heartbeat { track_dispatches: true })
+                && !fronts_read_used
+                && membership_off,
+            restart_heard: false,
             solo: !track_execs && checkpointing_off,
             cold_execs: track_execs || feedback || options.exec_log.is_some() || options.task_log,
         }
@@ -1524,34 +1544,17 @@ impl<const K: usize> World<K> {
         debug_assert!(candidates.contains(&node), "balancer picked a node outside the candidates");
         let n = node.index();
         let f = task.front as usize;
-        if f == 0 {
-            let hot = &mut self.nodes[n].hot;
-            hot.sent = hot.sent.wrapping_add(1);
-            hot.sent_demand.add_assign(&class.amounts);
-        } else {
-            let t = &mut front.tracking[n];
-            t.sent += 1;
-            t.sent_demand.add_assign(&class.amounts);
+        let lean = f == 0 && self.lean_dispatch;
+        // The node's record is most likely a cache miss (the pick read only the view's entries),
+        // and its delivery reads it half a millisecond later: start loading it now, without
+        // waiting for it. A lean dispatch does not read it at all; otherwise the record is updated
+        // last, after the work that does not need it, so that the load overlaps that work.
+        prefetch(&self.nodes[n].hot);
+        if !lean {
+            prefetch(&self.nodes[n].desk);
         }
-        if d.mode != (ViewMode::Heartbeat { track_dispatches: false }) {
-            if f == 0 {
-                let desk = &mut self.nodes[n].desk;
-                desk.load.in_flight += 1;
-                front.loads[n] = desk.load;
-                desk.believed.add_assign(&class.amounts);
-                if self.keep_used {
-                    self.dims.write(&desk.believed, &mut front.used[n]);
-                }
-            } else {
-                front.loads[n].in_flight += 1;
-                if self.keep_used {
-                    self.dims.add(&class.amounts, &mut front.used[n]);
-                }
-            }
-        }
-        let record = &self.nodes[n];
-        let incarnation =
-            if d.mode == ViewMode::Oracle { record.hot.incarnation } else { record.hot.known_incarnation };
+        // Until the dispatcher hears of a restart, it believes every node is in its first life.
+        let read_incarnation = d.mode == ViewMode::Oracle || self.restart_heard;
         let out = &mut d.outstanding[n];
         let track = self.track_execs;
         let cold = self.cold_execs.then_some(ExecCold {
@@ -1568,7 +1571,7 @@ impl<const K: usize> World<K> {
                 arrival: task.arrival,
                 task: task_slot,
                 node: node.0,
-                incarnation,
+                incarnation: 0, // or, if `read_incarnation`, read from the record below
                 class: task.class,
                 next: NONE,
                 gen: 0,
@@ -1594,6 +1597,42 @@ impl<const K: usize> World<K> {
         }
         let delay = d.delay.draw(&mut d.delay_rng, &self.heartbeats.extra_delay);
         s.schedule_in(delay, Event::Deliver(exec));
+        if lean {
+            // The view's entry, in cache since the pick, is the dispatcher's count (see
+            // `World::lean_dispatch`).
+            front.loads[n].in_flight += 1;
+        } else {
+            if f == 0 {
+                let hot = &mut self.nodes[n].hot;
+                hot.sent = hot.sent.wrapping_add(1);
+                hot.sent_demand.add_assign(&class.amounts);
+            } else {
+                let t = &mut front.tracking[n];
+                t.sent += 1;
+                t.sent_demand.add_assign(&class.amounts);
+            }
+            if d.mode != (ViewMode::Heartbeat { track_dispatches: false }) {
+                if f == 0 {
+                    let desk = &mut self.nodes[n].desk;
+                    desk.load.in_flight += 1;
+                    front.loads[n] = desk.load;
+                    desk.believed.add_assign(&class.amounts);
+                    if self.keep_used {
+                        self.dims.write(&desk.believed, &mut front.used[n]);
+                    }
+                } else {
+                    front.loads[n].in_flight += 1;
+                    if self.keep_used {
+                        self.dims.add(&class.amounts, &mut front.used[n]);
+                    }
+                }
+            }
+        }
+        if read_incarnation {
+            let hot = &self.nodes[n].hot;
+            self.execs.hot[exec as usize].incarnation =
+                if d.mode == ViewMode::Oracle { hot.incarnation } else { hot.known_incarnation };
+        }
     }
 
     // ----- nodes -----
@@ -1953,6 +1992,7 @@ impl<const K: usize> World<K> {
         if incarnation > *known {
             // The node restarted: whatever the dispatcher sent to its previous incarnation is gone.
             *known = incarnation;
+            self.restart_heard = true;
             if self.dispatcher.membership.is_some() {
                 // A suspicion still being probed is confirmed by the restart: acting on it now
                 // fails over what went to the previous incarnation, where waiting for the probes
@@ -1981,12 +2021,21 @@ impl<const K: usize> World<K> {
             // (The report's slot was released above, but nothing reuses it before this reads it:
             // only a heartbeat being sent does.)
             let (in_flight, unacked_demand) = if f == 0 {
+                let acked_before = desk.acked;
                 (desk.acked, desk.acked_demand) = if n_fronts > 1 {
                     let (received, received_demand) = self.report_received[slot as usize * n_fronts];
                     (received as u32, received_demand)
                 } else {
                     (received, received_demand)
                 };
+                if self.lean_dispatch {
+                    // The view's count is `sent - acked_before` (see `World::lean_dispatch`); the
+                    // demand goes only into `believed`, which nothing reads.
+                    let sent = acked_before.wrapping_add(front.loads[nu].in_flight);
+                    let load = NodeLoad { running, queued, in_flight: unacked(sent, desk.acked) };
+                    front.loads[nu] = load;
+                    continue;
+                }
                 (unacked(hot.sent, desk.acked), hot.sent_demand.minus(&desk.acked_demand))
             } else {
                 let t = &mut front.tracking[nu];
