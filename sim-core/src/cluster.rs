@@ -1601,6 +1601,12 @@ impl<const K: usize> World<K> {
             // The view's entry, in cache since the pick, is the dispatcher's count (see
             // `World::lean_dispatch`).
             front.loads[n].in_flight += 1;
+            if cfg!(debug_assertions) {
+                // Debug builds (the tests) keep the node-side count too, so that every report
+                // checks the invariant the lean dispatch rests on.
+                let hot = &mut self.nodes[n].hot;
+                hot.sent = hot.sent.wrapping_add(1);
+            }
         } else {
             if f == 0 {
                 let hot = &mut self.nodes[n].hot;
@@ -2032,6 +2038,7 @@ impl<const K: usize> World<K> {
                     // The view's count is `sent - acked_before` (see `World::lean_dispatch`); the
                     // demand goes only into `believed`, which nothing reads.
                     let sent = acked_before.wrapping_add(front.loads[nu].in_flight);
+                    debug_assert_eq!(sent, hot.sent, "node {n}: the view's in-flight count drifted");
                     let load = NodeLoad { running, queued, in_flight: unacked(sent, desk.acked) };
                     front.loads[nu] = load;
                     continue;
