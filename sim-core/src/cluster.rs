@@ -24,13 +24,15 @@ use crate::metrics::{
     TaskRecord,
 };
 use crate::rng::{stream, Purpose, Stream};
-use crate::time::{round_ns, span_from_secs, SimDuration, SimTime};
+use crate::time::{SimDuration, SimTime};
 use crate::workload::Arrivals;
 use crate::Strategy;
 use fulcrum_strategies::balance::{Balancer, Explanation, Outcome};
 use fulcrum_strategies::detect::{DetectionOptions, Membership, Transition};
 use fulcrum_strategies::failover::{Checkpointing, FailoverPolicy, Reassign};
-use fulcrum_strategies::{ClusterView, NodeId, NodeLoad, NodeSpec, Resource, Resources, TaskId, TaskInfo, N_RESOURCES};
+use fulcrum_strategies::{
+    round_to_u64, ClusterView, NodeId, NodeLoad, NodeSpec, Resource, Resources, TaskId, TaskInfo, N_RESOURCES,
+};
 
 const NONE: u32 = u32::MAX;
 
@@ -187,7 +189,7 @@ struct Execs {
     /// first, so that the execution's line and its node's can be fetched at once.
     node_of: Vec<u32>,
     cold: Vec<ExecCold>,
-    free: Vec<u32>,
+    free: FreeSlots,
 }
 
 impl Execs {
@@ -195,7 +197,7 @@ impl Execs {
     /// slot's last user left, which nothing reads: see [`ExecCold`]).
     #[inline]
     fn insert(&mut self, exec: Exec, cold: Option<ExecCold>) -> u32 {
-        match self.free.pop() {
+        match self.free.take() {
             Some(slot) => {
                 self.node_of[slot as usize] = exec.node;
                 self.hot[slot as usize] = exec;
@@ -215,15 +217,11 @@ impl Execs {
 
     #[inline]
     fn release(&mut self, slot: u32) {
-        self.free.push(slot);
+        self.free.release(slot);
     }
 
     fn live_mask(&self) -> Vec<bool> {
-        let mut live = vec![true; self.hot.len()];
-        for &f in &self.free {
-            live[f as usize] = false;
-        }
-        live
+        self.free.live_mask(self.hot.len())
     }
 
     /// When the current working phase started.
@@ -388,23 +386,51 @@ impl Fifo {
     }
 }
 
-/// A slab whose slots are reused: memory follows what is live, not what has been.
+/// The free slots of a slab (or of parallel arrays used as one), reused last freed first: memory
+/// follows what is live, not what has been, and a new entry lands where one just ended, most
+/// likely still in cache.
+#[derive(Debug, Default)]
+struct FreeSlots(Vec<u32>);
+
+impl FreeSlots {
+    /// A free slot to reuse, if any.
+    #[inline]
+    fn take(&mut self) -> Option<u32> {
+        self.0.pop()
+    }
+
+    #[inline]
+    fn release(&mut self, slot: u32) {
+        self.0.push(slot);
+    }
+
+    /// Per slot of `len`, whether it is in use.
+    fn live_mask(&self, len: usize) -> Vec<bool> {
+        let mut live = vec![true; len];
+        for &f in &self.0 {
+            live[f as usize] = false;
+        }
+        live
+    }
+}
+
+/// A slab whose slots are reused (see [`FreeSlots`]).
 #[derive(Debug)]
 struct Slab<T> {
     slots: Vec<T>,
-    free: Vec<u32>,
+    free: FreeSlots,
 }
 
 impl<T> Default for Slab<T> {
     fn default() -> Self {
-        Slab { slots: Vec::new(), free: Vec::new() }
+        Slab { slots: Vec::new(), free: FreeSlots::default() }
     }
 }
 
 impl<T> Slab<T> {
     #[inline]
     fn insert(&mut self, value: T) -> u32 {
-        match self.free.pop() {
+        match self.free.take() {
             Some(slot) => {
                 self.slots[slot as usize] = value;
                 slot
@@ -418,15 +444,11 @@ impl<T> Slab<T> {
 
     #[inline]
     fn release(&mut self, slot: u32) {
-        self.free.push(slot);
+        self.free.release(slot);
     }
 
     fn live_mask(&self) -> Vec<bool> {
-        let mut live = vec![true; self.slots.len()];
-        for &f in &self.free {
-            live[f as usize] = false;
-        }
-        live
+        self.free.live_mask(self.slots.len())
     }
 }
 
@@ -608,8 +630,8 @@ fn unacked(sent: u32, acked: u32) -> u32 {
 /// A node's [`NodeHot`] and its [`Desk`] side by side, in two cache lines (with one resource
 /// dimension) aligned as a pair: the messages between the dispatcher and the node come in pairs
 /// half a millisecond apart (a dispatch and its delivery, a heartbeat and its report), each
-/// reading (a lean dispatch only prefetching) one half, and a processor that fetches one line of an aligned pair into its L2 cache
-/// fetches the other with it.
+/// reading (a lean dispatch only prefetching) one half, and a processor that fetches one line of
+/// an aligned pair into its L2 cache fetches the other with it.
 #[derive(Debug, Clone, Copy)]
 #[repr(C, align(128))]
 struct NodeRecord<const K: usize> {
@@ -741,7 +763,7 @@ impl<const K: usize> Heartbeats<K> {
             return SimDuration(self.interval_ns as u64);
         }
         let u: f64 = self.jitter_rng.random::<f64>() * 2.0 - 1.0;
-        SimDuration(round_ns(self.interval_ns * (1.0 + self.jitter * u)))
+        SimDuration(round_to_u64(self.interval_ns * (1.0 + self.jitter * u)))
     }
 
     fn refresh_loss(&mut self) {
@@ -778,7 +800,7 @@ impl Delay {
     fn draw(&self, rng: &mut Stream, extra: &[f64]) -> SimDuration {
         match self.fixed {
             Some(delay) if extra.is_empty() => delay,
-            _ => span_from_secs(self.sampler.sample(rng) + extra.iter().sum::<f64>()),
+            _ => SimDuration::from_secs_f64(self.sampler.sample(rng) + extra.iter().sum::<f64>()),
         }
     }
 }
@@ -1702,7 +1724,7 @@ impl<const K: usize> World<K> {
         if speed == 1.0 {
             SimDuration(work)
         } else {
-            SimDuration(round_ns(work as f64 / speed))
+            SimDuration(round_to_u64(work as f64 / speed))
         }
     }
 

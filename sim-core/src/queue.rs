@@ -167,14 +167,7 @@ impl<T: Copy> RadixHeap<T> {
 
     /// The smallest key pending, without removing it.
     pub fn peek_key(&self) -> Option<u64> {
-        if self.head < self.now.len() {
-            return Some(self.now[self.head].0);
-        }
-        if self.levels == 0 {
-            return None;
-        }
-        let (level, digit) = self.lowest();
-        self.buckets[level * FANOUT + digit].iter().map(|e| e.0).min()
+        self.next_within(usize::MAX).map(|e| e.0)
     }
 
     /// The value the next [`pop`](Self::pop) would return, if finding it is cheap: the head of
@@ -184,8 +177,15 @@ impl<T: Copy> RadixHeap<T> {
     /// refills.
     #[inline(always)]
     pub fn peek_near(&self) -> Option<&T> {
+        self.next_within(PEEK_SCAN).map(|e| &e.1)
+    }
+
+    /// The entry the next pop would return, looking through at most `scan` elements of the lowest
+    /// bucket (`None` if it holds more, or if nothing is pending).
+    #[inline(always)]
+    fn next_within(&self, scan: usize) -> Option<&(u64, T)> {
         if let Some(entry) = self.now.get(self.head) {
-            return Some(&entry.1);
+            return Some(entry);
         }
         if self.levels == 0 {
             return None;
@@ -193,19 +193,14 @@ impl<T: Copy> RadixHeap<T> {
         let (level, digit) = self.lowest();
         let bucket = &self.buckets[level * FANOUT + digit];
         if bucket.len() == 1 || level == 0 {
-            return Some(&bucket[0].1);
+            // A single key (see `pop_at_most`): the first inserted comes first.
+            return bucket.first();
         }
-        if bucket.len() > PEEK_SCAN {
+        if bucket.len() > scan {
             return None;
         }
         // The first of the smallest keys (ties keep insertion order).
-        let mut min = &bucket[0];
-        for entry in &bucket[1..] {
-            if entry.0 < min.0 {
-                min = entry;
-            }
-        }
-        Some(&min.1)
+        bucket.iter().reduce(|min, e| if e.0 < min.0 { e } else { min })
     }
 
     /// Removes and returns the element with the smallest key (the earliest inserted among equals).

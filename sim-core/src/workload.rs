@@ -10,7 +10,7 @@ use rand_distr::{Distribution, Exp1};
 
 use crate::dist::{Dist, Sampler};
 use crate::rng::{stream, Purpose, Stream};
-use crate::time::{span_from_secs, SimDuration, SimTime};
+use crate::time::{SimDuration, SimTime};
 use fulcrum_strategies::Resources;
 
 /// How tasks arrive.
@@ -276,20 +276,20 @@ impl Generator {
         };
         let work_s = self.samplers[class].sample(&mut self.sizes_rng);
         self.next = self.following(arrival);
-        NewTask { arrival, class: class as u32, work: span_from_secs(work_s) }
+        NewTask { arrival, class: class as u32, work: SimDuration::from_secs_f64(work_s) }
     }
 
     #[inline]
     fn exp_span(&mut self, mean_s: f64) -> SimDuration {
         let e: f64 = Exp1.sample(&mut self.arrivals_rng);
-        span_from_secs(mean_s * e)
+        SimDuration::from_secs_f64(mean_s * e)
     }
 
     /// The arrival after one at `t`.
     fn following(&mut self, t: SimTime) -> SimTime {
         match self.arrival {
             ArrivalProcess::Poisson { rate } => t + self.exp_span(1.0 / rate),
-            ArrivalProcess::Constant { rate } => t + span_from_secs(1.0 / rate),
+            ArrivalProcess::Constant { rate } => t + SimDuration::from_secs_f64(1.0 / rate),
             ArrivalProcess::Mmpp { rates, mean_sojourn_s } => {
                 // Memoryless: a candidate past the state switch is discarded and redrawn from the
                 // switch with the new state's rate.
